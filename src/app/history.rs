@@ -1,0 +1,196 @@
+//! The transcript history: utterances grouped by recording session and kept in id order, so
+//! results that arrive out of order (several workers finish in any order) still read top to
+//! bottom in the order they were spoken.
+
+use std::collections::BTreeMap;
+
+/// Where one utterance stands.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EntryState {
+    /// The VAD has it open: the speaker is still talking.
+    Listening,
+    /// Closed and waiting for a worker.
+    Queued,
+    /// A worker is on it.
+    Transcribing,
+    /// The final text (trimmed; may be empty when whisper heard no words).
+    Done(String),
+    /// Transcription failed; the audio stays on disk.
+    Failed(String),
+}
+
+impl EntryState {
+    /// True until the utterance has its final text or has failed.
+    pub fn is_pending(&self) -> bool {
+        matches!(self, Self::Listening | Self::Queued | Self::Transcribing)
+    }
+}
+
+/// One utterance.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry {
+    /// Seconds from the start of its session.
+    pub start_s: f64,
+    pub state: EntryState,
+}
+
+/// One recording session: what a `RecordingStarted` opened.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Session {
+    /// 1-based, in the order the sessions were opened.
+    pub number: usize,
+    pub input: String,
+    pub entries: BTreeMap<u64, Entry>,
+}
+
+/// One row of the history as the transcript pane shows it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Row<'a> {
+    Heading(&'a Session),
+    Utterance {
+        id: u64,
+        entry: &'a Entry,
+        /// 1-based place in the transcription queue (oldest first), for queued entries.
+        queue_pos: Option<usize>,
+    },
+}
+
+/// All sessions of this run, oldest first.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct History {
+    sessions: Vec<Session>,
+}
+
+impl History {
+    /// Starts a new section; later utterances go into it.
+    pub fn open_session(&mut self, input: String) {
+        let number = self.sessions.len() + 1;
+        self.sessions.push(Session {
+            number,
+            input,
+            entries: BTreeMap::new(),
+        });
+    }
+
+    pub fn sessions(&self) -> &[Session] {
+        &self.sessions
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.sessions.iter().all(|s| s.entries.is_empty())
+    }
+
+    /// Records a newly opened utterance in the newest session.
+    pub fn open(&mut self, id: u64, start_s: f64) {
+        if self.sessions.is_empty() {
+            self.open_session(String::new());
+        }
+        let entry = Entry {
+            start_s,
+            state: EntryState::Listening,
+        };
+        self.sessions
+            .last_mut()
+            .expect("a session")
+            .entries
+            .insert(id, entry);
+    }
+
+    /// Moves utterance `id` to `state`, creating it when this is the first we hear of it.
+    /// `start_s` replaces the known start when given.
+    pub fn set(&mut self, id: u64, start_s: Option<f64>, state: EntryState) {
+        let session = self.session_for(id, &state);
+        let entry = self.sessions[session].entries.entry(id).or_insert(Entry {
+            start_s: start_s.unwrap_or(0.0),
+            state: EntryState::Listening,
+        });
+        if let Some(start_s) = start_s {
+            entry.start_s = start_s;
+        }
+        entry.state = state;
+    }
+
+    /// Forgets an open utterance that turned out to be a blip.
+    pub fn discard(&mut self, id: u64) {
+        if let Some(session) = self.sessions.last_mut()
+            && session
+                .entries
+                .get(&id)
+                .is_some_and(|e| e.state == EntryState::Listening)
+        {
+            session.entries.remove(&id);
+        }
+    }
+
+    /// Drops utterances still open in the newest session: once the recording has stopped no
+    /// `Queued` can follow for them, and leaving them would keep a quit waiting forever.
+    pub fn close_open(&mut self) {
+        if let Some(session) = self.sessions.last_mut() {
+            session
+                .entries
+                .retain(|_, e| e.state != EntryState::Listening);
+        }
+    }
+
+    /// Utterances not yet transcribed (open, queued or in a worker), over all sessions.
+    pub fn pending(&self) -> usize {
+        self.entries().filter(|e| e.state.is_pending()).count()
+    }
+
+    /// The rows to show, oldest first, with queue positions filled in.
+    pub fn rows(&self) -> impl Iterator<Item = Row<'_>> {
+        let mut queued = 0;
+        self.sessions.iter().flat_map(move |session| {
+            let utterances = session.entries.iter().map(move |(&id, entry)| {
+                let queue_pos = (entry.state == EntryState::Queued).then(|| {
+                    queued += 1;
+                    queued
+                });
+                Row::Utterance {
+                    id,
+                    entry,
+                    queue_pos,
+                }
+            });
+            std::iter::once(Row::Heading(session)).chain(utterances)
+        })
+    }
+
+    fn entries(&self) -> impl Iterator<Item = &Entry> {
+        self.sessions.iter().flat_map(|s| s.entries.values())
+    }
+
+    /// Which session an update of `id` to `next` belongs to. Late results of an earlier session
+    /// may still arrive after a new one opened (and ids may restart per session), so prefer the
+    /// oldest session where `id` is pending and can move on to `next` (the queue is first in,
+    /// first out), then the newest that knows `id`, then the newest (opening one if none is).
+    fn session_for(&mut self, id: u64, next: &EntryState) -> usize {
+        let advances = |e: &Entry| {
+            e.state.is_pending()
+                && (rank(&e.state) < rank(next)
+                    || (e.state == EntryState::Transcribing && *next == EntryState::Transcribing))
+        };
+        let knows =
+            |s: &Session, pred: &dyn Fn(&Entry) -> bool| s.entries.get(&id).is_some_and(pred);
+        if let Some(i) = self.sessions.iter().position(|s| knows(s, &advances)) {
+            return i;
+        }
+        if let Some(i) = self.sessions.iter().rposition(|s| knows(s, &|_| true)) {
+            return i;
+        }
+        if self.sessions.is_empty() {
+            self.open_session(String::new());
+        }
+        self.sessions.len() - 1
+    }
+}
+
+/// How far along an utterance is; states only move forward.
+fn rank(state: &EntryState) -> u8 {
+    match state {
+        EntryState::Listening => 0,
+        EntryState::Queued => 1,
+        EntryState::Transcribing => 2,
+        EntryState::Done(_) | EntryState::Failed(_) => 3,
+    }
+}

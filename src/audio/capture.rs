@@ -1,0 +1,214 @@
+//! Microphone capture with cpal. The callback runs on cpal's real-time thread and must never
+//! block, allocate, lock or log: it only converts samples to f32 into a preallocated lock-free
+//! SPSC ring (as in cpal's `examples/feedback.rs`) and counts what did not fit.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
+use cpal::{FromSample, SizedSample};
+use ringbuf::HeapRb;
+use ringbuf::traits::{Producer, Split};
+
+/// The consumer end the audio thread drains.
+pub type RingConsumer = ringbuf::HeapCons<f32>;
+
+/// Seconds of audio the ring holds: the audio thread drains it every few ms, so 2 s only fills
+/// if that thread stalls (e.g. a swapping machine), and then samples are counted, not blocked on.
+const RING_SECONDS: usize = 2;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CaptureError {
+    #[error(
+        "no usable microphone: {0}. Connect one, pick another with `--device NAME` (see `recorder devices`), or play a file with `--input FILE.wav`"
+    )]
+    NoDevice(String),
+    #[error(
+        "input device '{0}' not found; `recorder devices` lists the devices (or use `--input FILE.wav`)"
+    )]
+    UnknownDevice(String),
+    #[error("cannot open input device '{name}': {reason}. Try another with `--device NAME`")]
+    Open { name: String, reason: String },
+}
+
+/// Counters shared between the callback and the audio thread (atomics: no locks).
+#[derive(Debug, Default)]
+pub struct CaptureStats {
+    /// Callbacks so far; the audio thread watches it to notice a stream that went quiet.
+    pub callbacks: AtomicU64,
+    /// Samples dropped because the ring was full.
+    pub dropped_samples: AtomicU64,
+    /// Callbacks in which anything was dropped.
+    pub overruns: AtomicU64,
+    /// Longest callback in nanoseconds (for the benchmark).
+    pub max_callback_ns: AtomicU64,
+}
+
+/// An open input stream. Not `Send` (cpal streams are not on every platform): it lives on the
+/// audio thread that opened it.
+pub struct Capture {
+    _stream: cpal::Stream,
+    pub consumer: RingConsumer,
+    pub stats: Arc<CaptureStats>,
+    pub errors: crossbeam_channel::Receiver<String>,
+    pub name: String,
+    pub sample_rate: u32,
+    pub channels: u16,
+}
+
+/// One input device as `recorder devices` shows it.
+#[derive(Debug, Clone)]
+pub struct DeviceInfo {
+    pub id: String,
+    pub name: String,
+    pub is_default: bool,
+    /// Its default config ("48000 Hz, 2 ch, f32") when it can be opened, else why not.
+    pub usable: Result<String, String>,
+}
+
+/// Lists input devices of the default host; `usable` says whether each can be opened.
+pub fn list_devices() -> Vec<DeviceInfo> {
+    let host = cpal::default_host();
+    let default_id = host
+        .default_input_device()
+        .and_then(|d| d.id().ok())
+        .map(|i| i.to_string());
+    let Ok(devices) = host.input_devices() else {
+        return Vec::new();
+    };
+    devices
+        .map(|d| {
+            let id = d.id().map(|i| i.to_string()).unwrap_or_default();
+            let usable = d
+                .default_input_config()
+                .map(|c| {
+                    format!(
+                        "{} Hz, {} ch, {}",
+                        c.sample_rate(),
+                        c.channels(),
+                        c.sample_format()
+                    )
+                })
+                .map_err(|e| e.to_string());
+            DeviceInfo {
+                is_default: Some(&id) == default_id.as_ref(),
+                name: d.to_string(),
+                id,
+                usable,
+            }
+        })
+        .collect()
+}
+
+fn find_device(host: &cpal::Host, wanted: Option<&str>) -> Result<cpal::Device, CaptureError> {
+    let Some(wanted) = wanted else {
+        return host
+            .default_input_device()
+            .ok_or_else(|| CaptureError::NoDevice("the system has no default input".into()));
+    };
+    let devices = host
+        .input_devices()
+        .map_err(|e| CaptureError::NoDevice(e.to_string()))?;
+    let mut fallback = None;
+    for d in devices {
+        let id = d.id().map(|i| i.to_string()).unwrap_or_default();
+        let name = d.to_string();
+        // Exact id ("alsa:default") or name first; a unique-looking substring as a convenience.
+        if id == wanted || name == wanted || id.split_once(':').is_some_and(|(_, i)| i == wanted) {
+            return Ok(d);
+        }
+        if fallback.is_none() && name.to_lowercase().contains(&wanted.to_lowercase()) {
+            fallback = Some(d);
+        }
+    }
+    fallback.ok_or_else(|| CaptureError::UnknownDevice(wanted.to_string()))
+}
+
+/// Opens `device` (or the default input) in its default format and starts streaming.
+pub fn open(device: Option<&str>) -> Result<Capture, CaptureError> {
+    let host = cpal::default_host();
+    let dev = find_device(&host, device)?;
+    let name = device
+        .map(str::to_string)
+        .unwrap_or_else(|| dev.to_string());
+    let config = dev.default_input_config().map_err(|e| match e.kind() {
+        cpal::ErrorKind::DeviceNotAvailable | cpal::ErrorKind::HostUnavailable
+            if device.is_none() =>
+        {
+            CaptureError::NoDevice(format!("the default input '{name}' is not available ({e})"))
+        }
+        _ => CaptureError::Open {
+            name: name.clone(),
+            reason: e.to_string(),
+        },
+    })?;
+    let sample_rate = config.sample_rate();
+    let channels = config.channels();
+    let rb = HeapRb::<f32>::new(sample_rate as usize * channels as usize * RING_SECONDS);
+    let (producer, consumer) = rb.split();
+    let stats = Arc::new(CaptureStats::default());
+    let (err_tx, errors) = crossbeam_channel::bounded(16);
+    let err_fn = move |e: cpal::Error| {
+        let _ = err_tx.try_send(e.to_string());
+    };
+    let cfg: cpal::StreamConfig = config.config();
+    let open_err = |e: cpal::Error| CaptureError::Open {
+        name: name.clone(),
+        reason: e.to_string(),
+    };
+    let st = stats.clone();
+    let stream = match config.sample_format() {
+        cpal::SampleFormat::F32 => build::<f32>(&dev, &cfg, producer, st, err_fn),
+        cpal::SampleFormat::I16 => build::<i16>(&dev, &cfg, producer, st, err_fn),
+        cpal::SampleFormat::U16 => build::<u16>(&dev, &cfg, producer, st, err_fn),
+        cpal::SampleFormat::I32 => build::<i32>(&dev, &cfg, producer, st, err_fn),
+        cpal::SampleFormat::I8 => build::<i8>(&dev, &cfg, producer, st, err_fn),
+        cpal::SampleFormat::U8 => build::<u8>(&dev, &cfg, producer, st, err_fn),
+        cpal::SampleFormat::F64 => build::<f64>(&dev, &cfg, producer, st, err_fn),
+        other => {
+            return Err(CaptureError::Open {
+                name,
+                reason: format!("unsupported sample format {other}"),
+            });
+        }
+    }
+    .map_err(open_err)?;
+    stream.play().map_err(open_err)?;
+    Ok(Capture {
+        _stream: stream,
+        consumer,
+        stats,
+        errors,
+        name,
+        sample_rate,
+        channels,
+    })
+}
+
+fn build<T>(
+    dev: &cpal::Device,
+    cfg: &cpal::StreamConfig,
+    mut producer: ringbuf::HeapProd<f32>,
+    stats: Arc<CaptureStats>,
+    err_fn: impl FnMut(cpal::Error) + Send + 'static,
+) -> Result<cpal::Stream, cpal::Error>
+where
+    T: SizedSample + Send + 'static,
+    f32: FromSample<T>,
+{
+    let callback = move |data: &[T], _: &cpal::InputCallbackInfo| {
+        let started = std::time::Instant::now();
+        // push_iter converts in place: no intermediate buffer, no allocation.
+        let pushed = producer.push_iter(data.iter().map(|s| s.to_sample::<f32>()));
+        if pushed < data.len() {
+            stats
+                .dropped_samples
+                .fetch_add((data.len() - pushed) as u64, Ordering::Relaxed);
+            stats.overruns.fetch_add(1, Ordering::Relaxed);
+        }
+        stats.callbacks.fetch_add(1, Ordering::Release);
+        let ns = started.elapsed().as_nanos() as u64;
+        stats.max_callback_ns.fetch_max(ns, Ordering::Relaxed);
+    };
+    dev.build_input_stream::<T, _, _>(cfg.clone(), callback, err_fn, None)
+}

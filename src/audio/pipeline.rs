@@ -1,0 +1,305 @@
+//! The audio thread: drains the source, converts to 16 kHz mono, runs the VAD on 512-sample
+//! chunks, segments, writes each utterance to disk and only then reports it, and publishes
+//! the input level 20 times a second.
+
+use std::path::PathBuf;
+use std::thread::JoinHandle;
+
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+
+use super::resample::ToMono16k;
+use super::segmenter::{SegEvent, Segmenter, SegmenterConfig};
+use super::source::{Input, Poll};
+use super::vad::Vad;
+use super::{CHUNK, Level, SAMPLE_RATE, wav};
+use crate::engine::Source;
+
+/// Commands into the audio thread.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Control {
+    Pause,
+    Resume,
+    Stop,
+}
+
+/// What the audio thread reports.
+#[derive(Debug, Clone)]
+pub enum AudioEvent {
+    Level(Level),
+    SpeechStarted {
+        id: u64,
+        start_s: f64,
+    },
+    SpeechDiscarded {
+        id: u64,
+    },
+    /// The utterance's WAV is on disk at `wav`.
+    Utterance {
+        id: u64,
+        start_s: f64,
+        end_s: f64,
+        wav: PathBuf,
+    },
+    Notice(String),
+    /// The source failed; the thread ends after this (the open utterance was flushed first).
+    Failed(String),
+    /// The thread has ended (stop or end of input); always the last event.
+    Stopped,
+}
+
+pub type VadFactory = Box<dyn FnOnce() -> anyhow::Result<Box<dyn Vad>> + Send>;
+
+pub struct PipelineConfig {
+    pub segmenter: SegmenterConfig,
+    /// Folder for the utterance WAVs (created by the caller).
+    pub dir: PathBuf,
+    /// Id of the first utterance.
+    pub first_id: u64,
+}
+
+/// 800 samples at 16 kHz = 50 ms: the meter's 20 updates a second.
+const LEVEL_WINDOW: usize = 800;
+
+/// Starts the audio thread. Returns once the source is open (or with the reason it is not),
+/// so "no microphone" is an error at start, not an event later.
+pub fn spawn(
+    source: Source,
+    cfg: PipelineConfig,
+    vad: VadFactory,
+    mut emit: impl FnMut(AudioEvent) + Send + 'static,
+) -> anyhow::Result<(JoinHandle<()>, Sender<Control>, String)> {
+    let (ctl_tx, ctl_rx) = crossbeam_channel::unbounded();
+    let (ready_tx, ready_rx) = crossbeam_channel::bounded::<anyhow::Result<String>>(1);
+    let handle = std::thread::Builder::new()
+        .name("audio".into())
+        .spawn(move || {
+            let opened = open(&source).and_then(|input| Ok((input, vad()?)));
+            let (input, vad) = match opened {
+                Ok(x) => x,
+                Err(e) => {
+                    let _ = ready_tx.send(Err(e));
+                    return;
+                }
+            };
+            let _ = ready_tx.send(Ok(input.name().to_string()));
+            let mut run = Run::new(input, vad, cfg);
+            run.main_loop(&ctl_rx, &mut emit);
+            emit(AudioEvent::Stopped);
+        })?;
+    match ready_rx.recv() {
+        Ok(Ok(name)) => Ok((handle, ctl_tx, name)),
+        Ok(Err(e)) => {
+            let _ = handle.join();
+            Err(e)
+        }
+        Err(_) => {
+            let _ = handle.join();
+            anyhow::bail!("the audio thread died while opening the input")
+        }
+    }
+}
+
+fn open(source: &Source) -> anyhow::Result<Input> {
+    Ok(match source {
+        Source::Device(name) => Input::mic(name.as_deref())?,
+        Source::File { path, realtime } => Input::file(path, *realtime)?,
+    })
+}
+
+struct Run {
+    input: Input,
+    vad: Box<dyn Vad>,
+    conv: ToMono16k,
+    seg: Segmenter,
+    dir: PathBuf,
+    raw: Vec<f32>,
+    mono: Vec<f32>,
+    events: Vec<SegEvent>,
+    paused: bool,
+    level: LevelMeter,
+    reported_overruns: u64,
+}
+
+impl Run {
+    fn new(input: Input, vad: Box<dyn Vad>, cfg: PipelineConfig) -> Self {
+        let (rate, channels) = input.format();
+        // Rate and channels were validated when the source was opened.
+        let conv = ToMono16k::new(rate, channels).expect("validated input format");
+        Run {
+            input,
+            vad,
+            conv,
+            seg: Segmenter::with_first_id(cfg.segmenter, cfg.first_id),
+            dir: cfg.dir,
+            raw: Vec::new(),
+            mono: Vec::new(),
+            events: Vec::new(),
+            paused: false,
+            level: LevelMeter::default(),
+            reported_overruns: 0,
+        }
+    }
+
+    fn main_loop(&mut self, ctl: &Receiver<Control>, emit: &mut dyn FnMut(AudioEvent)) {
+        loop {
+            // Waiting on the control channel is also the poll timer.
+            let wait = self.input.poll_interval();
+            let cmd = if wait.is_zero() {
+                ctl.try_recv().ok()
+            } else {
+                match ctl.recv_timeout(wait) {
+                    Ok(c) => Some(c),
+                    Err(RecvTimeoutError::Timeout) => None,
+                    Err(RecvTimeoutError::Disconnected) => Some(Control::Stop),
+                }
+            };
+            match cmd {
+                Some(Control::Stop) => return self.finish(emit),
+                Some(Control::Pause) if !self.paused => {
+                    self.close_open(emit);
+                    self.paused = true;
+                }
+                Some(Control::Resume) if self.paused => {
+                    self.vad.reset();
+                    self.paused = false;
+                }
+                _ => {}
+            }
+            self.raw.clear();
+            match self.input.poll(&mut self.raw) {
+                Poll::Data => {}
+                Poll::End => return self.finish(emit),
+                Poll::Failed(reason) => {
+                    self.finish_partial(emit);
+                    emit(AudioEvent::Failed(reason));
+                    return;
+                }
+            }
+            self.process(emit);
+            self.report_overruns(emit);
+        }
+    }
+
+    fn process(&mut self, emit: &mut dyn FnMut(AudioEvent)) {
+        let mut mono = std::mem::take(&mut self.mono);
+        self.conv.push(&self.raw, &mut mono);
+        if self.paused {
+            // Paused: the audio is neither kept nor transcribed, but the clock runs on.
+            self.seg.skip(mono.len() as u64);
+            mono.clear();
+        }
+        let mut used = 0;
+        while mono.len() - used >= CHUNK {
+            self.chunk(&mono[used..used + CHUNK], emit);
+            used += CHUNK;
+        }
+        mono.drain(..used);
+        self.mono = mono;
+    }
+
+    fn chunk(&mut self, chunk: &[f32], emit: &mut dyn FnMut(AudioEvent)) {
+        let prob = self.vad.predict(chunk);
+        self.seg.push(chunk, prob, &mut self.events);
+        self.handle_events(emit);
+        if !self.input.is_fast() {
+            let in_speech = self.seg.in_speech();
+            for level in self.level.feed(chunk, prob, in_speech) {
+                emit(AudioEvent::Level(level));
+            }
+        }
+    }
+
+    fn handle_events(&mut self, emit: &mut dyn FnMut(AudioEvent)) {
+        for ev in std::mem::take(&mut self.events) {
+            match ev {
+                SegEvent::Start { id, start_sample } => emit(AudioEvent::SpeechStarted {
+                    id,
+                    start_s: start_sample as f64 / SAMPLE_RATE as f64,
+                }),
+                SegEvent::Discard { id } => emit(AudioEvent::SpeechDiscarded { id }),
+                SegEvent::Utterance(cut) => {
+                    let path = self.dir.join(format!("utt-{:06}.wav", cut.id));
+                    match wav::write_16k_mono(&path, &cut.samples) {
+                        Ok(()) => emit(AudioEvent::Utterance {
+                            id: cut.id,
+                            start_s: cut.start_s(),
+                            end_s: cut.end_s(),
+                            wav: path,
+                        }),
+                        Err(e) => emit(AudioEvent::Notice(format!("utterance lost: {e}"))),
+                    }
+                }
+            }
+        }
+    }
+
+    fn close_open(&mut self, emit: &mut dyn FnMut(AudioEvent)) {
+        self.seg.flush(&mut self.events);
+        self.handle_events(emit);
+    }
+
+    /// End of input or stop: everything still buffered goes through (padded to a whole
+    /// chunk), then the open utterance is closed.
+    fn finish(&mut self, emit: &mut dyn FnMut(AudioEvent)) {
+        self.finish_partial(emit);
+    }
+
+    fn finish_partial(&mut self, emit: &mut dyn FnMut(AudioEvent)) {
+        if !self.paused {
+            let mut tail = std::mem::take(&mut self.mono);
+            self.conv.finish(&mut tail);
+            if !tail.is_empty() {
+                let pad = (CHUNK - tail.len() % CHUNK) % CHUNK;
+                tail.extend(std::iter::repeat_n(0.0, pad));
+                for c in tail.chunks(CHUNK) {
+                    self.chunk(c, emit);
+                }
+            }
+        }
+        self.close_open(emit);
+    }
+
+    fn report_overruns(&mut self, emit: &mut dyn FnMut(AudioEvent)) {
+        let (overruns, dropped) = self.input.overruns();
+        if overruns > self.reported_overruns {
+            self.reported_overruns = overruns;
+            emit(AudioEvent::Notice(format!(
+                "audio overrun: {dropped} samples dropped so far (the audio thread fell behind)"
+            )));
+        }
+    }
+}
+
+/// Accumulates RMS and peak over 50 ms windows.
+#[derive(Default)]
+struct LevelMeter {
+    sum_sq: f64,
+    peak: f32,
+    n: usize,
+}
+
+fn dbfs(x: f32) -> f32 {
+    if x <= 1e-5 { -100.0 } else { 20.0 * x.log10() }
+}
+
+impl LevelMeter {
+    fn feed(&mut self, chunk: &[f32], prob: f32, in_speech: bool) -> Vec<Level> {
+        let mut out = Vec::new();
+        for &s in chunk {
+            self.sum_sq += (s as f64) * (s as f64);
+            self.peak = self.peak.max(s.abs());
+            self.n += 1;
+            if self.n == LEVEL_WINDOW {
+                let rms = (self.sum_sq / self.n as f64).sqrt() as f32;
+                out.push(Level {
+                    rms_dbfs: dbfs(rms),
+                    peak_dbfs: dbfs(self.peak),
+                    speech_prob: prob,
+                    in_speech,
+                });
+                *self = LevelMeter::default();
+            }
+        }
+        out
+    }
+}

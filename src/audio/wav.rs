@@ -1,0 +1,302 @@
+//! WAV I/O: reading any PCM/float WAV (streaming, any rate and channel count) with errors that
+//! name the file, and writing 16 kHz mono 16-bit utterance files durably (temp file, fsync,
+//! rename) so a crash never leaves a half-written utterance under its final name.
+
+use std::fs::File;
+use std::io::{BufReader, BufWriter};
+use std::path::{Path, PathBuf};
+
+use super::SAMPLE_RATE;
+
+#[derive(Debug, thiserror::Error)]
+pub enum WavError {
+    #[error("cannot open '{path}': {source}")]
+    Open {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "'{path}' is not a usable WAV file ({reason}); convert it with e.g. `sox IN -r 16000 -c 1 -b 16 OUT.wav`"
+    )]
+    Format { path: PathBuf, reason: String },
+    #[error("cannot write '{path}': {source}")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// The format of an opened WAV file.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct WavInfo {
+    pub sample_rate: u32,
+    pub channels: u16,
+    pub bits: u16,
+    pub float: bool,
+    /// Frames the header claims (may lie for truncated files).
+    pub frames: u32,
+}
+
+/// A WAV file read block by block as interleaved f32 in -1..1.
+pub struct WavSource {
+    path: PathBuf,
+    reader: hound::WavReader<BufReader<File>>,
+    info: WavInfo,
+    /// Set once the data ended early (a truncated file): the audio read so far is kept.
+    pub truncated: bool,
+}
+
+impl WavSource {
+    pub fn open(path: &Path) -> Result<Self, WavError> {
+        let file = File::open(path).map_err(|source| WavError::Open {
+            path: path.into(),
+            source,
+        })?;
+        let reader =
+            hound::WavReader::new(BufReader::new(file)).map_err(|e| format_err(path, e))?;
+        let spec = reader.spec();
+        let float = spec.sample_format == hound::SampleFormat::Float;
+        if spec.channels == 0 || spec.sample_rate < 1000 || spec.sample_rate > 768_000 {
+            return Err(WavError::Format {
+                path: path.into(),
+                reason: format!("{} channels at {} Hz", spec.channels, spec.sample_rate),
+            });
+        }
+        if float && spec.bits_per_sample != 32 {
+            return Err(WavError::Format {
+                path: path.into(),
+                reason: format!("{}-bit float samples", spec.bits_per_sample),
+            });
+        }
+        let info = WavInfo {
+            sample_rate: spec.sample_rate,
+            channels: spec.channels,
+            bits: spec.bits_per_sample,
+            float,
+            frames: reader.duration(),
+        };
+        Ok(WavSource {
+            path: path.into(),
+            reader,
+            info,
+            truncated: false,
+        })
+    }
+
+    pub fn info(&self) -> WavInfo {
+        self.info
+    }
+
+    /// Reads up to `frames` frames, appending interleaved samples to `out`. Returns the number
+    /// of frames read; 0 at the end. A file whose data stops early ends there (with
+    /// `truncated` set); any other decoding error is returned.
+    pub fn read(&mut self, frames: usize, out: &mut Vec<f32>) -> Result<usize, WavError> {
+        let want = frames * self.info.channels as usize;
+        let before = out.len();
+        let result = if self.info.float {
+            collect(self.reader.samples::<f32>().take(want), out, |s| s)
+        } else {
+            let scale = 1.0 / (1u64 << (self.info.bits - 1)) as f32;
+            collect(self.reader.samples::<i32>().take(want), out, |s| {
+                s as f32 * scale
+            })
+        };
+        if let Err(e) = result {
+            match e {
+                hound::Error::IoError(ref io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
+                    self.truncated = true;
+                }
+                e => return Err(format_err(&self.path, e)),
+            }
+        }
+        // Drop a trailing partial frame of a truncated file.
+        let ch = self.info.channels as usize;
+        let got = out.len() - before;
+        out.truncate(before + got / ch * ch);
+        Ok(got / ch)
+    }
+}
+
+fn collect<T>(
+    samples: impl Iterator<Item = hound::Result<T>>,
+    out: &mut Vec<f32>,
+    conv: impl Fn(T) -> f32,
+) -> hound::Result<()> {
+    for s in samples {
+        out.push(conv(s?));
+    }
+    Ok(())
+}
+
+fn format_err(path: &Path, e: hound::Error) -> WavError {
+    let reason = match e {
+        hound::Error::IoError(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
+            "the file ends inside its header".to_string()
+        }
+        hound::Error::IoError(io) => io.to_string(),
+        hound::Error::FormatError(m) => m.to_string(),
+        hound::Error::Unsupported => "an unsupported sample format".to_string(),
+        other => other.to_string(),
+    };
+    WavError::Format {
+        path: path.into(),
+        reason,
+    }
+}
+
+/// Reads a whole WAV file and converts it to 16 kHz mono.
+pub fn read_16k_mono(path: &Path) -> Result<Vec<f32>, WavError> {
+    let mut src = WavSource::open(path)?;
+    let info = src.info();
+    let mut conv =
+        super::resample::ToMono16k::new(info.sample_rate, info.channels).map_err(|e| {
+            WavError::Format {
+                path: path.into(),
+                reason: e.to_string(),
+            }
+        })?;
+    let mut out = Vec::with_capacity(info.frames as usize * 16_000 / info.sample_rate as usize);
+    let mut buf = Vec::new();
+    loop {
+        buf.clear();
+        if src.read(16_384, &mut buf)? == 0 {
+            break;
+        }
+        conv.push(&buf, &mut out);
+    }
+    conv.finish(&mut out);
+    Ok(out)
+}
+
+/// Writes 16 kHz mono samples as a 16-bit WAV, durably: the data goes to `NAME.part`, is
+/// fsynced, then renamed into place, so `path` either does not exist or is complete.
+pub fn write_16k_mono(path: &Path, samples: &[f32]) -> Result<(), WavError> {
+    let werr = |source: std::io::Error| WavError::Write {
+        path: path.into(),
+        source,
+    };
+    let part = path.with_extension("wav.part");
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: SAMPLE_RATE,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let file = File::create(&part).map_err(werr)?;
+    let mut w = hound::WavWriter::new(BufWriter::new(file), spec).map_err(|e| hound_io(e, path))?;
+    for &s in samples {
+        let v = (s.clamp(-1.0, 1.0) * i16::MAX as f32).round() as i16;
+        w.write_sample(v).map_err(|e| hound_io(e, path))?;
+    }
+    w.finalize().map_err(|e| hound_io(e, path))?;
+    File::open(&part).and_then(|f| f.sync_all()).map_err(werr)?;
+    std::fs::rename(&part, path).map_err(werr)?;
+    Ok(())
+}
+
+fn hound_io(e: hound::Error, path: &Path) -> WavError {
+    let source = match e {
+        hound::Error::IoError(io) => io,
+        other => std::io::Error::other(other.to_string()),
+    };
+    WavError::Write {
+        path: path.into(),
+        source,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(path: &Path, spec: hound::WavSpec, frames: usize) {
+        let mut w = hound::WavWriter::create(path, spec).unwrap();
+        for i in 0..frames * spec.channels as usize {
+            let v = ((i as f32) * 0.01).sin() * 0.5;
+            match (spec.sample_format, spec.bits_per_sample) {
+                (hound::SampleFormat::Float, _) => w.write_sample(v).unwrap(),
+                (_, 8) => w.write_sample((v * 127.0) as i8).unwrap(),
+                (_, 16) => w.write_sample((v * 32767.0) as i16).unwrap(),
+                (_, b) => w
+                    .write_sample((v * ((1i64 << (b - 1)) - 1) as f32) as i32)
+                    .unwrap(),
+            }
+        }
+        w.finalize().unwrap();
+    }
+
+    #[test]
+    fn reads_every_pcm_format_as_16k_mono() {
+        let dir = tempfile::tempdir().unwrap();
+        let formats = [
+            (8, hound::SampleFormat::Int),
+            (16, hound::SampleFormat::Int),
+            (24, hound::SampleFormat::Int),
+            (32, hound::SampleFormat::Int),
+            (32, hound::SampleFormat::Float),
+        ];
+        for (bits, fmt) in formats {
+            for (rate, ch) in [(8_000, 1), (16_000, 2), (44_100, 2), (96_000, 1)] {
+                let spec = hound::WavSpec {
+                    channels: ch,
+                    sample_rate: rate,
+                    bits_per_sample: bits,
+                    sample_format: fmt,
+                };
+                let p = dir.path().join(format!("{bits}-{rate}-{ch}.wav"));
+                write(&p, spec, rate as usize / 2);
+                let s = read_16k_mono(&p).unwrap();
+                assert!((s.len() as i64 - 8_000).abs() <= 2, "{p:?}: {}", s.len());
+                let peak = s.iter().fold(0f32, |a, b| a.max(b.abs()));
+                assert!(peak > 0.3 && peak < 0.7, "{p:?}: peak {peak}");
+            }
+        }
+    }
+
+    #[test]
+    fn round_trip_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("u.wav");
+        let samples: Vec<f32> = (0..1600).map(|i| (i as f32 / 1600.0) - 0.5).collect();
+        write_16k_mono(&p, &samples).unwrap();
+        assert!(!p.with_extension("wav.part").exists());
+        let back = read_16k_mono(&p).unwrap();
+        assert_eq!(back.len(), samples.len());
+        assert!(back.iter().zip(&samples).all(|(a, b)| (a - b).abs() < 1e-3));
+    }
+
+    #[test]
+    fn truncated_data_keeps_what_is_there() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("t.wav");
+        let spec = hound::WavSpec {
+            channels: 1,
+            sample_rate: 16_000,
+            bits_per_sample: 16,
+            sample_format: hound::SampleFormat::Int,
+        };
+        write(&p, spec, 16_000);
+        let bytes = std::fs::read(&p).unwrap();
+        std::fs::write(&p, &bytes[..bytes.len() / 2 + 1]).unwrap();
+        let mut src = WavSource::open(&p).unwrap();
+        let mut out = Vec::new();
+        while src.read(4096, &mut out).unwrap() > 0 {}
+        assert!(src.truncated);
+        assert!(out.len() > 7_000 && out.len() < 8_100, "{}", out.len());
+    }
+
+    #[test]
+    fn garbage_and_missing_files_give_errors_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("garbage.wav");
+        std::fs::write(&p, b"this is not a wav file at all").unwrap();
+        let e = read_16k_mono(&p).unwrap_err().to_string();
+        assert!(e.contains("garbage.wav"), "{e}");
+        let e = read_16k_mono(&dir.path().join("nope.wav"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("nope.wav"), "{e}");
+        std::fs::write(&p, b"").unwrap();
+        assert!(read_16k_mono(&p).is_err());
+    }
+}

@@ -1,0 +1,331 @@
+//! The engine ties the audio thread to the worker pool and reports everything that happens as
+//! [`EngineEvent`]s on a tokio channel. Both front ends (the TUI and `--headless`) drive it.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::Sender;
+use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
+
+use crate::audio::Level;
+use crate::audio::pipeline::{self, AudioEvent, Control, PipelineConfig};
+use crate::audio::vad::{SileroVad, Vad};
+use crate::transcribe::Transcript;
+use crate::transcribe::pool::{Job, Pool, PoolConfig, PoolEvent, Submitter, WorkerSpec};
+
+/// Where audio comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Source {
+    /// A capture device by name (`None`: the default input).
+    Device(Option<String>),
+    /// A WAV file played through the pipeline as if it were the microphone.
+    /// `realtime`: at real-time pace (otherwise as fast as possible).
+    File { path: PathBuf, realtime: bool },
+}
+
+/// Everything the front ends hear about.
+#[derive(Debug, Clone)]
+pub enum EngineEvent {
+    /// The recording started on this input (device name or file path).
+    RecordingStarted { input: String, session_dir: PathBuf },
+    /// Input level and speech probability, about 20 times a second while recording.
+    Level(Level),
+    /// The VAD opened an utterance (speech is being heard).
+    SpeechStarted { id: u64, start_s: f64 },
+    /// The open utterance turned out to be a blip (shorter than the minimum) and was dropped;
+    /// the next `SpeechStarted` reuses its id (ids of queued utterances have no gaps).
+    SpeechDiscarded { id: u64 },
+    /// An utterance was closed, written to disk and queued for transcription.
+    Queued {
+        id: u64,
+        start_s: f64,
+        end_s: f64,
+        wav: PathBuf,
+    },
+    /// A worker took the job.
+    Transcribing { id: u64, worker: usize },
+    /// The final text of an utterance.
+    Transcribed(Transcript),
+    /// An utterance could not be transcribed; its audio stays on disk at `wav`.
+    Failed {
+        id: u64,
+        reason: String,
+        wav: PathBuf,
+    },
+    /// Something the user should know that is not fatal (a worker was replaced, overruns).
+    Notice(String),
+    /// The recording ended (stop, or the input file finished): no more utterances follow.
+    RecordingStopped,
+    /// The audio source failed (device lost, unreadable file).
+    SourceError(String),
+    /// Worker pool state changed.
+    Workers {
+        busy: usize,
+        idle: usize,
+        queued: usize,
+    },
+}
+
+/// Settings the engine needs (resolved from CLI + config by the caller).
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    pub model: PathBuf,
+    pub workers: usize,
+    pub threads: usize,
+    pub language: Option<String>,
+    pub max_attempts: u32,
+    pub segmenter: crate::audio::segmenter::SegmenterConfig,
+    /// Folder under which each recording session gets its own folder of utterance WAVs.
+    pub sessions_dir: PathBuf,
+    /// How workers are started (default: this binary in worker mode).
+    pub worker: Option<WorkerSpec>,
+}
+
+/// The running engine: a warm worker pool plus, while recording, the audio thread.
+pub struct Engine {
+    cfg: EngineConfig,
+    pool: Pool,
+    submitter: Submitter,
+    events: UnboundedSender<EngineEvent>,
+    recording: Option<Recording>,
+    /// Next utterance id: ids are unique over the engine's life, across sessions.
+    next_id: Arc<AtomicU64>,
+}
+
+struct Recording {
+    control: Sender<Control>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Engine {
+    /// Starts the worker pool (workers load the model in the background) and returns the event
+    /// stream. ONNX Runtime must have been initialised ([`crate::ortlib::init`]).
+    pub fn new(cfg: EngineConfig) -> anyhow::Result<(Engine, UnboundedReceiver<EngineEvent>)> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let (pool_tx, pool_rx) = mpsc::unbounded_channel();
+        let spec = match &cfg.worker {
+            Some(s) => s.clone(),
+            None => WorkerSpec::this_binary(&cfg.model, cfg.threads, cfg.language.as_deref())?,
+        };
+        let mut pool_cfg = PoolConfig::new(cfg.workers, spec);
+        pool_cfg.max_attempts = cfg.max_attempts;
+        let (pool, submitter) = Pool::start(pool_cfg, pool_tx);
+        tokio::spawn(forward_pool_events(pool_rx, tx.clone()));
+        Ok((
+            Engine {
+                cfg,
+                pool,
+                submitter,
+                events: tx,
+                recording: None,
+                next_id: Arc::new(AtomicU64::new(1)),
+            },
+            rx,
+        ))
+    }
+
+    /// Opens a new recording session on `source`. Errors (no such device, unreadable file) are
+    /// returned here, not as events.
+    pub fn start_recording(&mut self, source: Source) -> anyhow::Result<()> {
+        if self.recording.is_some() {
+            return Ok(());
+        }
+        let dir = new_session_dir(&self.cfg.sessions_dir)?;
+        let vad: pipeline::VadFactory =
+            Box::new(|| Ok(Box::new(SileroVad::new()?) as Box<dyn Vad>));
+        let events = self.events.clone();
+        let submitter = self.submitter.clone();
+        let next_id = self.next_id.clone();
+        let emit = move |ev: AudioEvent| {
+            if let AudioEvent::Utterance { id, .. } = &ev {
+                next_id.fetch_max(id + 1, Ordering::SeqCst);
+            }
+            on_audio_event(ev, &events, &submitter)
+        };
+        let pcfg = PipelineConfig {
+            segmenter: self.cfg.segmenter.clone(),
+            dir: dir.clone(),
+            first_id: self.next_id.load(Ordering::SeqCst),
+        };
+        let (thread, control, input) = pipeline::spawn(source, pcfg, vad, emit)?;
+        let _ = self.events.send(EngineEvent::RecordingStarted {
+            input,
+            session_dir: dir,
+        });
+        self.recording = Some(Recording {
+            control,
+            thread: Some(thread),
+        });
+        Ok(())
+    }
+
+    /// Pauses within the session: the open utterance is closed and queued, then audio is
+    /// neither recorded nor transcribed until [`Engine::resume`].
+    pub fn pause(&mut self) {
+        if let Some(r) = &self.recording {
+            let _ = r.control.send(Control::Pause);
+        }
+    }
+
+    pub fn resume(&mut self) {
+        if let Some(r) = &self.recording {
+            let _ = r.control.send(Control::Resume);
+        }
+    }
+
+    /// Ends the recording session: the open utterance is closed and queued (not dropped);
+    /// `RecordingStopped` follows once the audio thread has finished.
+    pub fn stop_recording(&mut self) {
+        if let Some(mut r) = self.recording.take() {
+            let _ = r.control.send(Control::Stop);
+            // The audio thread exits within one poll interval (10 ms) after flushing.
+            if let Some(t) = r.thread.take() {
+                let _ = t.join();
+            }
+        }
+    }
+
+    /// Call when `RecordingStopped` arrives on its own (end of input, device failure): forgets
+    /// the finished audio thread so a new recording can start.
+    pub fn recording_ended(&mut self) {
+        if let Some(mut r) = self.recording.take() {
+            if let Some(t) = r.thread.take() {
+                let _ = t.join();
+            }
+        }
+    }
+
+    /// True while a recording session is open (paused or not).
+    pub fn is_recording(&self) -> bool {
+        self.recording.is_some()
+    }
+
+    /// Number of utterances queued or being transcribed.
+    pub fn pending(&self) -> usize {
+        self.pool.pending()
+    }
+
+    pub fn workers(&self) -> usize {
+        self.pool.workers()
+    }
+
+    /// Stops recording, waits up to `wait` for pending jobs, then stops the workers.
+    pub async fn shutdown(mut self, wait: Duration) {
+        self.stop_recording();
+        let Engine {
+            pool, submitter, ..
+        } = self;
+        drop(submitter);
+        pool.join(wait).await;
+    }
+}
+
+/// `sessions/2026-11-25T21-10-58` (+ `-2`, `-3` … if two start in the same second), mode 0700:
+/// the audio is the user's speech.
+fn new_session_dir(root: &std::path::Path) -> anyhow::Result<PathBuf> {
+    use std::os::unix::fs::DirBuilderExt;
+    let stamp = session_stamp();
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(root)
+        .map_err(|e| anyhow::anyhow!("cannot create sessions folder '{}': {e}", root.display()))?;
+    for n in 1..1000 {
+        let name = if n == 1 {
+            stamp.clone()
+        } else {
+            format!("{stamp}-{n}")
+        };
+        let dir = root.join(name);
+        match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
+            Ok(()) => return Ok(dir),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => anyhow::bail!("cannot create session folder '{}': {e}", dir.display()),
+        }
+    }
+    anyhow::bail!("cannot create a session folder in '{}'", root.display())
+}
+
+fn session_stamp() -> String {
+    let now = time::OffsetDateTime::now_local().unwrap_or_else(|_| time::OffsetDateTime::now_utc());
+    let fmt = time::macros::format_description!("[year]-[month]-[day]T[hour]-[minute]-[second]");
+    now.format(&fmt).unwrap_or_else(|_| "session".into())
+}
+
+/// Runs on the audio thread: utterances go to the pool (their WAV is already on disk).
+fn on_audio_event(ev: AudioEvent, events: &UnboundedSender<EngineEvent>, pool: &Submitter) {
+    let out = match ev {
+        AudioEvent::Level(l) => EngineEvent::Level(l),
+        AudioEvent::SpeechStarted { id, start_s } => EngineEvent::SpeechStarted { id, start_s },
+        AudioEvent::SpeechDiscarded { id } => EngineEvent::SpeechDiscarded { id },
+        AudioEvent::Utterance {
+            id,
+            start_s,
+            end_s,
+            wav,
+        } => {
+            let _ = events.send(EngineEvent::Queued {
+                id,
+                start_s,
+                end_s,
+                wav: wav.clone(),
+            });
+            let job = Job {
+                id,
+                wav,
+                start_s,
+                end_s,
+                closed_at: Instant::now(),
+            };
+            pool.submit(job);
+            return;
+        }
+        AudioEvent::Notice(n) => EngineEvent::Notice(n),
+        AudioEvent::Failed(reason) => EngineEvent::SourceError(reason),
+        AudioEvent::Stopped => EngineEvent::RecordingStopped,
+    };
+    let _ = events.send(out);
+}
+
+async fn forward_pool_events(
+    mut rx: UnboundedReceiver<PoolEvent>,
+    tx: UnboundedSender<EngineEvent>,
+) {
+    while let Some(ev) = rx.recv().await {
+        let out = match ev {
+            PoolEvent::WorkerReady { slot, pid, load_ms } => {
+                tracing::info!(slot, pid, load_ms, "worker ready");
+                continue;
+            }
+            PoolEvent::Started { id, slot } => EngineEvent::Transcribing { id, worker: slot },
+            PoolEvent::Done {
+                job,
+                text,
+                segments,
+                no_speech_prob,
+                timings,
+            } => EngineEvent::Transcribed(Transcript {
+                id: job.id,
+                start_s: job.start_s,
+                end_s: job.end_s,
+                text,
+                segments,
+                no_speech_prob,
+                timings,
+            }),
+            PoolEvent::Failed { job, reason } => EngineEvent::Failed {
+                id: job.id,
+                reason,
+                wav: job.wav,
+            },
+            PoolEvent::Notice(n) => EngineEvent::Notice(n),
+            PoolEvent::Status { busy, idle, queued } => EngineEvent::Workers { busy, idle, queued },
+        };
+        if tx.send(out).is_err() {
+            break;
+        }
+    }
+}

@@ -1,0 +1,405 @@
+//! `--headless` and `transcribe`: the same engine, printing one line per finished utterance on
+//! stdout (plain text, or JSON with `--json`), always in utterance order even when workers
+//! finish out of order. Diagnostics go to stderr.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Serialize;
+use tokio::sync::mpsc::UnboundedReceiver;
+
+use crate::engine::{Engine, EngineEvent, Source};
+use crate::transcribe::{Timings, Transcript};
+
+/// The result of one utterance, as printed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Text(Transcript),
+    Failed {
+        id: u64,
+        start_s: f64,
+        end_s: f64,
+        reason: String,
+        wav: PathBuf,
+    },
+}
+
+impl Outcome {
+    pub fn id(&self) -> u64 {
+        match self {
+            Outcome::Text(t) => t.id,
+            Outcome::Failed { id, .. } => *id,
+        }
+    }
+}
+
+/// Releases outcomes in id order: an outcome waits until every earlier queued utterance has one.
+#[derive(Debug, Default)]
+pub struct Reorder {
+    queued: BTreeMap<u64, (f64, f64)>,
+    done: BTreeMap<u64, Outcome>,
+}
+
+impl Reorder {
+    pub fn queued(&mut self, id: u64, start_s: f64, end_s: f64) {
+        self.queued.insert(id, (start_s, end_s));
+    }
+
+    pub fn span(&self, id: u64) -> (f64, f64) {
+        self.queued.get(&id).copied().unwrap_or((0.0, 0.0))
+    }
+
+    /// Records an outcome and returns those now ready, in order.
+    pub fn finished(&mut self, outcome: Outcome) -> Vec<Outcome> {
+        self.done.insert(outcome.id(), outcome);
+        let mut ready = Vec::new();
+        while let Some((&first, _)) = self.queued.first_key_value() {
+            match self.done.remove(&first) {
+                Some(o) => {
+                    self.queued.remove(&first);
+                    ready.push(o);
+                }
+                None => break,
+            }
+        }
+        ready
+    }
+
+    /// Utterances queued whose outcome has not been released yet.
+    pub fn outstanding(&self) -> usize {
+        self.queued.len()
+    }
+}
+
+#[derive(Serialize)]
+struct JsonLine<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    file: Option<&'a str>,
+    id: u64,
+    start: f64,
+    end: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    text: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    no_speech_prob: Option<f32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    timings: Option<&'a Timings>,
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+/// Formats one outcome for stdout; `None` when there is nothing to print (empty text in plain
+/// mode). Failures in plain mode go to stderr instead (returned as `Err`).
+pub fn format_outcome(
+    o: &Outcome,
+    json: bool,
+    file: Option<&str>,
+) -> Result<Option<String>, String> {
+    match (o, json) {
+        (Outcome::Text(t), false) => {
+            Ok((!t.text.trim().is_empty()).then(|| t.text.trim().to_string()))
+        }
+        (
+            Outcome::Failed {
+                id, reason, wav, ..
+            },
+            false,
+        ) => Err(format!(
+            "utterance #{id} failed: {reason} (audio kept at {})",
+            wav.display()
+        )),
+        (Outcome::Text(t), true) => Ok(Some(
+            serde_json::to_string(&JsonLine {
+                file,
+                id: t.id,
+                start: round3(t.start_s),
+                end: round3(t.end_s),
+                text: Some(t.text.trim()),
+                error: None,
+                no_speech_prob: Some(t.no_speech_prob),
+                timings: Some(&t.timings),
+            })
+            .expect("serialisable"),
+        )),
+        (
+            Outcome::Failed {
+                id,
+                start_s,
+                end_s,
+                reason,
+                ..
+            },
+            true,
+        ) => Ok(Some(
+            serde_json::to_string(&JsonLine {
+                file,
+                id: *id,
+                start: round3(*start_s),
+                end: round3(*end_s),
+                text: None,
+                error: Some(reason),
+                no_speech_prob: None,
+                timings: None,
+            })
+            .expect("serialisable"),
+        )),
+    }
+}
+
+/// Prints outcomes; counts failures.
+struct Printer {
+    json: bool,
+    file: Option<String>,
+    failures: usize,
+}
+
+impl Printer {
+    fn print(&mut self, outcomes: Vec<Outcome>) {
+        let mut out = std::io::stdout().lock();
+        for o in outcomes {
+            match format_outcome(&o, self.json, self.file.as_deref()) {
+                Ok(Some(line)) => {
+                    let _ = writeln!(out, "{line}");
+                }
+                Ok(None) => {}
+                Err(msg) => eprintln!("recorder: {msg}"),
+            }
+            if matches!(o, Outcome::Failed { .. }) {
+                self.failures += 1;
+            }
+        }
+        let _ = out.flush();
+    }
+}
+
+/// What ended a recording.
+struct RunEnd {
+    failures: usize,
+    source_error: Option<String>,
+}
+
+/// Runs one recording to its end (end of input, device failure, or Ctrl-C/SIGTERM), printing
+/// as results arrive, and returns once every queued utterance has its outcome.
+async fn record(
+    engine: &mut Engine,
+    events: &mut UnboundedReceiver<EngineEvent>,
+    source: Source,
+    json: bool,
+    file: Option<String>,
+) -> anyhow::Result<RunEnd> {
+    engine.start_recording(source)?;
+    let mut reorder = Reorder::default();
+    let mut printer = Printer {
+        json,
+        file,
+        failures: 0,
+    };
+    let mut stopped = false;
+    let mut source_error = None;
+    let mut signals = Signals::new()?;
+    loop {
+        if stopped && reorder.outstanding() == 0 {
+            break;
+        }
+        let ev = tokio::select! {
+            ev = events.recv() => ev,
+            _ = signals.recv(), if !stopped => {
+                // Ctrl-C ends the current utterance (it is transcribed) and drains the queue.
+                engine.stop_recording();
+                continue;
+            }
+        };
+        let Some(ev) = ev else { break };
+        match ev {
+            EngineEvent::Queued {
+                id, start_s, end_s, ..
+            } => reorder.queued(id, start_s, end_s),
+            EngineEvent::Transcribed(t) => printer.print(reorder.finished(Outcome::Text(t))),
+            EngineEvent::Failed { id, reason, wav } => {
+                let (start_s, end_s) = reorder.span(id);
+                printer.print(reorder.finished(Outcome::Failed {
+                    id,
+                    start_s,
+                    end_s,
+                    reason,
+                    wav,
+                }));
+            }
+            EngineEvent::Notice(n) => eprintln!("recorder: {n}"),
+            EngineEvent::SourceError(e) => {
+                eprintln!("recorder: {e}");
+                source_error = Some(e);
+            }
+            EngineEvent::RecordingStopped => {
+                stopped = true;
+                engine.recording_ended();
+            }
+            _ => {}
+        }
+    }
+    Ok(RunEnd {
+        failures: printer.failures,
+        source_error,
+    })
+}
+
+/// Ctrl-C, SIGTERM and SIGHUP as one stream.
+struct Signals {
+    term: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn new() -> anyhow::Result<Self> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Signals {
+            term: signal(SignalKind::terminate())?,
+            hup: signal(SignalKind::hangup())?,
+            int: signal(SignalKind::interrupt())?,
+        })
+    }
+
+    async fn recv(&mut self) {
+        tokio::select! {
+            _ = self.term.recv() => {}
+            _ = self.hup.recv() => {}
+            _ = self.int.recv() => {}
+        }
+    }
+}
+
+/// `recorder --headless`: returns the process exit code.
+pub async fn run_live(
+    mut engine: Engine,
+    mut events: UnboundedReceiver<EngineEvent>,
+    source: Source,
+    json: bool,
+) -> anyhow::Result<i32> {
+    let end = record(&mut engine, &mut events, source, json, None).await?;
+    engine.shutdown(Duration::from_secs(10)).await;
+    Ok(if end.failures > 0 || end.source_error.is_some() {
+        1
+    } else {
+        0
+    })
+}
+
+/// `recorder transcribe FILE...`: each file through the same engine, one after another.
+pub async fn run_files(
+    mut engine: Engine,
+    mut events: UnboundedReceiver<EngineEvent>,
+    files: Vec<PathBuf>,
+    json: bool,
+) -> anyhow::Result<i32> {
+    let mut failed = 0;
+    let many = files.len() > 1;
+    for f in files {
+        let name = f.display().to_string();
+        if many && !json {
+            println!("# {name}");
+        }
+        let source = Source::File {
+            path: f,
+            realtime: false,
+        };
+        let file = json.then(|| name.clone());
+        match record(&mut engine, &mut events, source, json, file).await {
+            Ok(end) => {
+                if end.failures > 0 || end.source_error.is_some() {
+                    failed += 1;
+                }
+            }
+            Err(e) => {
+                eprintln!("recorder: {e:#}");
+                failed += 1;
+            }
+        }
+    }
+    engine.shutdown(Duration::from_secs(10)).await;
+    Ok(if failed > 0 { 1 } else { 0 })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(id: u64, s: &str) -> Outcome {
+        Outcome::Text(Transcript {
+            id,
+            start_s: id as f64,
+            end_s: id as f64 + 1.0,
+            text: s.into(),
+            segments: vec![],
+            no_speech_prob: 0.0,
+            timings: Timings::default(),
+        })
+    }
+
+    #[test]
+    fn out_of_order_results_are_released_in_order() {
+        let mut r = Reorder::default();
+        for id in 1..=3 {
+            r.queued(id, 0.0, 1.0);
+        }
+        assert!(r.finished(text(2, "b")).is_empty());
+        assert!(r.finished(text(3, "c")).is_empty());
+        let ready: Vec<u64> = r.finished(text(1, "a")).iter().map(Outcome::id).collect();
+        assert_eq!(ready, vec![1, 2, 3]);
+        assert_eq!(r.outstanding(), 0);
+    }
+
+    #[test]
+    fn failures_hold_their_place() {
+        let mut r = Reorder::default();
+        r.queued(1, 0.0, 1.0);
+        r.queued(2, 1.0, 2.0);
+        let f = Outcome::Failed {
+            id: 1,
+            start_s: 0.0,
+            end_s: 1.0,
+            reason: "x".into(),
+            wav: "/a.wav".into(),
+        };
+        assert!(r.finished(text(2, "b")).is_empty());
+        assert_eq!(r.finished(f).len(), 2);
+    }
+
+    #[test]
+    fn json_lines_carry_id_times_text_and_timings() {
+        let line = format_outcome(&text(4, " hello "), true, None)
+            .unwrap()
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(v["id"], 4);
+        assert_eq!(v["start"], 4.0);
+        assert_eq!(v["end"], 5.0);
+        assert_eq!(v["text"], "hello");
+        assert!(v["timings"]["total_ms"].is_number());
+        assert!(!line.contains('\n'));
+    }
+
+    #[test]
+    fn plain_mode_skips_empty_text_and_reports_failures_separately() {
+        assert_eq!(format_outcome(&text(1, "  "), false, None), Ok(None));
+        assert_eq!(
+            format_outcome(&text(1, "hi"), false, None),
+            Ok(Some("hi".into()))
+        );
+        let f = Outcome::Failed {
+            id: 9,
+            start_s: 0.0,
+            end_s: 1.0,
+            reason: "boom".into(),
+            wav: "/u.wav".into(),
+        };
+        let e = format_outcome(&f, false, None).unwrap_err();
+        assert!(e.contains("#9") && e.contains("boom") && e.contains("/u.wav"));
+    }
+}

@@ -1,0 +1,23 @@
+//! recorder: a local terminal dictation recorder.
+//!
+//! Architecture (threads and processes):
+//! - the cpal callback thread only copies samples into a lock-free SPSC ring ([`audio::capture`]);
+//! - one audio thread of ours drains the ring, resamples to 16 kHz, runs Silero VAD and the
+//!   segmenter, writes each utterance to disk ([`audio::pipeline`]);
+//! - the tokio runtime drives the UI / headless output and the worker pool ([`engine`],
+//!   [`transcribe::pool`]);
+//! - N `recorder worker` child processes run whisper.cpp ([`transcribe::worker`]).
+
+pub mod app;
+pub mod audio;
+pub mod cli;
+pub mod config;
+pub mod engine;
+pub mod headless;
+pub mod logging;
+pub mod models;
+pub mod ortlib;
+pub mod paths;
+pub mod transcribe;
+pub mod tui;
+pub mod ui;

@@ -1,0 +1,217 @@
+//! `recorder`: parses the command line and dispatches. Every error ends as one line on stderr
+//! (`recorder: …`) and a non-zero exit; never a backtrace.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use recorder::cli::{Cli, Command, ModelsCommand};
+use recorder::config::Config;
+use recorder::engine::{Engine, EngineConfig, Source};
+use recorder::{audio, headless, logging, models, ortlib, paths, transcribe};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => ExitCode::from(code as u8),
+        Err(e) => {
+            eprintln!("recorder: {}", one_line(&e));
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Joins an error chain into one line ("a: b: c"), skipping causes already in the message.
+fn one_line(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let s = cause.to_string();
+        if out.contains(&s) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&s);
+    }
+    out
+}
+
+fn run(cli: Cli) -> anyhow::Result<i32> {
+    if let Some(Command::Worker {
+        ggml,
+        n_threads,
+        lang,
+    }) = &cli.command
+    {
+        // The worker sets up its own logging (to stderr, which the pool captures).
+        transcribe::worker::run(ggml, *n_threads, lang.clone())?;
+        return Ok(0);
+    }
+    let log = logging::init();
+    let cfg = cli
+        .common
+        .apply(Config::load(cli.common.config.as_deref())?)
+        .map_err(anyhow::Error::msg)?;
+    tracing::info!(?cfg, "starting");
+    match cli.command {
+        Some(Command::Devices) => devices(),
+        Some(Command::Config) => {
+            print!("{}", Config::example());
+            Ok(0)
+        }
+        Some(Command::Models { action }) => models_cmd(action, &cfg),
+        Some(Command::Transcribe { files }) => runtime()?.block_on(async {
+            let (engine, events) = start_engine(&cfg)?;
+            headless::run_files(engine, events, files, cli.run.json).await
+        }),
+        Some(Command::Worker { .. }) => unreachable!("handled above"),
+        None => live(cli.run, &cfg, log),
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    // Two runtime threads: the UI and coordination are light; the cores belong to the workers.
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?)
+}
+
+fn engine_config(cfg: &Config) -> anyhow::Result<EngineConfig> {
+    let model = paths::resolve_model(&cfg.model, cfg.models_dir.as_deref())?;
+    Ok(EngineConfig {
+        model,
+        workers: cfg.workers,
+        threads: cfg.threads,
+        language: cfg.language.clone(),
+        max_attempts: cfg.max_attempts,
+        segmenter: cfg.segmenter.clone(),
+        sessions_dir: cfg.sessions_dir.clone().unwrap_or_else(paths::sessions_dir),
+        worker: None,
+    })
+}
+
+/// Checks the model and ONNX Runtime first (clear errors before anything starts), then starts
+/// the worker pool.
+fn start_engine(
+    cfg: &Config,
+) -> anyhow::Result<(
+    Engine,
+    tokio::sync::mpsc::UnboundedReceiver<recorder::engine::EngineEvent>,
+)> {
+    let ecfg = engine_config(cfg)?;
+    let ort = ortlib::init(cfg.models_dir.as_deref())?;
+    tracing::info!(model = %ecfg.model.display(), ort = %ort.display(), "engine");
+    Engine::new(ecfg)
+}
+
+fn live(args: recorder::cli::RunArgs, cfg: &Config, log: Option<PathBuf>) -> anyhow::Result<i32> {
+    let source = match &args.input {
+        Some(path) => Source::File {
+            path: path.clone(),
+            realtime: !args.fast,
+        },
+        None => Source::Device(cfg.device.clone()),
+    };
+    let rt = runtime()?;
+    if args.headless {
+        return rt.block_on(async {
+            let (engine, events) = start_engine(cfg)?;
+            headless::run_live(engine, events, source, args.json).await
+        });
+    }
+    // Open the input once before the screen switches, so "no microphone" is a plain line in
+    // the shell, not a flash of TUI.
+    preflight(&source)?;
+    rt.block_on(async {
+        let (engine, events) = start_engine(cfg)?;
+        let model = cfg.model.clone();
+        let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+        let app = recorder::app::App::new(model, color);
+        tracing::info!(log = ?log, "tui");
+        recorder::tui::run(engine, events, app, Some(source)).await?;
+        Ok(0)
+    })
+}
+
+fn preflight(source: &Source) -> anyhow::Result<()> {
+    match source {
+        Source::Device(name) => {
+            audio::capture::open(name.as_deref())?;
+        }
+        Source::File { path, .. } => {
+            audio::wav::WavSource::open(path)?;
+        }
+    }
+    Ok(())
+}
+
+fn devices() -> anyhow::Result<i32> {
+    let list = audio::capture::list_devices();
+    if list.is_empty() {
+        println!("no input devices found");
+        return Ok(1);
+    }
+    for d in list {
+        let mark = if d.is_default { "*" } else { " " };
+        match d.usable {
+            Ok(cfg) => println!("{mark} {:<24} {}  [{cfg}]", d.id, d.name),
+            Err(e) => println!("{mark} {:<24} {}  (cannot be opened: {e})", d.id, d.name),
+        }
+    }
+    println!("\n* = default input; use --device ID or NAME");
+    Ok(0)
+}
+
+fn models_cmd(action: ModelsCommand, cfg: &Config) -> anyhow::Result<i32> {
+    let default_dir = || paths::data_dir().join("models");
+    match action {
+        ModelsCommand::List => {
+            let found = paths::installed_models(cfg.models_dir.as_deref());
+            if found.is_empty() {
+                println!(
+                    "no models installed; run `make setup` or `recorder models install tiny.en`"
+                );
+            }
+            for (name, path, size) in found {
+                let mark = if name == cfg.model { "*" } else { " " };
+                println!(
+                    "{mark} {name:<16} {:>7.1} MB  {}",
+                    size as f64 / 1e6,
+                    path.display()
+                );
+            }
+            Ok(0)
+        }
+        ModelsCommand::Install { name, dir } => {
+            let dir = dir.unwrap_or_else(default_dir);
+            let path = models::install::install(&name, &dir)?;
+            println!("installed {name} at {}", path.display());
+            Ok(0)
+        }
+        ModelsCommand::ImportCt2 { dir, name, out_dir } => {
+            let name = match name {
+                Some(n) => n,
+                None => dir
+                    .file_name()
+                    .map(|n| n.to_string_lossy().to_string())
+                    .ok_or_else(|| anyhow::anyhow!("give the model a name with --name"))?,
+            };
+            let out_dir = out_dir.unwrap_or_else(default_dir);
+            std::fs::create_dir_all(&out_dir)
+                .map_err(|e| anyhow::anyhow!("cannot create '{}': {e}", out_dir.display()))?;
+            let out = out_dir.join(paths::model_file_name(&name));
+            let t0 = std::time::Instant::now();
+            let report = models::ggml::import_ct2(&dir, &out)?;
+            println!(
+                "imported {} as {name}: {} ({:.1} MB) in {:.1} s",
+                dir.display(),
+                out.display(),
+                report.bytes as f64 / 1e6,
+                t0.elapsed().as_secs_f64()
+            );
+            Ok(0)
+        }
+    }
+}

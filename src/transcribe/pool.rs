@@ -1,0 +1,527 @@
+//! The worker pool: N slots, each owning at most one `recorder worker` child process. A slot
+//! takes the next job from a shared queue, sends it, and waits for the answer with a timeout
+//! scaled to the audio length. A worker that dies (EOF / broken pipe), hangs (timeout) or sends
+//! a malformed frame is killed and replaced, and the job is tried again, up to `max_attempts`;
+//! then the utterance is reported failed (its audio stays on disk).
+
+use std::collections::VecDeque;
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::process::{Child, ChildStdin, ChildStdout};
+use tokio::sync::mpsc;
+
+use super::protocol::{self, Request, Response};
+use super::{Segment, Timings};
+
+/// How to start a worker process.
+#[derive(Debug, Clone)]
+pub struct WorkerSpec {
+    pub program: PathBuf,
+    pub args: Vec<OsString>,
+}
+
+impl WorkerSpec {
+    /// This same binary in worker mode.
+    pub fn this_binary(
+        model: &std::path::Path,
+        threads: usize,
+        language: Option<&str>,
+    ) -> anyhow::Result<Self> {
+        let program = std::env::current_exe()?;
+        let mut args: Vec<OsString> = vec![
+            "worker".into(),
+            "--ggml".into(),
+            model.into(),
+            "--n-threads".into(),
+            threads.to_string().into(),
+        ];
+        if let Some(l) = language {
+            args.push("--lang".into());
+            args.push(l.into());
+        }
+        Ok(WorkerSpec { program, args })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct PoolConfig {
+    pub workers: usize,
+    pub spec: WorkerSpec,
+    pub max_attempts: u32,
+    /// Time allowed for a worker to load its model and say hello.
+    pub start_timeout: Duration,
+    /// Job timeout = `job_timeout_base` + `job_timeout_per_audio_s` × audio seconds.
+    pub job_timeout_base: Duration,
+    pub job_timeout_per_audio_s: f64,
+}
+
+impl PoolConfig {
+    pub fn new(workers: usize, spec: WorkerSpec) -> Self {
+        PoolConfig {
+            workers,
+            spec,
+            max_attempts: 3,
+            start_timeout: Duration::from_secs(120),
+            // tiny.en on 2 cores runs ~10x faster than real time; 30 s + 10x the audio leaves
+            // room for big models on slow machines while still catching a hung worker.
+            job_timeout_base: Duration::from_secs(30),
+            job_timeout_per_audio_s: 10.0,
+        }
+    }
+}
+
+/// One utterance to transcribe.
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub id: u64,
+    pub wav: PathBuf,
+    pub start_s: f64,
+    pub end_s: f64,
+    /// When the segmenter closed it (latency is measured from here).
+    pub closed_at: Instant,
+}
+
+#[derive(Debug, Clone)]
+pub enum PoolEvent {
+    /// A worker loaded its model and is ready.
+    WorkerReady {
+        slot: usize,
+        pid: u32,
+        load_ms: f64,
+    },
+    Started {
+        id: u64,
+        slot: usize,
+    },
+    Done {
+        job: Job,
+        text: String,
+        segments: Vec<Segment>,
+        no_speech_prob: f32,
+        timings: Timings,
+    },
+    Failed {
+        job: Job,
+        reason: String,
+    },
+    /// Not fatal, worth telling the user (a worker was replaced).
+    Notice(String),
+    Status {
+        busy: usize,
+        idle: usize,
+        queued: usize,
+    },
+}
+
+#[derive(Default)]
+struct Counters {
+    queued: AtomicUsize,
+    busy: AtomicUsize,
+}
+
+/// Handle for submitting jobs; dropping every handle (or [`Pool::close`]) lets the slots finish
+/// their queue and exit.
+pub struct Pool {
+    tx: Option<mpsc::UnboundedSender<Job>>,
+    counters: Arc<Counters>,
+    slots: Vec<tokio::task::JoinHandle<()>>,
+    workers: usize,
+}
+
+/// A cheap clonable submitter (the audio thread uses one).
+#[derive(Clone)]
+pub struct Submitter {
+    tx: mpsc::UnboundedSender<Job>,
+    counters: Arc<Counters>,
+    events: mpsc::UnboundedSender<PoolEvent>,
+    workers: usize,
+}
+
+impl Submitter {
+    pub fn submit(&self, job: Job) -> bool {
+        self.counters.queued.fetch_add(1, Ordering::SeqCst);
+        let ok = self.tx.send(job).is_ok();
+        emit_status(&self.counters, self.workers, &self.events);
+        ok
+    }
+}
+
+fn emit_status(c: &Counters, workers: usize, events: &mpsc::UnboundedSender<PoolEvent>) {
+    let busy = c.busy.load(Ordering::SeqCst);
+    let _ = events.send(PoolEvent::Status {
+        busy,
+        idle: workers.saturating_sub(busy),
+        queued: c.queued.load(Ordering::SeqCst),
+    });
+}
+
+impl Pool {
+    /// Starts the slots; each starts its worker at once so the model is warm for the first
+    /// utterance. Must be called inside a tokio runtime.
+    pub fn start(cfg: PoolConfig, events: mpsc::UnboundedSender<PoolEvent>) -> (Pool, Submitter) {
+        let (tx, rx) = mpsc::unbounded_channel::<Job>();
+        let rx = Arc::new(tokio::sync::Mutex::new(rx));
+        let counters = Arc::new(Counters::default());
+        let cfg = Arc::new(cfg);
+        let slots = (0..cfg.workers)
+            .map(|slot| {
+                let s = Slot {
+                    index: slot,
+                    cfg: cfg.clone(),
+                    events: events.clone(),
+                    counters: counters.clone(),
+                    worker: None,
+                };
+                tokio::spawn(s.run(rx.clone()))
+            })
+            .collect();
+        let submitter = Submitter {
+            tx: tx.clone(),
+            counters: counters.clone(),
+            events,
+            workers: cfg.workers,
+        };
+        (
+            Pool {
+                tx: Some(tx),
+                counters,
+                slots,
+                workers: cfg.workers,
+            },
+            submitter,
+        )
+    }
+
+    /// Jobs queued or being transcribed.
+    pub fn pending(&self) -> usize {
+        self.counters.queued.load(Ordering::SeqCst) + self.counters.busy.load(Ordering::SeqCst)
+    }
+
+    pub fn workers(&self) -> usize {
+        self.workers
+    }
+
+    /// Stops taking new jobs; the slots finish what is queued (while any `Submitter` lives, it
+    /// can still add jobs), then close their workers' stdin and exit.
+    pub fn close(&mut self) {
+        self.tx = None;
+    }
+
+    /// Waits for the slots to finish, at most `wait`; then kills what is left.
+    pub async fn join(mut self, wait: Duration) {
+        self.close();
+        let all = futures::future::join_all(self.slots.iter_mut());
+        if tokio::time::timeout(wait, all).await.is_err() {
+            for s in &self.slots {
+                s.abort();
+            }
+        }
+    }
+}
+
+/// Why a worker could not finish a job.
+#[derive(Debug)]
+enum WorkerFailure {
+    Died(String),
+    Hung(Duration),
+    BadFrame(String),
+}
+
+impl std::fmt::Display for WorkerFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            WorkerFailure::Died(why) => write!(f, "worker died ({why})"),
+            WorkerFailure::Hung(t) => {
+                write!(f, "worker hung (no answer in {:.0} s)", t.as_secs_f64())
+            }
+            WorkerFailure::BadFrame(why) => write!(f, "worker sent garbage ({why})"),
+        }
+    }
+}
+
+struct Slot {
+    index: usize,
+    cfg: Arc<PoolConfig>,
+    events: mpsc::UnboundedSender<PoolEvent>,
+    counters: Arc<Counters>,
+    worker: Option<WorkerProc>,
+}
+
+impl Slot {
+    async fn run(mut self, rx: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<Job>>>) {
+        // Warm start; a failure here is retried when the first job arrives.
+        if let Err(e) = self.ensure_worker().await {
+            let _ = self.events.send(PoolEvent::Notice(format!(
+                "worker {} failed to start: {e}",
+                self.index
+            )));
+        }
+        loop {
+            let job = { rx.lock().await.recv().await };
+            let Some(job) = job else { break };
+            self.counters.queued.fetch_sub(1, Ordering::SeqCst);
+            self.counters.busy.fetch_add(1, Ordering::SeqCst);
+            emit_status(&self.counters, self.cfg.workers, &self.events);
+            self.process(job).await;
+            self.counters.busy.fetch_sub(1, Ordering::SeqCst);
+            emit_status(&self.counters, self.cfg.workers, &self.events);
+        }
+        if let Some(w) = self.worker.take() {
+            w.close().await;
+        }
+    }
+
+    async fn ensure_worker(&mut self) -> anyhow::Result<()> {
+        if self.worker.is_none() {
+            let (w, load_ms) = WorkerProc::spawn(&self.cfg.spec, self.cfg.start_timeout).await?;
+            let _ = self.events.send(PoolEvent::WorkerReady {
+                slot: self.index,
+                pid: w.pid,
+                load_ms,
+            });
+            self.worker = Some(w);
+        }
+        Ok(())
+    }
+
+    async fn process(&mut self, job: Job) {
+        let taken_at = Instant::now();
+        let mut last_error = String::new();
+        for attempt in 1..=self.cfg.max_attempts {
+            if let Err(e) = self.ensure_worker().await {
+                last_error = format!("worker failed to start: {e}");
+                // Back off a little: a worker that cannot start now rarely can 1 ms later.
+                tokio::time::sleep(Duration::from_millis(250 * attempt as u64)).await;
+                continue;
+            }
+            let _ = self.events.send(PoolEvent::Started {
+                id: job.id,
+                slot: self.index,
+            });
+            let audio_s = (job.end_s - job.start_s).max(0.0);
+            let timeout = self.cfg.job_timeout_base
+                + Duration::from_secs_f64(audio_s * self.cfg.job_timeout_per_audio_s);
+            let worker = self.worker.as_mut().expect("ensured above");
+            match worker.run_job(&job, timeout).await {
+                Ok(Response::Done {
+                    text,
+                    segments,
+                    no_speech_prob,
+                    encode_ms,
+                    decode_ms,
+                    worker_ms,
+                    ..
+                }) => {
+                    let timings = Timings {
+                        queue_ms: taken_at
+                            .saturating_duration_since(job.closed_at)
+                            .as_secs_f64()
+                            * 1000.0,
+                        encode_ms,
+                        decode_ms,
+                        worker_ms,
+                        total_ms: job.closed_at.elapsed().as_secs_f64() * 1000.0,
+                        attempts: attempt,
+                    };
+                    let _ = self.events.send(PoolEvent::Done {
+                        job,
+                        text,
+                        segments,
+                        no_speech_prob,
+                        timings,
+                    });
+                    return;
+                }
+                Ok(Response::Error { message, .. }) => {
+                    // The worker is fine; the job is not. Retrying is cheap and bounded.
+                    last_error = message;
+                }
+                Ok(Response::Hello { .. }) => {
+                    last_error = "worker restarted itself mid-job".into();
+                    self.worker = None;
+                }
+                Err(failure) => {
+                    let w = self.worker.take().expect("present");
+                    let tail = w.stderr_tail();
+                    last_error = if tail.is_empty() {
+                        failure.to_string()
+                    } else {
+                        format!("{failure}; last output: {tail}")
+                    };
+                    tracing::warn!(slot = self.index, id = job.id, attempt, "{last_error}");
+                    drop(w);
+                    let _ = self.events.send(PoolEvent::Notice(format!(
+                        "{failure} on utterance #{}; replaced it{}",
+                        job.id,
+                        if attempt < self.cfg.max_attempts {
+                            " and retrying"
+                        } else {
+                            ""
+                        }
+                    )));
+                }
+            }
+        }
+        let reason = format!(
+            "gave up after {} attempts: {last_error}",
+            self.cfg.max_attempts
+        );
+        let _ = self.events.send(PoolEvent::Failed { job, reason });
+    }
+}
+
+/// A running worker child. Dropping it kills the process (tokio reaps it).
+struct WorkerProc {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    stdout: BufReader<ChildStdout>,
+    pid: u32,
+    stderr_tail: Arc<Mutex<VecDeque<String>>>,
+}
+
+impl WorkerProc {
+    async fn spawn(spec: &WorkerSpec, timeout: Duration) -> anyhow::Result<(WorkerProc, f64)> {
+        let mut child = tokio::process::Command::new(&spec.program)
+            .args(&spec.args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            // A panic then prints its message and one note, not a backtrace: the message is
+            // what the user sees as the reason.
+            .env("RUST_BACKTRACE", "0")
+            .spawn()
+            .map_err(|e| anyhow::anyhow!("cannot start '{}': {e}", spec.program.display()))?;
+        let pid = child.id().unwrap_or(0);
+        let stderr_tail = Arc::new(Mutex::new(VecDeque::new()));
+        if let Some(err) = child.stderr.take() {
+            tokio::spawn(capture_stderr(err, pid, stderr_tail.clone()));
+        }
+        let stdin = child.stdin.take();
+        let stdout = BufReader::new(child.stdout.take().expect("piped"));
+        let mut w = WorkerProc {
+            child,
+            stdin,
+            stdout,
+            pid,
+            stderr_tail,
+        };
+        let hello = tokio::time::timeout(timeout, w.read_response()).await;
+        match hello {
+            Ok(Ok(Response::Hello { load_ms, .. })) => Ok((w, load_ms)),
+            Ok(Ok(other)) => anyhow::bail!("expected hello, got {other:?}"),
+            Ok(Err(e)) => {
+                let tail = w.stderr_tail_after_exit().await;
+                anyhow::bail!(
+                    "{e}{}",
+                    if tail.is_empty() {
+                        String::new()
+                    } else {
+                        format!(": {tail}")
+                    }
+                )
+            }
+            Err(_) => anyhow::bail!("no hello within {} s", timeout.as_secs()),
+        }
+    }
+
+    async fn read_response(&mut self) -> Result<Response, WorkerFailure> {
+        let mut line = String::new();
+        let n = self
+            .stdout
+            .read_line(&mut line)
+            .await
+            .map_err(|e| WorkerFailure::Died(e.to_string()))?;
+        if n == 0 {
+            let status = self.child.try_wait().ok().flatten();
+            let why = match status {
+                Some(s) => s.to_string(),
+                None => "closed its output".into(),
+            };
+            return Err(WorkerFailure::Died(why));
+        }
+        protocol::decode_response(&line).map_err(|e| WorkerFailure::BadFrame(e.to_string()))
+    }
+
+    async fn run_job(&mut self, job: &Job, timeout: Duration) -> Result<Response, WorkerFailure> {
+        let req = protocol::encode(&Request::Job {
+            id: job.id,
+            wav: job.wav.clone(),
+        });
+        let stdin = self
+            .stdin
+            .as_mut()
+            .ok_or_else(|| WorkerFailure::Died("stdin closed".into()))?;
+        stdin
+            .write_all(req.as_bytes())
+            .await
+            .map_err(|e| WorkerFailure::Died(format!("broken pipe: {e}")))?;
+        stdin
+            .flush()
+            .await
+            .map_err(|e| WorkerFailure::Died(format!("broken pipe: {e}")))?;
+        let resp = tokio::time::timeout(timeout, self.read_response())
+            .await
+            .map_err(|_| WorkerFailure::Hung(timeout))??;
+        match &resp {
+            Response::Done { id, .. } | Response::Error { id, .. } if *id != job.id => Err(
+                WorkerFailure::BadFrame(format!("answer for #{id}, expected #{}", job.id)),
+            ),
+            _ => Ok(resp),
+        }
+    }
+
+    fn stderr_tail(&self) -> String {
+        let t = self
+            .stderr_tail
+            .lock()
+            .map(|t| t.iter().cloned().collect::<Vec<_>>())
+            .unwrap_or_default();
+        t.iter()
+            .rev()
+            .find(|l| !l.trim().is_empty() && !l.starts_with("note:"))
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// After a failed start, give the stderr reader a moment to collect the worker's last words.
+    async fn stderr_tail_after_exit(&mut self) -> String {
+        let _ = tokio::time::timeout(Duration::from_millis(500), self.child.wait()).await;
+        tokio::task::yield_now().await;
+        self.stderr_tail()
+    }
+
+    /// Graceful end: EOF on stdin makes the worker exit; kill it if it does not within 2 s.
+    async fn close(mut self) {
+        self.stdin = None;
+        if tokio::time::timeout(Duration::from_secs(2), self.child.wait())
+            .await
+            .is_err()
+        {
+            let _ = self.child.start_kill();
+        }
+    }
+}
+
+async fn capture_stderr(
+    err: tokio::process::ChildStderr,
+    pid: u32,
+    tail: Arc<Mutex<VecDeque<String>>>,
+) {
+    let mut lines = BufReader::new(err).lines();
+    while let Ok(Some(line)) = lines.next_line().await {
+        tracing::info!(target: "worker", "[worker {pid}] {line}");
+        if let Ok(mut t) = tail.lock() {
+            t.push_back(line);
+            if t.len() > 5 {
+                t.pop_front();
+            }
+        }
+    }
+}

@@ -1,0 +1,146 @@
+//! The worker protocol: one JSON object per line on the worker's stdin (requests) and on its
+//! private protocol pipe, its original stdout (responses). The worker first sends `Hello` with
+//! [`PROTOCOL_VERSION`]; a parent that gets another version (an old binary on PATH, say)
+//! refuses the worker. EOF on stdin ends the worker.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use super::Segment;
+
+/// Bump on any incompatible change to the messages below.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// A response line longer than this is garbage (a result is a few KB at most).
+pub const MAX_LINE: usize = 4 << 20;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Request {
+    /// Transcribe the 16 kHz mono WAV at `wav`.
+    Job { id: u64, wav: PathBuf },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Response {
+    /// Sent once the model is loaded: the worker is ready.
+    Hello {
+        version: u32,
+        pid: u32,
+        model: String,
+        multilingual: bool,
+        load_ms: f64,
+    },
+    Done {
+        id: u64,
+        text: String,
+        segments: Vec<Segment>,
+        no_speech_prob: f32,
+        encode_ms: f64,
+        decode_ms: f64,
+        worker_ms: f64,
+    },
+    /// The job failed in a way that retrying on the same audio will not fix (unreadable WAV).
+    Error { id: u64, message: String },
+}
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum ProtocolError {
+    #[error("worker sent a malformed message ({reason}): {snippet:?}")]
+    Malformed { reason: String, snippet: String },
+    #[error("worker speaks protocol version {got}, this recorder speaks {PROTOCOL_VERSION}")]
+    Version { got: u32 },
+}
+
+pub fn encode<T: Serialize>(msg: &T) -> String {
+    let mut s = serde_json::to_string(msg).expect("protocol messages always serialise");
+    s.push('\n');
+    s
+}
+
+fn malformed(line: &str, reason: String) -> ProtocolError {
+    let snippet: String = line.chars().take(120).collect();
+    ProtocolError::Malformed { reason, snippet }
+}
+
+pub fn decode_response(line: &str) -> Result<Response, ProtocolError> {
+    if line.len() > MAX_LINE {
+        return Err(malformed(line, format!("{} bytes", line.len())));
+    }
+    let resp: Response =
+        serde_json::from_str(line.trim_end()).map_err(|e| malformed(line, e.to_string()))?;
+    if let Response::Hello { version, .. } = resp {
+        if version != PROTOCOL_VERSION {
+            return Err(ProtocolError::Version { got: version });
+        }
+    }
+    Ok(resp)
+}
+
+pub fn decode_request(line: &str) -> Result<Request, ProtocolError> {
+    serde_json::from_str(line.trim_end()).map_err(|e| malformed(line, e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip() {
+        let r = Response::Done {
+            id: 7,
+            text: "hello \"world\"\nnew line".into(),
+            segments: vec![Segment {
+                start_s: 0.0,
+                end_s: 1.5,
+                text: "hello".into(),
+                no_speech_prob: 0.1,
+            }],
+            no_speech_prob: 0.1,
+            encode_ms: 1.0,
+            decode_ms: 2.0,
+            worker_ms: 3.0,
+        };
+        let line = encode(&r);
+        assert_eq!(line.matches('\n').count(), 1, "one frame per line");
+        assert_eq!(decode_response(&line).unwrap(), r);
+        let q = Request::Job {
+            id: 3,
+            wav: "/tmp/a b.wav".into(),
+        };
+        assert_eq!(decode_request(&encode(&q)).unwrap(), q);
+    }
+
+    #[test]
+    fn garbage_and_wrong_version_are_errors() {
+        for bad in [
+            "",
+            "whisper_init_from_file: loading model",
+            "{\"type\":\"nope\"}",
+            "{",
+            "[1,2]",
+        ] {
+            assert!(
+                matches!(decode_response(bad), Err(ProtocolError::Malformed { .. })),
+                "{bad}"
+            );
+        }
+        let hello = encode(&Response::Hello {
+            version: PROTOCOL_VERSION + 1,
+            pid: 1,
+            model: "m".into(),
+            multilingual: false,
+            load_ms: 0.0,
+        });
+        assert_eq!(
+            decode_response(&hello),
+            Err(ProtocolError::Version {
+                got: PROTOCOL_VERSION + 1
+            })
+        );
+        let huge = "x".repeat(MAX_LINE + 1);
+        assert!(decode_response(&huge).is_err());
+    }
+}

@@ -1,0 +1,125 @@
+//! The worker process (`recorder worker`, started by the pool): loads the model once, says
+//! hello, then answers one job per stdin line until stdin closes.
+//!
+//! whisper.cpp (or anything it links) may print to stdout; that would corrupt the protocol. So
+//! the worker first moves the protocol to a private duplicate of stdout and points fd 1 at
+//! stderr, which the parent captures into the log.
+
+use std::fs::File;
+use std::io::{BufRead, BufWriter, Write};
+use std::os::fd::FromRawFd;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use super::protocol::{self, PROTOCOL_VERSION, Request, Response};
+use super::whisper::Whisper;
+use crate::audio::wav;
+
+/// Moves the protocol off fd 1: returns a writer on a duplicate of the original stdout, and
+/// redirects fd 1 to stderr.
+fn take_protocol_stdout() -> anyhow::Result<File> {
+    // SAFETY: plain fd juggling at start-up, before any other thread writes to stdout.
+    unsafe {
+        let fd = libc::dup(1);
+        anyhow::ensure!(fd >= 0, "dup(stdout) failed");
+        anyhow::ensure!(libc::dup2(2, 1) >= 0, "dup2(stderr, stdout) failed");
+        Ok(File::from_raw_fd(fd))
+    }
+}
+
+/// Logs go to stderr (captured by the parent into its log file), whisper.cpp's included.
+fn init_logging() {
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .without_time()
+        .with_target(false)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("RECORDER_LOG")
+                .unwrap_or_else(|_| "info".into()),
+        )
+        .try_init();
+    whisper_rs::install_logging_hooks();
+}
+
+/// Lowers this process's CPU priority so the audio thread and the UI win when the cores are
+/// saturated (nice 10; failure is harmless).
+fn lower_priority() {
+    // SAFETY: setpriority on our own process.
+    unsafe {
+        libc::setpriority(libc::PRIO_PROCESS, 0, 10);
+    }
+}
+
+pub fn run(model: &Path, threads: usize, language: Option<String>) -> anyhow::Result<()> {
+    let out = take_protocol_stdout()?;
+    init_logging();
+    lower_priority();
+    let mut out = BufWriter::new(out);
+    let t0 = Instant::now();
+    let mut whisper = Whisper::load(model, threads, language)?;
+    let hello = Response::Hello {
+        version: PROTOCOL_VERSION,
+        pid: std::process::id(),
+        model: model.display().to_string(),
+        multilingual: whisper.multilingual,
+        load_ms: t0.elapsed().as_secs_f64() * 1000.0,
+    };
+    send(&mut out, &hello)?;
+    tracing::info!(
+        "worker {} ready in {:.0} ms",
+        std::process::id(),
+        t0.elapsed().as_millis()
+    );
+    let stdin = std::io::stdin().lock();
+    for line in stdin.lines() {
+        let line = line?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let response = match protocol::decode_request(&line) {
+            Ok(Request::Job { id, wav }) => job(&mut whisper, id, &wav),
+            Err(e) => {
+                // A parent that speaks garbage is broken; say so and stop.
+                tracing::error!("bad request: {e}");
+                anyhow::bail!("bad request: {e}");
+            }
+        };
+        send(&mut out, &response)?;
+    }
+    Ok(())
+}
+
+fn job(whisper: &mut Whisper, id: u64, wav_path: &PathBuf) -> Response {
+    let t0 = Instant::now();
+    let samples = match wav::read_16k_mono(wav_path) {
+        Ok(s) => s,
+        Err(e) => {
+            return Response::Error {
+                id,
+                message: e.to_string(),
+            };
+        }
+    };
+    match whisper.transcribe(&samples) {
+        Ok(o) => Response::Done {
+            id,
+            text: o.text,
+            segments: o.segments,
+            no_speech_prob: o.no_speech_prob,
+            encode_ms: o.encode_ms,
+            decode_ms: o.decode_ms,
+            worker_ms: t0.elapsed().as_secs_f64() * 1000.0,
+        },
+        Err(e) => Response::Error {
+            id,
+            message: e.to_string(),
+        },
+    }
+}
+
+fn send(out: &mut impl Write, msg: &Response) -> anyhow::Result<()> {
+    out.write_all(protocol::encode(msg).as_bytes())?;
+    out.flush()?;
+    Ok(())
+}

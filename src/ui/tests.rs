@@ -1,0 +1,246 @@
+//! Snapshot tests of whole screens (`TestBackend` + insta). Review changed `.snap` files by
+//! eye: they are the spec of what the user sees.
+
+use std::path::PathBuf;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use insta::assert_snapshot;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::style::Color;
+
+use super::draw;
+use crate::app::{App, Msg};
+use crate::audio::Level;
+use crate::engine::EngineEvent;
+use crate::transcribe::{Timings, Transcript};
+
+/// Draws `app` on a `width`×`height` screen and returns the screen as text.
+fn screen(app: &mut App, width: u16, height: u16) -> String {
+    app.update(Msg::Resize { width, height });
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("test terminal");
+    terminal.draw(|frame| draw(app, frame)).expect("draw");
+    terminal.backend().to_string()
+}
+
+fn key(c: char) -> Msg {
+    Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
+}
+
+fn ev(app: &mut App, event: EngineEvent) {
+    app.update(Msg::Engine(event));
+}
+
+fn transcript(id: u64, start_s: f64, text: &str) -> EngineEvent {
+    EngineEvent::Transcribed(Transcript {
+        id,
+        start_s,
+        end_s: start_s + 3.0,
+        text: text.into(),
+        segments: vec![],
+        no_speech_prob: 0.0,
+        timings: Timings::default(),
+    })
+}
+
+fn queued(app: &mut App, id: u64, start_s: f64) {
+    ev(app, EngineEvent::SpeechStarted { id, start_s });
+    let wav = PathBuf::from(format!("/tmp/s/{id:04}.wav"));
+    ev(
+        app,
+        EngineEvent::Queued {
+            id,
+            start_s,
+            end_s: start_s + 2.0,
+            wav,
+        },
+    );
+}
+
+/// Recording for 83 s with a finished, a transcribing, a queued and an open utterance.
+fn recording() -> App {
+    let mut app = App::new("ggml-base.en", false);
+    app.update(key('r'));
+    let session_dir = PathBuf::from("/tmp/s");
+    ev(
+        &mut app,
+        EngineEvent::RecordingStarted {
+            input: "MacBook Pro Microphone".into(),
+            session_dir,
+        },
+    );
+    ev(
+        &mut app,
+        EngineEvent::Workers {
+            busy: 1,
+            idle: 1,
+            queued: 1,
+        },
+    );
+    queued(&mut app, 0, 1.2);
+    ev(
+        &mut app,
+        transcript(
+            0,
+            1.2,
+            " Hello there. This first sentence is long enough to wrap around at eighty columns, and further still.",
+        ),
+    );
+    queued(&mut app, 1, 9.5);
+    ev(&mut app, EngineEvent::Transcribing { id: 1, worker: 0 });
+    queued(&mut app, 2, 21.0);
+    ev(
+        &mut app,
+        EngineEvent::SpeechStarted {
+            id: 3,
+            start_s: 80.4,
+        },
+    );
+    let level = Level {
+        rms_dbfs: -24.0,
+        peak_dbfs: -9.0,
+        speech_prob: 0.93,
+        in_speech: true,
+    };
+    ev(&mut app, EngineEvent::Level(level));
+    app.update(Msg::Tick { now_s: 0.0 });
+    app.update(Msg::Tick { now_s: 83.4 });
+    app
+}
+
+#[test]
+fn idle() {
+    let mut app = App::new("ggml-base.en", false);
+    assert_snapshot!(screen(&mut app, 80, 24));
+}
+
+#[test]
+fn recording_with_pending_and_finished() {
+    assert_snapshot!(screen(&mut recording(), 80, 24));
+}
+
+#[test]
+fn paused() {
+    let mut app = recording();
+    app.update(key('p'));
+    assert_snapshot!(screen(&mut app, 80, 24));
+}
+
+#[test]
+fn help_overlay() {
+    let mut app = recording();
+    app.update(key('?'));
+    assert_snapshot!(screen(&mut app, 80, 24));
+}
+
+#[test]
+fn help_overlay_narrow() {
+    let mut app = recording();
+    app.update(key('?'));
+    assert_snapshot!(screen(&mut app, 40, 12));
+}
+
+#[test]
+fn narrow() {
+    assert_snapshot!(screen(&mut recording(), 40, 12));
+}
+
+#[test]
+fn error_notice_and_failed_utterance() {
+    let mut app = recording();
+    let wav = PathBuf::from("/tmp/s/0002.wav");
+    ev(
+        &mut app,
+        EngineEvent::Failed {
+            id: 2,
+            reason: "worker crashed twice".into(),
+            wav,
+        },
+    );
+    let error = "audio device lost: the device is no longer available\nsecond line never shown";
+    ev(&mut app, EngineEvent::SourceError(error.into()));
+    assert_snapshot!(screen(&mut app, 80, 24));
+}
+
+#[test]
+fn quitting_waits_for_pending_text() {
+    let mut app = recording();
+    app.update(key('q'));
+    ev(
+        &mut app,
+        EngineEvent::Queued {
+            id: 3,
+            start_s: 80.4,
+            end_s: 83.0,
+            wav: "/tmp/s/3.wav".into(),
+        },
+    );
+    ev(&mut app, EngineEvent::RecordingStopped);
+    assert_snapshot!(screen(&mut app, 80, 24));
+}
+
+#[test]
+fn scrolled_up_with_new_text_below() {
+    let mut app = recording();
+    app.update(Msg::Resize {
+        width: 60,
+        height: 14,
+    });
+    for id in 4..12 {
+        ev(&mut app, transcript(id, 90.0 + id as f64, "More words."));
+    }
+    app.update(key('g'));
+    ev(&mut app, transcript(12, 120.0, "Newest."));
+    assert_snapshot!(screen(&mut app, 60, 14));
+}
+
+#[test]
+fn second_session_gets_its_own_heading() {
+    let mut app = recording();
+    app.update(key(' '));
+    ev(&mut app, EngineEvent::RecordingStopped);
+    app.update(key(' '));
+    let session_dir = PathBuf::from("/tmp/s2");
+    ev(
+        &mut app,
+        EngineEvent::RecordingStarted {
+            input: "talk.wav".into(),
+            session_dir,
+        },
+    );
+    assert_snapshot!(screen(&mut app, 80, 24));
+}
+
+#[test]
+fn no_color_means_no_colour_anywhere() {
+    let mut app = recording();
+    app.update(Msg::Resize {
+        width: 80,
+        height: 24,
+    });
+    let mut terminal = Terminal::new(TestBackend::new(80, 24)).expect("test terminal");
+    terminal.draw(|frame| draw(&app, frame)).expect("draw");
+    let plain = |c: &ratatui::buffer::Cell| c.fg == Color::Reset && c.bg == Color::Reset;
+    assert!(terminal.backend().buffer().content.iter().all(plain));
+
+    app.color = true;
+    terminal.draw(|frame| draw(&app, frame)).expect("draw");
+    assert!(
+        !terminal.backend().buffer().content.iter().all(plain),
+        "colour is used when allowed"
+    );
+}
+
+#[test]
+fn tiny_terminals_do_not_panic() {
+    for (w, h) in [(1, 1), (10, 3), (20, 5), (0, 0)] {
+        let mut app = recording();
+        app.update(key('?'));
+        app.update(Msg::Resize {
+            width: w,
+            height: h,
+        });
+        let mut terminal = Terminal::new(TestBackend::new(w, h)).expect("test terminal");
+        terminal.draw(|frame| draw(&app, frame)).expect("draw");
+    }
+}

@@ -1,0 +1,89 @@
+//! Styles, in one place so the whole UI stays within the 16 ANSI colours and drops colour
+//! entirely under NO_COLOR (modifiers such as bold and reverse still mark what matters).
+
+use ratatui::style::{Color, Modifier, Style};
+
+/// The styles the panes use. Built from [`crate::app::App::color`].
+#[derive(Debug, Clone, Copy)]
+pub struct Theme {
+    color: bool,
+}
+
+impl Theme {
+    pub fn new(color: bool) -> Self {
+        Self { color }
+    }
+
+    /// `style` with foreground `fg` when colour is on.
+    fn fg(&self, fg: Color, style: Style) -> Style {
+        if self.color { style.fg(fg) } else { style }
+    }
+
+    /// The state badge while recording.
+    pub fn recording(&self) -> Style {
+        self.fg(
+            Color::Red,
+            Style::new().add_modifier(Modifier::BOLD | Modifier::REVERSED),
+        )
+    }
+
+    pub fn paused(&self) -> Style {
+        self.fg(
+            Color::Yellow,
+            Style::new().add_modifier(Modifier::BOLD | Modifier::REVERSED),
+        )
+    }
+
+    /// Idle, starting and stopping badges.
+    pub fn idle(&self) -> Style {
+        Style::new().add_modifier(Modifier::BOLD | Modifier::REVERSED)
+    }
+
+    /// Secondary text: separators, timestamps, labels.
+    pub fn dim(&self) -> Style {
+        if self.color {
+            Style::new().fg(Color::DarkGray)
+        } else {
+            Style::new()
+        }
+    }
+
+    pub fn text(&self) -> Style {
+        Style::new()
+    }
+
+    /// Pending utterances (listening, queued, transcribing).
+    pub fn pending(&self) -> Style {
+        self.fg(Color::Cyan, Style::new().add_modifier(Modifier::ITALIC))
+    }
+
+    pub fn heading(&self) -> Style {
+        self.fg(Color::Blue, Style::new().add_modifier(Modifier::BOLD))
+    }
+
+    pub fn key(&self) -> Style {
+        self.fg(Color::Cyan, Style::new().add_modifier(Modifier::BOLD))
+    }
+
+    pub fn speech(&self) -> Style {
+        self.fg(Color::Green, Style::new().add_modifier(Modifier::BOLD))
+    }
+
+    /// The filled part of the level bar.
+    pub fn meter(&self) -> Style {
+        self.fg(Color::Green, Style::new())
+    }
+
+    /// The level bar near full scale.
+    pub fn meter_hot(&self) -> Style {
+        self.fg(Color::Red, Style::new())
+    }
+
+    pub fn warn(&self) -> Style {
+        self.fg(Color::Yellow, Style::new())
+    }
+
+    pub fn error(&self) -> Style {
+        self.fg(Color::Red, Style::new().add_modifier(Modifier::BOLD))
+    }
+}

@@ -1,0 +1,203 @@
+//! The transcript pane: one `[mm:ss] text` per utterance, pending ones in place
+//! ("transcribing…", "queued (#2)"), sessions under their own headings. Lines are wrapped here
+//! rather than by `Paragraph` so the scroll position can be computed exactly in wrapped lines.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph, Widget};
+
+use super::{Theme, Viewport, char_width, clock, text_width, truncate};
+use crate::app::{App, EntryState, RecState, Row, Scroll, Session};
+
+/// Width of the `[mm:ss] ` prefix; wrapped lines are indented by as much.
+const PREFIX: usize = 8;
+
+pub(super) fn viewport(app: &App, area: Rect) -> Viewport {
+    let total = lines(app, &Theme::new(false), usize::from(area.width)).len();
+    Viewport {
+        total,
+        height: usize::from(inner(area).height),
+    }
+}
+
+pub(super) fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
+    let lines = lines(app, theme, usize::from(area.width));
+    let view = Viewport {
+        total: lines.len(),
+        height: usize::from(inner(area).height),
+    };
+    let top = match app.scroll {
+        Scroll::Follow => view.max_top(),
+        Scroll::At(top) => top.min(view.max_top()),
+    };
+    let mut block = Block::new()
+        .borders(Borders::TOP)
+        .border_style(theme.dim())
+        .title_top(Span::styled(" Transcript ", theme.heading()));
+    if top < view.max_top() {
+        let (text, style) = if app.unseen {
+            (" ↓ new text below · G ", theme.warn())
+        } else {
+            (" ↓ more below · G ", theme.dim())
+        };
+        block = block.title_top(Line::from(Span::styled(text, style)).right_aligned());
+    }
+    let visible: Vec<Line> = lines.into_iter().skip(top).take(view.height).collect();
+    Paragraph::new(visible).block(block).render(area, buf);
+}
+
+/// The pane without its top rule.
+fn inner(area: Rect) -> Rect {
+    Block::new().borders(Borders::TOP).inner(area)
+}
+
+/// Every line of the transcript, wrapped to `width`.
+fn lines(app: &App, theme: &Theme, width: usize) -> Vec<Line<'static>> {
+    let mut out = Vec::new();
+    for row in app.history.rows() {
+        match row {
+            Row::Heading(session) => {
+                if !out.is_empty() {
+                    out.push(Line::default());
+                }
+                out.push(heading(session, theme, width));
+            }
+            Row::Utterance {
+                entry, queue_pos, ..
+            } => {
+                let (body, style) = body(&entry.state, queue_pos, theme);
+                out.extend(utterance(entry.start_s, &body, style, theme, width));
+            }
+        }
+    }
+    if let Some(hint) = hint(app) {
+        out.push(Line::from(Span::styled(hint, theme.dim())));
+    }
+    out
+}
+
+/// What to say when there is nothing to show yet.
+fn hint(app: &App) -> Option<&'static str> {
+    let newest_empty = app
+        .history
+        .sessions()
+        .last()
+        .is_none_or(|s| s.entries.is_empty());
+    match app.state {
+        RecState::Idle if app.history.sessions().is_empty() => {
+            Some("Press r or space to start recording.")
+        }
+        RecState::Recording if newest_empty => Some("Listening: speak and the text appears here."),
+        _ => None,
+    }
+}
+
+/// `── 2 · input ─────` across the pane.
+fn heading(session: &Session, theme: &Theme, width: usize) -> Line<'static> {
+    let mut text = format!("── session {} ", session.number);
+    if !session.input.is_empty() {
+        text.push_str(&format!("· {} ", session.input));
+    }
+    let text = truncate(&text, width);
+    let fill = "─".repeat(width.saturating_sub(text_width(&text)));
+    Line::from(vec![
+        Span::styled(text, theme.heading()),
+        Span::styled(fill, theme.dim()),
+    ])
+}
+
+/// The text shown for an utterance and its style.
+fn body(state: &EntryState, queue_pos: Option<usize>, theme: &Theme) -> (String, Style) {
+    match state {
+        EntryState::Listening => ("● listening…".into(), theme.speech()),
+        EntryState::Queued => match queue_pos {
+            Some(pos) => (format!("queued (#{pos})"), theme.pending()),
+            None => ("queued".into(), theme.pending()),
+        },
+        EntryState::Transcribing => ("transcribing…".into(), theme.pending()),
+        EntryState::Done(text) if text.is_empty() => ("(no speech)".into(), theme.dim()),
+        EntryState::Done(text) => (text.clone(), theme.text()),
+        EntryState::Failed(reason) => (format!("✗ failed: {reason}"), theme.error()),
+    }
+}
+
+/// `[mm:ss] body`, wrapped with a hanging indent so the timestamps stay a clean column.
+fn utterance(
+    start_s: f64,
+    body: &str,
+    style: Style,
+    theme: &Theme,
+    width: usize,
+) -> Vec<Line<'static>> {
+    let body_width = width.saturating_sub(PREFIX).max(1);
+    wrap(body, body_width)
+        .into_iter()
+        .enumerate()
+        .map(|(i, piece)| {
+            let prefix = if i == 0 {
+                Span::styled(format!("[{}] ", clock(start_s)), theme.dim())
+            } else {
+                Span::raw(" ".repeat(PREFIX))
+            };
+            Line::from(vec![prefix, Span::styled(piece, style)])
+        })
+        .collect()
+}
+
+/// Greedy word wrap to `width` cells; words longer than a line are split. Always at least
+/// one (possibly empty) line.
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    let mut used = 0;
+    for word in text.split_whitespace() {
+        let w = text_width(word);
+        if used > 0 && used + 1 + w <= width {
+            line.push(' ');
+            line.push_str(word);
+            used += 1 + w;
+            continue;
+        }
+        if used > 0 {
+            lines.push(std::mem::take(&mut line));
+            used = 0;
+        }
+        for ch in word.chars() {
+            let cw = char_width(ch);
+            if used > 0 && used + cw > width {
+                lines.push(std::mem::take(&mut line));
+                used = 0;
+            }
+            line.push(ch);
+            used += cw;
+        }
+    }
+    if used > 0 || lines.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wrap;
+
+    #[test]
+    fn wraps_at_word_boundaries() {
+        assert_eq!(wrap("the quick brown fox", 10), ["the quick", "brown fox"]);
+        assert_eq!(wrap("  spaced   out  ", 20), ["spaced out"]);
+        assert_eq!(wrap("", 10), [""]);
+    }
+
+    #[test]
+    fn splits_words_longer_than_a_line() {
+        assert_eq!(wrap("abcdefghij xy", 4), ["abcd", "efgh", "ij", "xy"]);
+    }
+
+    #[test]
+    fn counts_wide_characters_by_cells() {
+        assert_eq!(wrap("日本語 です", 6), ["日本語", "です"]);
+    }
+}
