@@ -49,6 +49,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         return Ok(0);
     }
     let log = logging::init();
+    audio::capture::quiet_alsa_errors();
     let cfg = cli
         .common
         .apply(Config::load(cli.common.config.as_deref())?)
@@ -114,18 +115,20 @@ fn live(args: recorder::cli::RunArgs, cfg: &Config, log: Option<PathBuf>) -> any
         },
         None => Source::Device(cfg.device.clone()),
     };
+    // Check the model and ONNX Runtime, then open the input once, before anything starts: a
+    // missing part is a plain line in the shell (not a flash of TUI, no workers started).
+    let ecfg = engine_config(cfg)?;
+    ortlib::init(cfg.models_dir.as_deref())?;
+    preflight(&source)?;
     let rt = runtime()?;
     if args.headless {
         return rt.block_on(async {
-            let (engine, events) = start_engine(cfg)?;
+            let (engine, events) = Engine::new(ecfg)?;
             headless::run_live(engine, events, source, args.json).await
         });
     }
-    // Open the input once before the screen switches, so "no microphone" is a plain line in
-    // the shell, not a flash of TUI.
-    preflight(&source)?;
     rt.block_on(async {
-        let (engine, events) = start_engine(cfg)?;
+        let (engine, events) = Engine::new(ecfg)?;
         let model = cfg.model.clone();
         let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
         let app = recorder::app::App::new(model, color);

@@ -23,10 +23,10 @@ const SENTENCE: &str = "The quick brown fox jumps over the lazy dog.";
 /// `capture_child` a no-op when someone runs the ignored tests by hand.
 const CAPTURE_TO: &str = "VMIC_SMOKE_CAPTURE_TO";
 
-/// How long a capture keeps running after `feed` returned. The fed audio is still ~60 ms
-/// (loopback) plus a period away from the client, and closing a stream drops its last partial
-/// period; measured ≥ 200 ms is enough. Nothing observable marks "all audio delivered", so
-/// this one is a fixed wait.
+/// How long a capture keeps running after `feed` returned. The end of the fed audio can still
+/// be up to a period away from the client, and closing a stream drops its last partial
+/// period; ≥ 200 ms is enough (measured by the project owners). Nothing observable marks
+/// "all audio delivered", so this one is a fixed wait.
 const DRAIN: Duration = Duration::from_millis(300);
 
 /// Generous bounds for a loaded 2-core machine; normally each takes well under a second.

@@ -131,17 +131,16 @@ pub fn open(device: Option<&str>) -> Result<Capture, CaptureError> {
     let name = device
         .map(str::to_string)
         .unwrap_or_else(|| dev.to_string());
-    let config = dev.default_input_config().map_err(|e| match e.kind() {
-        cpal::ErrorKind::DeviceNotAvailable | cpal::ErrorKind::HostUnavailable
-            if device.is_none() =>
-        {
-            CaptureError::NoDevice(format!("the default input '{name}' is not available ({e})"))
-        }
-        _ => CaptureError::Open {
+    // With no device asked for, any failure means "no usable microphone": cpal returns a
+    // default ALSA device even on a machine with no card and no sound server.
+    let open_err = |e: cpal::Error| match device {
+        None => CaptureError::NoDevice(format!("the default input cannot be opened ({e})")),
+        Some(_) => CaptureError::Open {
             name: name.clone(),
             reason: e.to_string(),
         },
-    })?;
+    };
+    let config = dev.default_input_config().map_err(open_err)?;
     let sample_rate = config.sample_rate();
     let channels = config.channels();
     let rb = HeapRb::<f32>::new(sample_rate as usize * channels as usize * RING_SECONDS);
@@ -152,10 +151,6 @@ pub fn open(device: Option<&str>) -> Result<Capture, CaptureError> {
         let _ = err_tx.try_send(e.to_string());
     };
     let cfg: cpal::StreamConfig = config.config();
-    let open_err = |e: cpal::Error| CaptureError::Open {
-        name: name.clone(),
-        reason: e.to_string(),
-    };
     let st = stats.clone();
     let stream = match config.sample_format() {
         cpal::SampleFormat::F32 => build::<f32>(&dev, &cfg, producer, st, err_fn),
@@ -211,4 +206,36 @@ where
         stats.max_callback_ns.fetch_max(ns, Ordering::Relaxed);
     };
     dev.build_input_stream::<T, _, _>(cfg.clone(), callback, err_fn, None)
+}
+
+/// alsa-lib prints its own errors to stderr ("ALSA lib pcm.c:2666: Unknown PCM default"),
+/// which would draw over the TUI and bury our one-line errors. Route them to the log instead.
+pub fn quiet_alsa_errors() {
+    use std::ffi::{CStr, c_char, c_int};
+    // alsa-lib's handler is variadic; this one reads only the fixed arguments, which the
+    // x86-64 and AArch64 Linux calling conventions pass identically for both kinds of function.
+    unsafe extern "C" fn to_log(
+        file: *const c_char,
+        line: c_int,
+        function: *const c_char,
+        err: c_int,
+        _fmt: *const c_char,
+    ) {
+        let text = |p: *const c_char| {
+            if p.is_null() {
+                String::new()
+            } else {
+                // SAFETY: alsa-lib passes NUL-terminated static strings.
+                unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned()
+            }
+        };
+        tracing::debug!(target: "alsa", "{}:{line} {} (error {err})", text(file), text(function));
+    }
+    type Plain = unsafe extern "C" fn(*const c_char, c_int, *const c_char, c_int, *const c_char);
+    // SAFETY: see above; the handler never unwinds and touches no ALSA state.
+    unsafe {
+        let handler: alsa_sys::snd_lib_error_handler_t =
+            Some(std::mem::transmute::<Plain, _>(to_log as Plain));
+        alsa_sys::snd_lib_error_set_handler(handler);
+    }
 }

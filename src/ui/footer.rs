@@ -23,11 +23,12 @@ pub(super) fn render_status(app: &App, theme: &Theme, area: Rect, buf: &mut Buff
 fn status(app: &App, theme: &Theme) -> Option<(String, ratatui::style::Style)> {
     if app.quitting {
         let pending = app.history.pending();
+        // The footer says how to quit at once; this line only says what is being waited for.
         let text = match (app.state, pending) {
             (RecState::Idle, 0) => "quitting…".to_string(),
-            (RecState::Idle, 1) => "waiting for 1 transcription… q again quits now".to_string(),
-            (RecState::Idle, n) => format!("waiting for {n} transcriptions… q again quits now"),
-            _ => "stopping the recording… q again quits now".to_string(),
+            (RecState::Idle, 1) => "waiting for 1 transcription…".to_string(),
+            (RecState::Idle, n) => format!("waiting for {n} transcriptions…"),
+            _ => "stopping the recording…".to_string(),
         };
         return Some((text, theme.warn()));
     }

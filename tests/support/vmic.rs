@@ -16,6 +16,7 @@
 //! other's daemon. Dropping it stops the daemon and removes the folder.
 
 use std::fs;
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -88,8 +89,8 @@ impl VirtualMic {
     }
 
     /// Plays `wav` into the microphone; returns when it has been played (`paplay` drains).
-    /// Audio reaches capture clients about 60 ms (loopback) plus one period later, and a
-    /// client drops its last partial period on close: keep capturing ≥ 200 ms after this.
+    /// The end of it reaches a capture client up to one period later, and a client drops its
+    /// last partial period on close: keep capturing ≥ 200 ms after this returns.
     pub fn feed(&self, wav: &Path) -> Result<()> {
         let out = self
             .client("paplay")
@@ -242,7 +243,6 @@ impl VirtualMic {
         fs::write(self.dir().join("pulse.pa"), script)?;
         fs::write(self.dir().join("client.conf"), "autospawn = no\n")?;
         // The daemon's XDG_RUNTIME_DIR (pid file, locks); PulseAudio wants it private.
-        use std::os::unix::fs::DirBuilderExt;
         fs::DirBuilder::new()
             .mode(0o700)
             .create(self.dir().join("runtime"))?;

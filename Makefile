@@ -1,0 +1,22 @@
+# The two commands a newcomer needs (see README):
+#   make run    set up everything, then start recorder
+#   make test   set up everything (with the test tools), then run the whole test suite
+.PHONY: run setup setup-test test lint fmt bench
+
+ARGS ?=
+
+setup:
+	scripts/setup.sh
+
+setup-test:
+	scripts/setup.sh --test
+
+run: setup
+	target/release/recorder $(ARGS)
+
+test: setup-test
+	cargo test --release --locked
+
+lint:
+	cargo fmt --check
+	cargo clippy --release --all-targets --locked -- -D warnings

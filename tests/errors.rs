@@ -1,0 +1,139 @@
+//! Bad input and missing parts: each gives one clear line on stderr naming what is wrong and
+//! what to do, a non-zero exit, and never a panic.
+
+mod support;
+
+use std::path::Path;
+
+use support::run::{Sandbox, output, texts, tiny_en};
+
+/// Asserts a failed run with exactly one line on stderr containing every needle.
+fn one_line_error(o: &std::process::Output, needles: &[&str]) {
+    let (_, err) = texts(o);
+    assert!(!o.status.success(), "expected failure, stderr: {err}");
+    let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "expected one line, got:\n{err}");
+    assert!(
+        !err.contains("panicked") && !err.contains("backtrace"),
+        "{err}"
+    );
+    for n in needles {
+        assert!(err.contains(n), "{n:?} missing in {err:?}");
+    }
+}
+
+#[test]
+fn missing_model_file() {
+    let sb = Sandbox::new();
+    let o = output(sb.cmd().args([
+        "transcribe",
+        "x.wav",
+        "--model",
+        "/nonexistent/ggml-big.bin",
+    ]));
+    one_line_error(&o, &["/nonexistent/ggml-big.bin"]);
+}
+
+#[test]
+fn unknown_model_name_says_how_to_get_it() {
+    let sb = Sandbox::new();
+    let o = output(sb.cmd().args(["--headless", "--model", "no-such-model"]));
+    one_line_error(&o, &["no-such-model", "models install"]);
+}
+
+#[test]
+fn missing_onnx_runtime() {
+    tiny_en();
+    let sb = Sandbox::new();
+    let o = output(
+        sb.cmd()
+            .args(["transcribe", "x.wav"])
+            .env("ORT_DYLIB_PATH", "/nonexistent/libonnxruntime.so"),
+    );
+    one_line_error(&o, &["/nonexistent/libonnxruntime.so", "ORT_DYLIB_PATH"]);
+}
+
+#[test]
+fn onnx_runtime_that_is_not_a_library() {
+    tiny_en();
+    let sb = Sandbox::new();
+    let fake = sb.path().join("libonnxruntime.so");
+    std::fs::write(&fake, b"not an ELF file").unwrap();
+    let o = output(
+        sb.cmd()
+            .args(["transcribe", "x.wav"])
+            .env("ORT_DYLIB_PATH", &fake),
+    );
+    one_line_error(
+        &o,
+        &["cannot load ONNX Runtime", &fake.display().to_string()],
+    );
+}
+
+fn corrupt_wavs(dir: &Path) -> Vec<std::path::PathBuf> {
+    let garbage = dir.join("garbage.wav");
+    std::fs::write(&garbage, b"RIFF\x10\x00\x00\x00WAVEjunkjunkjunkjunk").unwrap();
+    let empty = dir.join("empty.wav");
+    std::fs::write(&empty, b"").unwrap();
+    let text = dir.join("notes.wav");
+    std::fs::write(&text, "hello, this is text").unwrap();
+    vec![garbage, empty, text]
+}
+
+#[test]
+fn corrupt_wavs_name_the_file() {
+    tiny_en();
+    let sb = Sandbox::new();
+    for wav in corrupt_wavs(sb.path()) {
+        let o = output(sb.cmd().arg("transcribe").arg(&wav));
+        one_line_error(&o, &[&wav.display().to_string()]);
+        let o = output(sb.cmd().args(["--headless", "--input"]).arg(&wav));
+        one_line_error(&o, &[&wav.display().to_string()]);
+    }
+    let missing = sb.path().join("missing.wav");
+    let o = output(sb.cmd().arg("transcribe").arg(&missing));
+    one_line_error(&o, &["missing.wav"]);
+}
+
+#[test]
+fn unknown_device() {
+    tiny_en();
+    let sb = Sandbox::new();
+    let o = output(
+        sb.cmd()
+            .args(["--headless", "--device", "no-such-device-xyz"]),
+    );
+    one_line_error(&o, &["no-such-device-xyz", "recorder devices"]);
+}
+
+/// With no sound server and no card, cpal still returns a default device; the failure comes
+/// when it is opened. Both the TUI and headless say so in one line and point at `--input`.
+#[test]
+fn no_usable_microphone() {
+    tiny_en();
+    let sb = Sandbox::new();
+    let alsa = sb.path().join("config/alsa");
+    std::fs::create_dir_all(&alsa).unwrap();
+    std::fs::write(
+        alsa.join("asoundrc"),
+        "pcm.!default { type pulse server \"unix:/nonexistent/pulse\" }\nctl.!default { type pulse server \"unix:/nonexistent/pulse\" }\n",
+    )
+    .unwrap();
+    for args in [&["--headless"][..], &[][..]] {
+        let o = output(
+            sb.cmd()
+                .args(args)
+                .env("PULSE_SERVER", "unix:/nonexistent/pulse"),
+        );
+        one_line_error(&o, &["microphone", "--input"]);
+    }
+}
+
+#[test]
+fn bad_config_file_is_named() {
+    let sb = Sandbox::new();
+    let cfg = sb.path().join("bad.toml");
+    std::fs::write(&cfg, "wrokers = 2\n").unwrap();
+    let o = output(sb.cmd().args(["transcribe", "x.wav", "--config"]).arg(&cfg));
+    one_line_error(&o, &["bad.toml", "wrokers"]);
+}

@@ -1,0 +1,81 @@
+//! End to end through real capture: `recorder --headless` on the default ALSA device, which is
+//! a private PulseAudio daemon's virtual microphone; spoken sentences are fed into it one after
+//! another, and each must come out as its own line shortly after it ends.
+
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use support::run::{Sandbox, norm, tiny_en};
+use support::vmic::{self, VirtualMic};
+use support::{skip, speak, wait_child};
+
+const SENTENCES: &[(&str, &str)] = &[
+    ("Please send the report tomorrow.", "report"),
+    ("We climbed the mountain yesterday.", "mountain"),
+    ("The museum opens on Monday.", "museum"),
+];
+
+/// How long after feeding a sentence its line may take: tiny.en needs ~1 s on 2 cores; the
+/// rest is slack for a loaded CI machine (a deadline, not a sleep).
+const LINE_DEADLINE: Duration = Duration::from_secs(30);
+
+#[test]
+fn headless_prints_each_spoken_sentence_as_its_own_line() {
+    tiny_en();
+    if let Some(why) = vmic::unavailable() {
+        return skip("headless_prints_each_spoken_sentence_as_its_own_line", &why);
+    }
+    let sb = Sandbox::new();
+    let mic = VirtualMic::start().expect("virtual mic");
+    let mut cmd: Command = sb.cmd();
+    // The mic's env sets XDG_CONFIG_HOME for ALSA; the sandbox's other folders stay.
+    cmd.envs(mic.env())
+        .args(["--headless", "--json"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("start recorder");
+    let (tx, rx) = mpsc::channel::<String>();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let stderr = child.stderr.take().unwrap();
+    let errors = std::thread::spawn(move || std::io::read_to_string(stderr).unwrap_or_default());
+
+    mic.wait_for_capture(Duration::from_secs(30))
+        .expect("recorder opens the mic");
+    let mut lines = Vec::new();
+    for (i, (sentence, word)) in SENTENCES.iter().enumerate() {
+        let wav = sb.path().join(format!("live{i}.wav"));
+        speak(sentence, &wav).unwrap();
+        mic.feed(&wav).unwrap();
+        let line = rx
+            .recv_timeout(LINE_DEADLINE)
+            .unwrap_or_else(|_| panic!("no line for {sentence:?}"));
+        let v: serde_json::Value = serde_json::from_str(&line).expect("JSON line");
+        let text = norm(v["text"].as_str().unwrap_or(""));
+        assert!(text.contains(word), "{word:?} missing in {text:?}");
+        assert_eq!(v["id"], i as u64 + 1);
+        lines.push(v);
+    }
+    // Ctrl-C ends the session cleanly, with nothing more to print.
+    // SAFETY: kill(2) on our child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let status = wait_child(&mut child, Duration::from_secs(30), "recorder").unwrap();
+    let err = errors.join().unwrap();
+    assert!(status.success(), "exit {status}: {err}");
+    assert!(rx.try_recv().is_err(), "no extra lines");
+    // Utterances are placed on the session clock, in order, without overlap.
+    let spans: Vec<(f64, f64)> = lines
+        .iter()
+        .map(|v| (v["start"].as_f64().unwrap(), v["end"].as_f64().unwrap()))
+        .collect();
+    assert!(spans.windows(2).all(|w| w[0].1 <= w[1].0), "{spans:?}");
+}

@@ -1,0 +1,227 @@
+//! The worker pool's supervision: a worker killed mid-job (the real whisper worker, kill -9) is
+//! replaced and the job retried, so the text still arrives exactly once; scripted fake workers
+//! cover a hang, garbage on the protocol pipe, a wrong protocol version, and a crash on the
+//! first attempt.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use recorder::transcribe::pool::{Job, Pool, PoolConfig, PoolEvent, WorkerSpec};
+use support::run::{Sandbox, bin, norm, tiny_en};
+use support::{have, skip, speak};
+use tokio::sync::mpsc;
+
+fn job(id: u64, wav: &Path, secs: f64) -> Job {
+    Job {
+        id,
+        wav: wav.to_path_buf(),
+        start_s: 0.0,
+        end_s: secs,
+        closed_at: Instant::now(),
+    }
+}
+
+/// Collects pool events until `done` says stop or 120 s pass.
+async fn collect(
+    rx: &mut mpsc::UnboundedReceiver<PoolEvent>,
+    mut done: impl FnMut(&PoolEvent, &[PoolEvent]) -> bool,
+) -> Vec<PoolEvent> {
+    let mut seen = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+    while let Ok(Some(ev)) = tokio::time::timeout_at(deadline, rx.recv()).await {
+        let stop = done(&ev, &seen);
+        seen.push(ev);
+        if stop {
+            break;
+        }
+    }
+    seen
+}
+
+fn script(dir: &Path, name: &str, body: &str) -> WorkerSpec {
+    use std::os::unix::fs::PermissionsExt;
+    let p = dir.join(name);
+    std::fs::write(&p, format!("#!/bin/sh\n{body}\n")).unwrap();
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    WorkerSpec {
+        program: p,
+        args: vec![],
+    }
+}
+
+const HELLO: &str = r#"echo '{"type":"hello","version":1,"pid":1,"model":"fake","multilingual":false,"load_ms":0}'"#;
+
+fn fast_config(spec: WorkerSpec) -> PoolConfig {
+    let mut cfg = PoolConfig::new(1, spec);
+    cfg.max_attempts = 2;
+    cfg.start_timeout = Duration::from_secs(10);
+    cfg.job_timeout_base = Duration::from_millis(800);
+    cfg.job_timeout_per_audio_s = 0.0;
+    cfg
+}
+
+async fn run_one(cfg: PoolConfig, wav: &Path) -> Vec<PoolEvent> {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let (pool, submitter) = Pool::start(cfg, tx);
+    submitter.submit(job(1, wav, 1.0));
+    let events = collect(&mut rx, |e, _| {
+        matches!(e, PoolEvent::Done { .. } | PoolEvent::Failed { .. })
+    })
+    .await;
+    drop(submitter);
+    pool.join(Duration::from_secs(5)).await;
+    events
+}
+
+fn failure(events: &[PoolEvent]) -> String {
+    events
+        .iter()
+        .find_map(|e| match e {
+            PoolEvent::Failed { reason, .. } => Some(reason.clone()),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no Failed event in {events:?}"))
+}
+
+fn notices(events: &[PoolEvent]) -> usize {
+    events
+        .iter()
+        .filter(|e| matches!(e, PoolEvent::Notice(_)))
+        .count()
+}
+
+#[tokio::test]
+async fn hung_worker_is_replaced_then_the_job_fails_with_the_reason() {
+    let sb = Sandbox::new();
+    let spec = script(sb.path(), "hang.sh", &format!("{HELLO}\nexec sleep 600"));
+    let events = run_one(fast_config(spec), Path::new("/x.wav")).await;
+    let reason = failure(&events);
+    assert!(
+        reason.contains("hung") && reason.contains("2 attempts"),
+        "{reason}"
+    );
+    assert_eq!(notices(&events), 2, "one notice per replaced worker");
+}
+
+#[tokio::test]
+async fn garbage_on_the_protocol_pipe_is_a_failed_worker() {
+    let sb = Sandbox::new();
+    let spec = script(
+        sb.path(),
+        "garbage.sh",
+        &format!("{HELLO}\nread line\necho 'ggml_init: some native chatter'\nsleep 600"),
+    );
+    let events = run_one(fast_config(spec), Path::new("/x.wav")).await;
+    let reason = failure(&events);
+    assert!(reason.contains("garbage"), "{reason}");
+}
+
+#[tokio::test]
+async fn wrong_protocol_version_is_refused() {
+    let sb = Sandbox::new();
+    let hello = HELLO.replace("\"version\":1", "\"version\":999");
+    let spec = script(sb.path(), "old.sh", &format!("{hello}\nsleep 600"));
+    let events = run_one(fast_config(spec), Path::new("/x.wav")).await;
+    let reason = failure(&events);
+    assert!(reason.contains("version 999"), "{reason}");
+}
+
+#[tokio::test]
+async fn crash_on_first_attempt_is_retried_and_succeeds() {
+    let sb = Sandbox::new();
+    let marker = sb.path().join("crashed-once");
+    let body = format!(
+        "{HELLO}\nread line\nif [ ! -e {m} ]; then touch {m}; kill -9 $$; fi\n\
+         echo '{{\"type\":\"done\",\"id\":1,\"text\":\"hello\",\"segments\":[],\"no_speech_prob\":0.0,\"encode_ms\":1,\"decode_ms\":1,\"worker_ms\":2}}'\nsleep 600",
+        m = marker.display()
+    );
+    let spec = script(sb.path(), "flaky.sh", &body);
+    let events = run_one(fast_config(spec), Path::new("/x.wav")).await;
+    let done: Vec<_> = events
+        .iter()
+        .filter_map(|e| match e {
+            PoolEvent::Done { text, timings, .. } => Some((text.clone(), timings.attempts)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(done, vec![("hello".to_string(), 2)], "{events:?}");
+}
+
+fn speech(sb: &Sandbox) -> Option<PathBuf> {
+    if !have("espeak-ng") {
+        return None;
+    }
+    let wav = sb.path().join("speech.wav");
+    speak(
+        "Nothing that reaches the microphone may be lost, whatever crashes in the worker process.",
+        &wav,
+    )
+    .unwrap();
+    Some(wav)
+}
+
+/// The real whisper worker killed with SIGKILL while it transcribes: the pool replaces it,
+/// retries, and the text arrives exactly once.
+#[tokio::test]
+async fn real_worker_killed_mid_job_still_delivers_the_text_once() {
+    let model = tiny_en();
+    let sb = Sandbox::new();
+    let Some(wav) = speech(&sb) else {
+        return skip(
+            "real_worker_killed_mid_job_still_delivers_the_text_once",
+            "espeak-ng missing",
+        );
+    };
+    let spec = WorkerSpec {
+        program: bin(),
+        args: vec![
+            "worker".into(),
+            "--ggml".into(),
+            model.into(),
+            "--n-threads".into(),
+            "2".into(),
+        ],
+    };
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let (pool, submitter) = Pool::start(PoolConfig::new(1, spec), tx);
+    // Wait for the warm worker, then submit and kill it as soon as it has the job.
+    let ready = collect(&mut rx, |e, _| matches!(e, PoolEvent::WorkerReady { .. })).await;
+    let Some(PoolEvent::WorkerReady { pid, .. }) = ready.last().cloned() else {
+        panic!("no worker: {ready:?}")
+    };
+    submitter.submit(job(7, &wav, 6.0));
+    let started = collect(&mut rx, |e, _| matches!(e, PoolEvent::Started { .. })).await;
+    assert!(
+        matches!(started.last(), Some(PoolEvent::Started { id: 7, .. })),
+        "{started:?}"
+    );
+    // SAFETY: kill(2) on the worker's pid.
+    assert_eq!(unsafe { libc::kill(pid as i32, libc::SIGKILL) }, 0);
+    let events = collect(&mut rx, |e, _| {
+        matches!(e, PoolEvent::Done { .. } | PoolEvent::Failed { .. })
+    })
+    .await;
+    drop(submitter);
+    pool.join(Duration::from_secs(5)).await;
+    let mut done = events.iter().filter_map(|e| match e {
+        PoolEvent::Done {
+            job, text, timings, ..
+        } => Some((job.id, text.clone(), timings.attempts)),
+        _ => None,
+    });
+    let (id, text, attempts) = done.next().unwrap_or_else(|| panic!("no text: {events:?}"));
+    assert!(done.next().is_none(), "text delivered twice");
+    assert_eq!(id, 7);
+    assert_eq!(attempts, 2, "{events:?}");
+    let text = norm(&text);
+    assert!(
+        text.contains("microphone") && text.contains("lost"),
+        "{text}"
+    );
+    assert!(
+        notices(&events) >= 1,
+        "the user is told a worker was replaced"
+    );
+}
