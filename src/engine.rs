@@ -191,10 +191,10 @@ impl Engine {
     /// Call when `RecordingStopped` arrives on its own (end of input, device failure): forgets
     /// the finished audio thread so a new recording can start.
     pub fn recording_ended(&mut self) {
-        if let Some(mut r) = self.recording.take() {
-            if let Some(t) = r.thread.take() {
-                let _ = t.join();
-            }
+        if let Some(mut r) = self.recording.take()
+            && let Some(t) = r.thread.take()
+        {
+            let _ = t.join();
         }
     }
 

@@ -205,7 +205,7 @@ where
         let ns = started.elapsed().as_nanos() as u64;
         stats.max_callback_ns.fetch_max(ns, Ordering::Relaxed);
     };
-    dev.build_input_stream::<T, _, _>(cfg.clone(), callback, err_fn, None)
+    dev.build_input_stream::<T, _, _>(*cfg, callback, err_fn, None)
 }
 
 /// alsa-lib prints its own errors to stderr ("ALSA lib pcm.c:2666: Unknown PCM default"),
@@ -232,10 +232,12 @@ pub fn quiet_alsa_errors() {
         tracing::debug!(target: "alsa", "{}:{line} {} (error {err})", text(file), text(function));
     }
     type Plain = unsafe extern "C" fn(*const c_char, c_int, *const c_char, c_int, *const c_char);
+    type Variadic =
+        unsafe extern "C" fn(*const c_char, c_int, *const c_char, c_int, *const c_char, ...);
     // SAFETY: see above; the handler never unwinds and touches no ALSA state.
     unsafe {
         let handler: alsa_sys::snd_lib_error_handler_t =
-            Some(std::mem::transmute::<Plain, _>(to_log as Plain));
+            Some(std::mem::transmute::<Plain, Variadic>(to_log as Plain));
         alsa_sys::snd_lib_error_set_handler(handler);
     }
 }

@@ -71,10 +71,10 @@ pub fn decode_response(line: &str) -> Result<Response, ProtocolError> {
     }
     let resp: Response =
         serde_json::from_str(line.trim_end()).map_err(|e| malformed(line, e.to_string()))?;
-    if let Response::Hello { version, .. } = resp {
-        if version != PROTOCOL_VERSION {
-            return Err(ProtocolError::Version { got: version });
-        }
+    if let Response::Hello { version, .. } = resp
+        && version != PROTOCOL_VERSION
+    {
+        return Err(ProtocolError::Version { got: version });
     }
     Ok(resp)
 }

@@ -8,7 +8,7 @@
 use std::fs::File;
 use std::io::{BufRead, BufWriter, Write};
 use std::os::fd::FromRawFd;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 
 use super::protocol::{self, PROTOCOL_VERSION, Request, Response};
@@ -90,7 +90,7 @@ pub fn run(model: &Path, threads: usize, language: Option<String>) -> anyhow::Re
     Ok(())
 }
 
-fn job(whisper: &mut Whisper, id: u64, wav_path: &PathBuf) -> Response {
+fn job(whisper: &mut Whisper, id: u64, wav_path: &Path) -> Response {
     let t0 = Instant::now();
     let samples = match wav::read_16k_mono(wav_path) {
         Ok(s) => s,
