@@ -67,7 +67,38 @@ pub struct DeviceInfo {
 }
 
 /// Lists input devices of the default host; `usable` says whether each can be opened.
+/// Probing ALSA's plugins makes some of them (JACK's) print to stderr directly, which would
+/// draw over the TUI; stderr is muted while probing.
 pub fn list_devices() -> Vec<DeviceInfo> {
+    with_stderr_muted(probe_devices)
+}
+
+/// Runs `f` with fd 2 pointed at /dev/null, then restores it.
+fn with_stderr_muted<T>(f: impl FnOnce() -> T) -> T {
+    // SAFETY: dup/dup2/close on fd 2 and a fresh /dev/null fd; restored before returning.
+    let saved = unsafe {
+        let null = libc::open(c"/dev/null".as_ptr(), libc::O_WRONLY);
+        let saved = libc::dup(2);
+        if null >= 0 && saved >= 0 {
+            libc::dup2(null, 2);
+        }
+        if null >= 0 {
+            libc::close(null);
+        }
+        saved
+    };
+    let out = f();
+    if saved >= 0 {
+        // SAFETY: restores the original stderr saved above.
+        unsafe {
+            libc::dup2(saved, 2);
+            libc::close(saved);
+        }
+    }
+    out
+}
+
+fn probe_devices() -> Vec<DeviceInfo> {
     let host = cpal::default_host();
     let default_id = host
         .default_input_device()
@@ -76,7 +107,17 @@ pub fn list_devices() -> Vec<DeviceInfo> {
     let Ok(devices) = host.input_devices() else {
         return Vec::new();
     };
+    let mut devices: Vec<cpal::Device> = devices.collect();
+    // ALSA's enumeration lists the plugins but not `default` itself; show it first.
+    if let Some(d) = host.default_input_device()
+        && !devices
+            .iter()
+            .any(|x| x.id().ok().map(|i| i.to_string()) == default_id)
+    {
+        devices.insert(0, d);
+    }
     devices
+        .into_iter()
         .map(|d| {
             let id = d.id().map(|i| i.to_string()).unwrap_or_default();
             let usable = d

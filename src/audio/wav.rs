@@ -102,11 +102,10 @@ impl WavSource {
             })
         };
         if let Err(e) = result {
-            match e {
-                hound::Error::IoError(ref io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
-                    self.truncated = true;
-                }
-                e => return Err(format_err(&self.path, e)),
+            if is_short_read(&e) {
+                self.truncated = true;
+            } else {
+                return Err(format_err(&self.path, e));
             }
         }
         // Drop a trailing partial frame of a truncated file.
@@ -128,9 +127,22 @@ fn collect<T>(
     Ok(())
 }
 
+/// The data ended before the header said it would (a recording cut off by a crash, a
+/// truncated download). hound reports this as an I/O error, EOF or "Failed to read enough
+/// bytes." (its own short-read message).
+fn is_short_read(e: &hound::Error) -> bool {
+    match e {
+        hound::Error::IoError(io) => {
+            io.kind() == std::io::ErrorKind::UnexpectedEof
+                || io.to_string().contains("read enough bytes")
+        }
+        _ => false,
+    }
+}
+
 fn format_err(path: &Path, e: hound::Error) -> WavError {
     let reason = match e {
-        hound::Error::IoError(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
+        ref io_err @ hound::Error::IoError(_) if is_short_read(io_err) => {
             "the file ends inside its header".to_string()
         }
         hound::Error::IoError(io) => io.to_string(),
