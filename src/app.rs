@@ -2,17 +2,32 @@
 //! [`Effect`]s out, no I/O. [`crate::tui`] feeds it terminal input, engine events and clock
 //! ticks and carries out the effects against the [`crate::engine::Engine`]; [`crate::ui`]
 //! draws it. Keeping `update` pure is what lets every behaviour be unit-tested.
+//!
+//! The behaviour is split by topic: [`keys`] (bindings), `overlay` (help, device and export
+//! lists), `view` (scrolling and selection), `output` (copy and export).
 
 pub mod history;
+pub mod keys;
 mod msg;
+mod output;
+mod overlay;
+mod view;
 
 #[cfg(test)]
+mod test_support;
+#[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_features;
+
+use std::path::PathBuf;
 
 use crate::audio::Level;
 use crate::engine::EngineEvent;
-pub use history::{Entry, EntryState, History, Row, Session};
-pub use msg::{Action, Effect, Msg, WHEEL_LINES, key_action};
+pub use history::{Entry, EntryKey, EntryState, History, Row, Session};
+pub use keys::{KeyBindings, KeyMap};
+pub use msg::{Action, Effect, Msg, WHEEL_LINES};
+pub use overlay::{DevicePicker, Overlay};
 
 /// What the recorder is doing, as far as the UI knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,30 +73,100 @@ pub struct Workers {
     pub queued: usize,
 }
 
+/// A problem with the input signal itself, told from the levels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputWarning {
+    /// Nothing above the noise floor for this many whole seconds: a muted or dead mic.
+    Silent(u32),
+    /// Samples at full scale recently: the input gain is too high and words get distorted.
+    Clipping,
+}
+
+/// Levels arrive 20 times a second (one per 50 ms of audio), so counting them measures audio
+/// time without a clock.
+const LEVELS_PER_S: u32 = 20;
+/// Quieter than any real microphone's self-noise (typically -60 to -50 dBFS): only a muted
+/// or disconnected input stays below this.
+const SILENT_DBFS: f32 = -75.0;
+/// How long the input must stay that quiet before the warning shows; long enough that a
+/// pause to think in a quiet room never triggers it.
+const SILENT_AFTER_S: u32 = 6;
+/// A peak this close to full scale means the signal was (about to be) cut off.
+const CLIP_DBFS: f32 = -0.1;
+/// How long the clipping warning stays after the last clipped window (2 s).
+const CLIP_HOLD: u32 = 2 * LEVELS_PER_S;
+
+/// Counts of recent levels behind [`InputWarning`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct InputWatch {
+    silent_levels: u32,
+    clip_hold: u32,
+}
+
+impl InputWatch {
+    fn feed(&mut self, level: &Level) {
+        if level.rms_dbfs < SILENT_DBFS {
+            self.silent_levels = self.silent_levels.saturating_add(1);
+        } else {
+            self.silent_levels = 0;
+        }
+        if level.peak_dbfs >= CLIP_DBFS {
+            self.clip_hold = CLIP_HOLD;
+        } else {
+            self.clip_hold = self.clip_hold.saturating_sub(1);
+        }
+    }
+
+    /// The warning to show now, clipping first (it is the one the user can act on at once).
+    pub fn warning(&self) -> Option<InputWarning> {
+        if self.clip_hold > 0 {
+            return Some(InputWarning::Clipping);
+        }
+        let seconds = self.silent_levels / LEVELS_PER_S;
+        (seconds >= SILENT_AFTER_S).then_some(InputWarning::Silent(seconds))
+    }
+}
+
+/// A device switch in progress: start again (on the new device) once the old recording has
+/// stopped, paused again if it was paused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Restart {
+    paused: bool,
+}
+
 /// The whole UI state.
 #[derive(Debug, Clone)]
 pub struct App {
     /// False under NO_COLOR: the UI then uses modifiers only.
     pub color: bool,
     pub model: String,
+    pub keys: KeyMap,
+    /// The log file, shown in the help so the user can find the details of an error.
+    pub log: Option<PathBuf>,
     pub state: RecState,
-    /// The input of the current (or last) session.
+    /// The input of the current (or last) session, or the one picked for the next.
     pub input: Option<String>,
     /// Seconds recorded in the current session, pauses excluded.
     pub clock_s: f64,
     pub workers: Option<Workers>,
     /// The latest level; `None` when not recording.
     pub level: Option<Level>,
+    pub watch: InputWatch,
     pub history: History,
     pub scroll: Scroll,
+    /// The utterance `y` copies; `None`: the last one.
+    pub selected: Option<EntryKey>,
     /// Text arrived while the user was scrolled up.
     pub unseen: bool,
     pub notice: Option<Notice>,
-    pub help: bool,
+    pub overlay: Option<Overlay>,
     /// The user asked to quit; waiting for the recording to stop and pending text to arrive.
     pub quitting: bool,
     /// Terminal size in cells.
     pub size: (u16, u16),
+    /// Index into [`crate::export::Format::ALL`] of the last export (the list starts there).
+    pub export_format: usize,
+    restart: Option<Restart>,
     last_tick: Option<f64>,
     dirty: bool,
 }
@@ -92,18 +177,24 @@ impl App {
         Self {
             color,
             model: model.into(),
+            keys: KeyMap::default(),
+            log: None,
             state: RecState::Idle,
             input: None,
             clock_s: 0.0,
             workers: None,
             level: None,
+            watch: InputWatch::default(),
             history: History::default(),
             scroll: Scroll::Follow,
+            selected: None,
             unseen: false,
             notice: None,
-            help: false,
+            overlay: None,
             quitting: false,
             size: (80, 24),
+            export_format: 0,
+            restart: None,
             last_tick: None,
             dirty: true,
         }
@@ -113,15 +204,24 @@ impl App {
     pub fn update(&mut self, msg: Msg) -> Vec<Effect> {
         self.dirty = true;
         match msg {
-            Msg::Key(key) => match key_action(key) {
-                Some(action) => self.act(action),
-                None => {
-                    self.dirty = false;
-                    vec![]
+            Msg::Key(key) => {
+                if let Some(effects) = self.overlay_key(key) {
+                    return effects;
                 }
-            },
+                match self.keys.action(key) {
+                    Some(action) => self.act(action),
+                    None => {
+                        self.dirty = false;
+                        vec![]
+                    }
+                }
+            }
             Msg::Action(action) => self.act(action),
             Msg::Scroll(lines) => self.act(Action::ScrollBy(lines)),
+            Msg::Click { column, row } => {
+                self.click(column, row);
+                vec![]
+            }
             Msg::Resize { width, height } => {
                 self.size = (width, height);
                 // Re-clamp: a taller or wider screen may now show the newest line.
@@ -129,8 +229,9 @@ impl App {
                 vec![]
             }
             Msg::Engine(event) => {
-                self.on_engine(event);
-                self.quit_progress()
+                let mut effects = self.on_engine(event);
+                effects.extend(self.quit_progress());
+                effects
             }
             Msg::Tick { now_s } => {
                 self.dirty = self.tick(now_s);
@@ -138,6 +239,7 @@ impl App {
             }
             Msg::StartFailed(reason) => {
                 self.state = RecState::Idle;
+                self.restart = None;
                 self.set_notice(
                     NoticeLevel::Error,
                     format!("could not start recording: {reason}"),
@@ -147,6 +249,7 @@ impl App {
             Msg::EngineClosed => {
                 self.state = RecState::Idle;
                 self.level = None;
+                self.restart = None;
                 self.set_notice(NoticeLevel::Error, "the engine stopped unexpectedly".into());
                 if self.quitting {
                     vec![Effect::QuitNow]
@@ -155,6 +258,23 @@ impl App {
                 }
             }
             Msg::Terminate => vec![Effect::Quit],
+            Msg::Devices(list) => {
+                self.devices_arrived(list);
+                vec![]
+            }
+            Msg::Copied {
+                what,
+                chars,
+                tools,
+                errors,
+            } => {
+                self.copied(&what, chars, &tools, &errors);
+                vec![]
+            }
+            Msg::Written { path, result, note } => {
+                self.written(&path, result, &note);
+                vec![]
+            }
         }
     }
 
@@ -168,52 +288,43 @@ impl App {
         self.state == RecState::Recording
     }
 
+    /// The warning about the input signal to show now, if any (only while recording).
+    pub fn input_warning(&self) -> Option<InputWarning> {
+        (self.state == RecState::Recording)
+            .then(|| self.watch.warning())
+            .flatten()
+    }
+
     fn act(&mut self, action: Action) -> Vec<Effect> {
+        if self.overlay.is_some() {
+            return self.overlay_action(action);
+        }
         match action {
-            Action::ToggleRecording => self.toggle_recording(),
-            Action::TogglePause => self.toggle_pause(),
-            Action::ScrollBy(lines) => {
-                self.scroll_by(lines);
-                vec![]
-            }
-            Action::PageUp | Action::PageDown => {
-                let page = crate::ui::transcript_viewport(self)
-                    .height
-                    .saturating_sub(1)
-                    .max(1);
-                let page = i64::try_from(page).unwrap_or(i64::MAX);
-                self.scroll_by(if action == Action::PageUp {
-                    -page
-                } else {
-                    page
-                });
-                vec![]
-            }
-            Action::Top => {
-                let view = crate::ui::transcript_viewport(self);
-                if view.max_top() > 0 {
-                    self.scroll = Scroll::At(0);
-                }
-                vec![]
-            }
+            Action::ToggleRecording => return self.toggle_recording(),
+            Action::TogglePause => return self.toggle_pause(),
+            Action::ScrollBy(lines) => self.scroll_by(lines),
+            Action::PageUp => self.page(-1),
+            Action::PageDown => self.page(1),
+            Action::Top => self.top(),
             Action::Bottom => {
+                self.selected = None;
                 self.follow();
-                vec![]
             }
-            Action::ToggleHelp => {
-                self.help = !self.help;
-                vec![]
-            }
-            Action::Escape => {
-                if self.help {
-                    self.help = false;
-                } else {
+            Action::SelectPrev => self.select_step(-1),
+            Action::SelectNext => self.select_step(1),
+            Action::Copy => return self.copy(),
+            Action::CopyAll => return self.copy_all(),
+            Action::Export => self.open_export(),
+            Action::PickDevice => return self.open_devices(),
+            Action::ToggleHelp => self.overlay = Some(Overlay::Help { top: 0 }),
+            Action::Close => {
+                if self.selected.take().is_none() {
                     self.notice = None;
                 }
-                vec![]
             }
-            Action::Quit => self.quit(),
+            Action::Quit => return self.quit(),
         }
+        vec![]
     }
 
     fn toggle_recording(&mut self) -> Vec<Effect> {
@@ -224,6 +335,7 @@ impl App {
             }
             RecState::Recording | RecState::Paused => {
                 self.state = RecState::Stopping;
+                self.restart = None;
                 vec![Effect::StopRecording]
             }
             _ => vec![],
@@ -239,6 +351,8 @@ impl App {
             }
             RecState::Paused => {
                 self.state = RecState::Recording;
+                // The silence of the pause says nothing about the input.
+                self.watch = InputWatch::default();
                 vec![Effect::Resume]
             }
             _ => vec![],
@@ -252,7 +366,8 @@ impl App {
             return vec![Effect::QuitNow];
         }
         self.quitting = true;
-        self.help = false;
+        self.overlay = None;
+        self.restart = None;
         self.quit_progress()
     }
 
@@ -272,17 +387,28 @@ impl App {
         }
     }
 
-    fn on_engine(&mut self, event: EngineEvent) {
+    fn on_engine(&mut self, event: EngineEvent) -> Vec<Effect> {
         match event {
-            EngineEvent::RecordingStarted { input, .. } => {
+            EngineEvent::RecordingStarted { input, session_dir } => {
                 self.state = RecState::Recording;
                 self.clock_s = 0.0;
                 self.last_tick = None;
-                self.history.open_session(input.clone());
+                self.watch = InputWatch::default();
+                self.history.open_session(input.clone(), Some(session_dir));
                 self.input = Some(input);
                 self.content_changed();
+                if let Some(restart) = self.restart.take() {
+                    let text = format!("switched to {}", self.input.as_deref().unwrap_or("?"));
+                    self.set_notice(NoticeLevel::Info, text);
+                    if restart.paused {
+                        return self.toggle_pause();
+                    }
+                }
             }
             EngineEvent::Level(level) => {
+                if self.state == RecState::Recording {
+                    self.watch.feed(&level);
+                }
                 if matches!(self.state, RecState::Recording | RecState::Paused) {
                     self.level = Some(level);
                 }
@@ -291,9 +417,15 @@ impl App {
                 self.history.open(id, start_s);
                 self.content_changed();
             }
-            EngineEvent::SpeechDiscarded { id } => self.history.discard(id),
-            EngineEvent::Queued { id, start_s, .. } => {
-                self.history.set(id, Some(start_s), EntryState::Queued);
+            EngineEvent::SpeechDiscarded { id } => {
+                self.history.discard(id);
+                self.forget_missing_selection();
+            }
+            EngineEvent::Queued {
+                id, start_s, end_s, ..
+            } => {
+                self.history
+                    .set(id, Some((start_s, end_s)), EntryState::Queued);
             }
             EngineEvent::Transcribing { id, .. } => {
                 self.history.set(id, None, EntryState::Transcribing);
@@ -301,7 +433,7 @@ impl App {
             EngineEvent::Transcribed(t) => {
                 let text = t.text.trim().to_string();
                 self.history
-                    .set(t.id, Some(t.start_s), EntryState::Done(text));
+                    .set(t.id, Some((t.start_s, t.end_s)), EntryState::Done(text));
                 self.content_changed();
             }
             EngineEvent::Failed { id, reason, wav } => {
@@ -315,6 +447,13 @@ impl App {
                 self.level = None;
                 self.last_tick = None;
                 self.history.close_open();
+                self.forget_missing_selection();
+                if self.restart.is_some() && !self.quitting {
+                    // The old session is closed; the new device opens the next one.
+                    self.state = RecState::Starting;
+                    return vec![Effect::StartRecording];
+                }
+                self.restart = None;
             }
             EngineEvent::SourceError(text) => {
                 self.set_notice(NoticeLevel::Error, format!("audio input: {text}"));
@@ -323,6 +462,7 @@ impl App {
                 self.workers = Some(Workers { busy, idle, queued });
             }
         }
+        vec![]
     }
 
     /// Advances the clock; says whether the shown whole second changed.
@@ -341,36 +481,5 @@ impl App {
 
     fn set_notice(&mut self, level: NoticeLevel, text: String) {
         self.notice = Some(Notice { level, text });
-    }
-
-    /// New text: mark it unseen when the user is not following.
-    fn content_changed(&mut self) {
-        if matches!(self.scroll, Scroll::At(_)) {
-            self.unseen = true;
-        }
-    }
-
-    fn follow(&mut self) {
-        self.scroll = Scroll::Follow;
-        self.unseen = false;
-    }
-
-    fn scroll_by(&mut self, lines: i64) {
-        let max_top = crate::ui::transcript_viewport(self).max_top();
-        let top = match self.scroll {
-            Scroll::Follow => max_top,
-            Scroll::At(top) => top.min(max_top),
-        };
-        let magnitude = usize::try_from(lines.unsigned_abs()).unwrap_or(usize::MAX);
-        let top = if lines < 0 {
-            top.saturating_sub(magnitude)
-        } else {
-            top.saturating_add(magnitude)
-        };
-        if top >= max_top {
-            self.follow();
-        } else {
-            self.scroll = Scroll::At(top);
-        }
     }
 }

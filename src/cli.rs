@@ -45,6 +45,9 @@ pub struct RunArgs {
     /// With --input: as fast as possible instead of real-time pace.
     #[arg(long, requires = "input")]
     pub fast: bool,
+    /// Open the TUI stopped: recording starts with `r` (config: `start_idle = true`).
+    #[arg(long, conflicts_with = "headless")]
+    pub idle: bool,
 }
 
 /// Options shared by every command that transcribes.
@@ -71,6 +74,9 @@ pub struct CommonArgs {
     /// Extra folder searched first for models and ONNX Runtime.
     #[arg(long, global = true, value_name = "DIR")]
     pub models_dir: Option<PathBuf>,
+    /// Translate speech to English (multilingual models such as base; not *.en).
+    #[arg(long, global = true)]
+    pub translate: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -87,6 +93,14 @@ pub enum Command {
         #[command(subcommand)]
         action: ModelsCommand,
     },
+    /// Recorded sessions: list, show, export, and resume interrupted ones.
+    Sessions {
+        #[command(subcommand)]
+        action: SessionsCommand,
+    },
+    /// Word error rate on a manifest of clips with references (e.g. ../shared/eval/manifest.tsv),
+    /// through the real VAD and workers; also counts words produced on non-speech clips.
+    Eval(EvalArgs),
     /// Print an example config file with every key and its default.
     Config,
     /// (internal) A transcription worker process speaking the framed protocol on stdin/stdout.
@@ -99,7 +113,53 @@ pub enum Command {
         n_threads: usize,
         #[arg(long)]
         lang: Option<String>,
+        /// A word for the initial prompt (repeatable; see `vocabulary` in the config).
+        #[arg(long)]
+        vocabulary: Vec<String>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SessionsCommand {
+    /// Every session with its utterance count and whether it is complete.
+    List,
+    /// A session's transcript with times (ID: folder name, a unique prefix, or `last`).
+    Show { id: String },
+    /// Write a session's transcript in a format (to stdout, or --out FILE).
+    Export {
+        id: String,
+        #[arg(long, default_value = "txt", value_parser = ["txt", "md", "srt", "vtt", "json"])]
+        format: String,
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Transcribe every utterance of a session that has audio but no text (after a crash).
+    Resume { id: String },
+}
+
+/// `recorder eval`: see `src/eval/`.
+#[derive(Debug, Args, Clone, Default)]
+pub struct EvalArgs {
+    /// Tab-separated manifest: file, duration_s, transcript, … (an empty transcript marks a
+    /// non-speech clip).
+    #[arg(value_name = "MANIFEST")]
+    pub manifest: PathBuf,
+    /// Only N clips, spread over the manifest (speech and non-speech in proportion).
+    #[arg(long, value_name = "N", conflicts_with = "clips")]
+    pub subset: Option<usize>,
+    /// Only these clips (file names without .wav, comma-separated).
+    #[arg(long, value_name = "A,B", value_delimiter = ',')]
+    pub clips: Vec<String>,
+    /// Play every clip this many dB louder (negative: quieter, e.g. -30).
+    #[arg(long, value_name = "DB", default_value_t = 0.0, allow_negative_numbers = true)]
+    pub gain_db: f32,
+    /// Also run generated white, pink and brown noise, mains hum and silence, this many
+    /// seconds each (non-speech: the right output is nothing).
+    #[arg(long, value_name = "SECONDS")]
+    pub noise: Option<f32>,
+    /// Send whole clips to whisper without VAD cutting (to measure the other guards alone).
+    #[arg(long)]
+    pub no_vad: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -147,6 +207,9 @@ impl CommonArgs {
         if let Some(d) = &self.models_dir {
             cfg.models_dir = Some(d.clone());
         }
+        if self.translate {
+            cfg.translate = true;
+        }
         cfg.validate()?;
         Ok(cfg)
     }
@@ -183,6 +246,24 @@ mod tests {
         ]);
         assert!(cli.run.json);
         assert_eq!(cli.common.threads, Some(1));
+    }
+
+    #[test]
+    fn eval_takes_a_manifest_and_a_selection() {
+        let cli = Cli::parse_from([
+            "recorder", "eval", "m.tsv", "--clips", "a,b", "--gain-db", "-30", "--json",
+        ]);
+        let Some(Command::Eval(args)) = cli.command else {
+            panic!("not eval");
+        };
+        assert_eq!(args.manifest, PathBuf::from("m.tsv"));
+        assert_eq!(args.clips, ["a", "b"]);
+        assert_eq!(args.gain_db, -30.0);
+        assert!(cli.run.json);
+        let cli = Cli::parse_from(["recorder", "--translate", "--language", "de"]);
+        let cfg = cli.common.apply(Config::default()).unwrap();
+        assert!(cfg.translate);
+        assert_eq!(cfg.language.as_deref(), Some("de"));
     }
 
     #[test]

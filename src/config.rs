@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::app::keys::{KeyBindings, KeyMap};
 use crate::audio::segmenter::SegmenterConfig;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -27,7 +28,16 @@ pub struct Config {
     pub sessions_dir: Option<PathBuf>,
     /// Attempts per utterance before it is marked failed (a crashed worker is replaced).
     pub max_attempts: u32,
+    /// Translate speech to English (multilingual models; English-only models ignore it).
+    pub translate: bool,
+    /// Names and jargon whisper should spell right ("Kubernetes", "Dashwood"): passed to it
+    /// as the initial prompt of every utterance.
+    pub vocabulary: Vec<String>,
+    /// Open the TUI stopped instead of recording at once (as `--idle` does).
+    pub start_idle: bool,
     pub segmenter: SegmenterConfig,
+    /// TUI key bindings: for each action, a list of keys (see `recorder config`).
+    pub keys: KeyBindings,
 }
 
 impl Default for Config {
@@ -43,7 +53,11 @@ impl Default for Config {
             models_dir: None,
             sessions_dir: None,
             max_attempts: 3,
+            translate: false,
+            vocabulary: Vec::new(),
+            start_idle: false,
             segmenter: SegmenterConfig::default(),
+            keys: KeyBindings::default(),
         }
     }
 }
@@ -95,6 +109,13 @@ impl Config {
         if self.max_attempts == 0 {
             return Err("max_attempts must be at least 1".into());
         }
+        // whisper.cpp keeps at most 223 prompt tokens and drops the start of a longer prompt.
+        let prompt_chars: usize = self.vocabulary.iter().map(|w| w.len() + 2).sum();
+        if prompt_chars > 600 {
+            return Err(format!(
+                "vocabulary is {prompt_chars} characters; keep it under 600 (whisper reads at most ~220 tokens of it)"
+            ));
+        }
         let s = &self.segmenter;
         if !(0.0..=1.0).contains(&s.end_threshold) || s.end_threshold > s.start_threshold {
             return Err("segmenter: need 0 <= end_threshold <= start_threshold <= 1".into());
@@ -108,6 +129,7 @@ impl Config {
                     .into(),
             );
         }
+        KeyMap::new(&self.keys)?;
         Ok(())
     }
 
@@ -150,6 +172,16 @@ mod tests {
     fn example_round_trips() {
         let text = Config::example();
         assert_eq!(Config::parse(&text).unwrap(), Config::default());
+    }
+
+    #[test]
+    fn vocabulary_and_translate() {
+        let c = Config::parse("translate = true\nvocabulary = [\"Dashwood\", \"Kubernetes\"]\n")
+            .unwrap();
+        assert!(c.translate);
+        assert_eq!(c.vocabulary, ["Dashwood", "Kubernetes"]);
+        let long = format!("vocabulary = [{}]", vec!["\"abcdefghij\""; 60].join(","));
+        assert!(Config::parse(&long).unwrap_err().contains("vocabulary"));
     }
 
     #[test]

@@ -13,6 +13,7 @@ use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
 use crate::audio::Level;
 use crate::audio::pipeline::{self, AudioEvent, Control, PipelineConfig};
 use crate::audio::vad::{SileroVad, Vad};
+use crate::session::{self, Entry, Journal, Store};
 use crate::transcribe::Transcript;
 use crate::transcribe::pool::{Job, Pool, PoolConfig, PoolEvent, Submitter, WorkerSpec};
 
@@ -134,6 +135,17 @@ impl Engine {
             return Ok(());
         }
         let dir = new_session_dir(&self.cfg.sessions_dir)?;
+        let journal = Arc::new(Journal::open(&dir)?);
+        journal.append(
+            &Entry::SessionStarted {
+                time: session::now_text(),
+                input: describe(&source),
+                model: self.cfg.model.display().to_string(),
+                version: env!("CARGO_PKG_VERSION").into(),
+            },
+            true,
+        )?;
+        let store = Store::new(journal.clone())?;
         let vad: pipeline::VadFactory =
             Box::new(|| Ok(Box::new(SileroVad::new()?) as Box<dyn Vad>));
         let events = self.events.clone();
@@ -143,11 +155,11 @@ impl Engine {
             if let AudioEvent::Utterance { id, .. } = &ev {
                 next_id.fetch_max(id + 1, Ordering::SeqCst);
             }
-            on_audio_event(ev, &events, &submitter)
+            on_audio_event(ev, &events, &submitter, &journal)
         };
         let pcfg = PipelineConfig {
             segmenter: self.cfg.segmenter.clone(),
-            dir: dir.clone(),
+            store,
             first_id: self.next_id.load(Ordering::SeqCst),
         };
         let (thread, control, input) = pipeline::spawn(source, pcfg, vad, emit)?;
@@ -196,6 +208,38 @@ impl Engine {
         {
             let _ = t.join();
         }
+    }
+
+    /// Queues again the utterances of an earlier session that have audio but no text (after a
+    /// crash, or failed ones); their results are appended to that session's journal.
+    pub fn resume_session(&mut self, s: &session::Session) -> anyhow::Result<Vec<u64>> {
+        let journal = Arc::new(Journal::open(&s.dir)?);
+        let mut ids = Vec::new();
+        for u in s.untranscribed() {
+            let (id, start_s, end_s, wav) = (u.id, u.start_s, u.end_s, u.wav.clone());
+            let _ = self.events.send(EngineEvent::Queued {
+                id,
+                start_s,
+                end_s,
+                wav: wav.clone(),
+            });
+            let journal = Some(journal.clone());
+            self.submitter.submit(Job {
+                id,
+                wav,
+                start_s,
+                end_s,
+                closed_at: Instant::now(),
+                journal,
+            });
+            ids.push(id);
+        }
+        Ok(ids)
+    }
+
+    /// Shows a message in the front end (as a notice event).
+    pub fn notify(&self, message: impl Into<String>) {
+        let _ = self.events.send(EngineEvent::Notice(message.into()));
     }
 
     /// True while a recording session is open (paused or not).
@@ -255,8 +299,22 @@ fn session_stamp() -> String {
     now.format(&fmt).unwrap_or_else(|_| "session".into())
 }
 
-/// Runs on the audio thread: utterances go to the pool (their WAV is already on disk).
-fn on_audio_event(ev: AudioEvent, events: &UnboundedSender<EngineEvent>, pool: &Submitter) {
+fn describe(source: &Source) -> String {
+    match source {
+        Source::Device(Some(d)) => d.clone(),
+        Source::Device(None) => "default input".into(),
+        Source::File { path, .. } => path.display().to_string(),
+    }
+}
+
+/// Runs on the audio thread: utterances go to the pool (their WAV is already on disk and
+/// journaled).
+fn on_audio_event(
+    ev: AudioEvent,
+    events: &UnboundedSender<EngineEvent>,
+    pool: &Submitter,
+    journal: &Arc<Journal>,
+) {
     let out = match ev {
         AudioEvent::Level(l) => EngineEvent::Level(l),
         AudioEvent::SpeechStarted { id, start_s } => EngineEvent::SpeechStarted { id, start_s },
@@ -279,12 +337,19 @@ fn on_audio_event(ev: AudioEvent, events: &UnboundedSender<EngineEvent>, pool: &
                 start_s,
                 end_s,
                 closed_at: Instant::now(),
+                journal: Some(journal.clone()),
             };
             pool.submit(job);
             return;
         }
         AudioEvent::Notice(n) => EngineEvent::Notice(n),
         AudioEvent::Failed(reason) => EngineEvent::SourceError(reason),
+        AudioEvent::DeviceLost(reason) => {
+            EngineEvent::Notice(format!("{reason}; recording is on hold until it is back"))
+        }
+        AudioEvent::DeviceBack(input) => {
+            EngineEvent::Notice(format!("input '{input}' is back; recording continues"))
+        }
         AudioEvent::Stopped => EngineEvent::RecordingStopped,
     };
     let _ = events.send(out);
@@ -307,25 +372,55 @@ async fn forward_pool_events(
                 segments,
                 no_speech_prob,
                 timings,
-            } => EngineEvent::Transcribed(Transcript {
-                id: job.id,
-                start_s: job.start_s,
-                end_s: job.end_s,
-                text,
-                segments,
-                no_speech_prob,
-                timings,
-            }),
-            PoolEvent::Failed { job, reason } => EngineEvent::Failed {
-                id: job.id,
-                reason,
-                wav: job.wav,
-            },
+            } => {
+                journal_result(
+                    &job,
+                    Entry::Transcribed {
+                        id: job.id,
+                        text: text.clone(),
+                        segments: segments.clone(),
+                        no_speech_prob,
+                        timings: timings.clone(),
+                    },
+                );
+                EngineEvent::Transcribed(Transcript {
+                    id: job.id,
+                    start_s: job.start_s,
+                    end_s: job.end_s,
+                    text,
+                    segments,
+                    no_speech_prob,
+                    timings,
+                })
+            }
+            PoolEvent::Failed { job, reason } => {
+                journal_result(
+                    &job,
+                    Entry::Failed {
+                        id: job.id,
+                        reason: reason.clone(),
+                    },
+                );
+                EngineEvent::Failed {
+                    id: job.id,
+                    reason,
+                    wav: job.wav,
+                }
+            }
             PoolEvent::Notice(n) => EngineEvent::Notice(n),
             PoolEvent::Status { busy, idle, queued } => EngineEvent::Workers { busy, idle, queued },
         };
         if tx.send(out).is_err() {
             break;
         }
+    }
+}
+
+/// Results are journaled (fsynced) before the front end sees them.
+fn journal_result(job: &Job, entry: Entry) {
+    if let Some(j) = &job.journal
+        && let Err(e) = j.append(&entry, true)
+    {
+        tracing::error!("{e}");
     }
 }

@@ -42,10 +42,16 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         ggml,
         n_threads,
         lang,
+        vocabulary,
     }) = &cli.command
     {
+        let options = transcribe::whisper::DecodeOptions {
+            language: lang.clone(),
+            translate: cli.common.translate,
+            vocabulary: vocabulary.clone(),
+        };
         // The worker sets up its own logging (to stderr, which the pool captures).
-        transcribe::worker::run(ggml, *n_threads, lang.clone())?;
+        transcribe::worker::run(ggml, *n_threads, options)?;
         return Ok(0);
     }
     let log = logging::init();
@@ -57,6 +63,14 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
     tracing::info!(?cfg, "starting");
     match cli.command {
         Some(Command::Devices) => devices(),
+        Some(Command::Sessions { action }) => {
+            let root = cfg.sessions_dir.clone().unwrap_or_else(paths::sessions_dir);
+            recorder::sessions_cmd::run(action, &root, || {
+                let ecfg = engine_config(&cfg)?;
+                ortlib::init(cfg.models_dir.as_deref())?;
+                Ok(ecfg)
+            })
+        }
         Some(Command::Config) => {
             print!("{}", Config::example());
             Ok(0)
@@ -66,6 +80,9 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             let (engine, events) = start_engine(&cfg)?;
             headless::run_files(engine, events, files, cli.run.json).await
         }),
+        Some(Command::Eval(args)) => {
+            runtime()?.block_on(recorder::eval::run(&cfg, args, cli.run.json))
+        }
         Some(Command::Worker { .. }) => unreachable!("handled above"),
         None => live(cli.run, &cfg, log),
     }
@@ -81,6 +98,7 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 
 fn engine_config(cfg: &Config) -> anyhow::Result<EngineConfig> {
     let model = paths::resolve_model(&cfg.model, cfg.models_dir.as_deref())?;
+    let worker = Some(transcribe::whisper::worker_spec(cfg, &model)?);
     Ok(EngineConfig {
         model,
         workers: cfg.workers,
@@ -89,7 +107,7 @@ fn engine_config(cfg: &Config) -> anyhow::Result<EngineConfig> {
         max_attempts: cfg.max_attempts,
         segmenter: cfg.segmenter.clone(),
         sessions_dir: cfg.sessions_dir.clone().unwrap_or_else(paths::sessions_dir),
-        worker: None,
+        worker,
     })
 }
 
@@ -120,8 +138,12 @@ fn live(args: recorder::cli::RunArgs, cfg: &Config, log: Option<PathBuf>) -> any
     let ecfg = engine_config(cfg)?;
     ortlib::init(cfg.models_dir.as_deref())?;
     preflight(&source)?;
+    let unfinished = recorder::sessions_cmd::unfinished_notice(&ecfg.sessions_dir);
     let rt = runtime()?;
     if args.headless {
+        if let Some(n) = &unfinished {
+            eprintln!("recorder: {n}");
+        }
         return rt.block_on(async {
             let (engine, events) = Engine::new(ecfg)?;
             headless::run_live(engine, events, source, args.json).await
@@ -129,11 +151,16 @@ fn live(args: recorder::cli::RunArgs, cfg: &Config, log: Option<PathBuf>) -> any
     }
     rt.block_on(async {
         let (engine, events) = Engine::new(ecfg)?;
-        let model = cfg.model.clone();
-        let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-        let app = recorder::app::App::new(model, color);
-        tracing::info!(log = ?log, "tui");
-        recorder::tui::run(engine, events, app, Some(source)).await?;
+        if let Some(n) = unfinished {
+            engine.notify(n);
+        }
+        let mut app = recorder::app::App::new(cfg.model.clone(), recorder::ui::color_from_env());
+        // Checked when the config was loaded; an error here would be a bug, still reported.
+        app.keys = recorder::app::KeyMap::new(&cfg.keys).map_err(anyhow::Error::msg)?;
+        app.log = log.clone();
+        let autostart = !(args.idle || cfg.start_idle);
+        tracing::info!(log = ?log, autostart, "tui");
+        recorder::tui::run(engine, events, app, source, autostart).await?;
         Ok(0)
     })
 }

@@ -2,16 +2,22 @@
 //! events, clock ticks and signals into [`Msg`]s for [`App::update`], carries out the
 //! [`Effect`]s against the [`Engine`], and redraws when something changed. All behaviour lives
 //! in [`crate::app`]; this file only wires it up.
+//!
+//! Nothing slow runs on the loop itself: listing devices, clipboard tools and file writes go
+//! to tasks that answer with a [`Msg`] on a channel the loop also waits on, so keys are
+//! handled at once however busy the rest of the machine is.
 
 use std::collections::VecDeque;
-use std::io::{self, Stdout};
+use std::io::{self, Stdout, Write};
+use std::path::Path;
 use std::sync::Once;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use crossterm::event::{
-    DisableMouseCapture, EnableMouseCapture, Event, EventStream, MouseEvent, MouseEventKind,
+    DisableMouseCapture, EnableMouseCapture, Event, EventStream, MouseButton, MouseEvent,
+    MouseEventKind,
 };
 use crossterm::terminal::{
     EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
@@ -21,7 +27,7 @@ use futures::StreamExt;
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
 use tokio::signal::unix::{SignalKind, signal};
-use tokio::sync::mpsc::UnboundedReceiver;
+use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
 use tokio::time::{Interval, MissedTickBehavior};
 
 use crate::app::{Action, App, Effect, Msg, WHEEL_LINES};
@@ -40,17 +46,16 @@ type Term = Terminal<CrosstermBackend<Stdout>>;
 
 /// Runs the TUI until the user quits, then shuts the engine down.
 ///
-/// `start_source`: record from it at once when given; `r` records from it later (from the
-/// default input when `None`). The terminal is restored on every exit path, panics included,
-/// before the engine shutdown waits for pending work.
+/// `source`: what `r` records from (and what recording starts on at once when `autostart`).
+/// The terminal is restored on every exit path, panics included, before the engine shutdown
+/// waits for pending work.
 pub async fn run(
     mut engine: Engine,
     mut events: UnboundedReceiver<EngineEvent>,
     mut app: App,
-    start_source: Option<Source>,
+    source: Source,
+    autostart: bool,
 ) -> anyhow::Result<()> {
-    let autostart = start_source.is_some();
-    let source = start_source.unwrap_or(Source::Device(None));
     let mut guard = match TerminalGuard::enter() {
         Ok(guard) => guard,
         Err(err) => {
@@ -58,13 +63,15 @@ pub async fn run(
             return Err(err);
         }
     };
+    let (tasks, mut done) = mpsc::unbounded_channel();
     let mut shell = Shell {
         engine: &mut engine,
         source,
         app: &mut app,
+        tasks,
     };
     let result = shell
-        .event_loop(&mut guard.terminal, &mut events, autostart)
+        .event_loop(&mut guard.terminal, &mut events, &mut done, autostart)
         .await;
     drop(guard);
     let wait = match result {
@@ -86,6 +93,8 @@ struct Shell<'a> {
     engine: &'a mut Engine,
     source: Source,
     app: &'a mut App,
+    /// Where background tasks send their answers.
+    tasks: UnboundedSender<Msg>,
 }
 
 impl Shell<'_> {
@@ -93,6 +102,7 @@ impl Shell<'_> {
         &mut self,
         terminal: &mut Term,
         events: &mut UnboundedReceiver<EngineEvent>,
+        done: &mut UnboundedReceiver<Msg>,
         autostart: bool,
     ) -> anyhow::Result<Exit> {
         let clock = Instant::now();
@@ -143,6 +153,7 @@ impl Shell<'_> {
                         Msg::EngineClosed
                     }
                 },
+                Some(msg) = done.recv() => msg,
                 _ = ticker.tick(), if ticking => Msg::Tick { now_s: clock.elapsed().as_secs_f64() },
                 _ = sigterm.recv() => Msg::Terminate,
                 _ = sighup.recv() => Msg::Terminate,
@@ -179,12 +190,67 @@ impl Shell<'_> {
                 Effect::StopRecording => self.engine.stop_recording(),
                 Effect::Pause => self.engine.pause(),
                 Effect::Resume => self.engine.resume(),
+                Effect::UseDevice(id) => self.source = Source::Device(Some(id)),
+                Effect::ListDevices => {
+                    self.spawn_blocking(|| Msg::Devices(crate::audio::capture::list_devices()))
+                }
+                Effect::Copy { text, what } => self.copy(text, what),
+                Effect::Write {
+                    path,
+                    contents,
+                    note,
+                } => self.spawn_blocking(move || {
+                    let result = write_private(&path, &contents).map_err(|e| e.to_string());
+                    Msg::Written { path, result, note }
+                }),
                 Effect::Quit => return Some(Exit::Graceful),
                 Effect::QuitNow => return Some(Exit::Now),
             }
         }
         None
     }
+
+    /// Runs `job` on tokio's blocking pool and feeds its answer back to the app.
+    fn spawn_blocking(&self, job: impl FnOnce() -> Msg + Send + 'static) {
+        let tasks = self.tasks.clone();
+        tokio::task::spawn_blocking(move || {
+            let _ = tasks.send(job());
+        });
+    }
+
+    /// OSC 52 goes out at once (it is a few bytes to our own terminal, between two draws);
+    /// the system tools run in a task.
+    fn copy(&self, text: String, what: String) {
+        let mut out = io::stdout().lock();
+        let _ = out.write_all(crate::clipboard::osc52(&text).as_bytes());
+        let _ = out.flush();
+        let tasks = self.tasks.clone();
+        tokio::spawn(async move {
+            let tools = crate::clipboard::tools_here();
+            let (tools, errors) = crate::clipboard::copy_with(&tools, &text).await;
+            let chars = text.chars().count();
+            let _ = tasks.send(Msg::Copied {
+                what,
+                chars,
+                tools,
+                errors,
+            });
+        });
+    }
+}
+
+/// Writes `contents` to `path` readable by the user only (a transcript is as private as the
+/// audio next to it), replacing what was there.
+fn write_private(path: &Path, contents: &str) -> io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(contents.as_bytes())?;
+    file.sync_all()
 }
 
 fn ticker() -> Interval {
@@ -205,6 +271,12 @@ fn to_msg(event: Event) -> Option<Msg> {
             kind: MouseEventKind::ScrollDown,
             ..
         }) => Some(Msg::Scroll(WHEEL_LINES)),
+        Event::Mouse(MouseEvent {
+            kind: MouseEventKind::Down(MouseButton::Left),
+            column,
+            row,
+            ..
+        }) => Some(Msg::Click { column, row }),
         Event::Resize(width, height) => Some(Msg::Resize { width, height }),
         _ => None,
     }

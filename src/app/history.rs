@@ -3,6 +3,7 @@
 //! bottom in the order they were spoken.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 
 /// Where one utterance stands.
 #[derive(Debug, Clone, PartialEq)]
@@ -31,7 +32,26 @@ impl EntryState {
 pub struct Entry {
     /// Seconds from the start of its session.
     pub start_s: f64,
+    /// Where it ends (equal to `start_s` until the utterance is closed).
+    pub end_s: f64,
     pub state: EntryState,
+}
+
+impl Entry {
+    /// The final text, once there is one (whisper may hear no words: that is no text).
+    pub fn text(&self) -> Option<&str> {
+        match &self.state {
+            EntryState::Done(text) if !text.is_empty() => Some(text),
+            _ => None,
+        }
+    }
+}
+
+/// Names one utterance: its session's index (0-based) and its id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct EntryKey {
+    pub session: usize,
+    pub id: u64,
 }
 
 /// One recording session: what a `RecordingStarted` opened.
@@ -40,6 +60,8 @@ pub struct Session {
     /// 1-based, in the order the sessions were opened.
     pub number: usize,
     pub input: String,
+    /// Where the engine keeps its audio (and where exports go).
+    pub dir: Option<PathBuf>,
     pub entries: BTreeMap<u64, Entry>,
 }
 
@@ -48,7 +70,7 @@ pub struct Session {
 pub enum Row<'a> {
     Heading(&'a Session),
     Utterance {
-        id: u64,
+        key: EntryKey,
         entry: &'a Entry,
         /// 1-based place in the transcription queue (oldest first), for queued entries.
         queue_pos: Option<usize>,
@@ -63,11 +85,12 @@ pub struct History {
 
 impl History {
     /// Starts a new section; later utterances go into it.
-    pub fn open_session(&mut self, input: String) {
+    pub fn open_session(&mut self, input: String, dir: Option<PathBuf>) {
         let number = self.sessions.len() + 1;
         self.sessions.push(Session {
             number,
             input,
+            dir,
             entries: BTreeMap::new(),
         });
     }
@@ -83,10 +106,11 @@ impl History {
     /// Records a newly opened utterance in the newest session.
     pub fn open(&mut self, id: u64, start_s: f64) {
         if self.sessions.is_empty() {
-            self.open_session(String::new());
+            self.open_session(String::new(), None);
         }
         let entry = Entry {
             start_s,
+            end_s: start_s,
             state: EntryState::Listening,
         };
         self.sessions
@@ -97,17 +121,48 @@ impl History {
     }
 
     /// Moves utterance `id` to `state`, creating it when this is the first we hear of it.
-    /// `start_s` replaces the known start when given.
-    pub fn set(&mut self, id: u64, start_s: Option<f64>, state: EntryState) {
+    /// `span` (start, end in seconds) replaces the known times when given.
+    pub fn set(&mut self, id: u64, span: Option<(f64, f64)>, state: EntryState) {
         let session = self.session_for(id, &state);
+        let (start_s, end_s) = span.unwrap_or((0.0, 0.0));
         let entry = self.sessions[session].entries.entry(id).or_insert(Entry {
-            start_s: start_s.unwrap_or(0.0),
+            start_s,
+            end_s,
             state: EntryState::Listening,
         });
-        if let Some(start_s) = start_s {
+        if span.is_some() {
             entry.start_s = start_s;
+            entry.end_s = end_s;
         }
         entry.state = state;
+    }
+
+    /// The utterance `key` names, if it (still) exists.
+    pub fn get(&self, key: EntryKey) -> Option<&Entry> {
+        self.sessions.get(key.session)?.entries.get(&key.id)
+    }
+
+    /// Every utterance's key, in display order.
+    pub fn keys(&self) -> Vec<EntryKey> {
+        self.sessions
+            .iter()
+            .enumerate()
+            .flat_map(|(session, s)| s.entries.keys().map(move |&id| EntryKey { session, id }))
+            .collect()
+    }
+
+    /// The newest utterance that has its text.
+    pub fn last_done(&self) -> Option<(EntryKey, &str)> {
+        self.sessions
+            .iter()
+            .enumerate()
+            .rev()
+            .find_map(|(session, s)| {
+                s.entries
+                    .iter()
+                    .rev()
+                    .find_map(|(&id, e)| Some((EntryKey { session, id }, e.text()?)))
+            })
     }
 
     /// Forgets an open utterance that turned out to be a blip.
@@ -140,20 +195,23 @@ impl History {
     /// The rows to show, oldest first, with queue positions filled in.
     pub fn rows(&self) -> impl Iterator<Item = Row<'_>> {
         let mut queued = 0;
-        self.sessions.iter().flat_map(move |session| {
-            let utterances = session.entries.iter().map(move |(&id, entry)| {
-                let queue_pos = (entry.state == EntryState::Queued).then(|| {
-                    queued += 1;
-                    queued
+        self.sessions
+            .iter()
+            .enumerate()
+            .flat_map(move |(index, session)| {
+                let utterances = session.entries.iter().map(move |(&id, entry)| {
+                    let queue_pos = (entry.state == EntryState::Queued).then(|| {
+                        queued += 1;
+                        queued
+                    });
+                    Row::Utterance {
+                        key: EntryKey { session: index, id },
+                        entry,
+                        queue_pos,
+                    }
                 });
-                Row::Utterance {
-                    id,
-                    entry,
-                    queue_pos,
-                }
-            });
-            std::iter::once(Row::Heading(session)).chain(utterances)
-        })
+                std::iter::once(Row::Heading(session)).chain(utterances)
+            })
     }
 
     fn entries(&self) -> impl Iterator<Item = &Entry> {
@@ -179,7 +237,7 @@ impl History {
             return i;
         }
         if self.sessions.is_empty() {
-            self.open_session(String::new());
+            self.open_session(String::new(), None);
         }
         self.sessions.len() - 1
     }

@@ -1,8 +1,11 @@
 //! The app's vocabulary: the messages it takes in, the actions keys stand for and the effects
 //! it asks the I/O shell to carry out.
 
-use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use std::path::PathBuf;
 
+use crossterm::event::KeyEvent;
+
+use crate::audio::capture::DeviceInfo;
 use crate::engine::EngineEvent;
 
 /// Lines one mouse-wheel notch scrolls.
@@ -14,6 +17,11 @@ pub enum Msg {
     Key(KeyEvent),
     /// Mouse wheel, in lines; positive scrolls down (towards newer text).
     Scroll(i64),
+    /// Left click at a screen cell: selects the utterance there.
+    Click {
+        column: u16,
+        row: u16,
+    },
     Resize {
         width: u16,
         height: u16,
@@ -32,60 +40,77 @@ pub enum Msg {
     EngineClosed,
     /// SIGTERM or SIGHUP: leave now; the engine finishes pending work while shutting down.
     Terminate,
+    /// The input devices, for the picker ([`Effect::ListDevices`]).
+    Devices(Vec<DeviceInfo>),
+    /// An [`Effect::Copy`] was carried out. OSC 52 is always sent; `tools` are the system
+    /// clipboard tools that also took the text, `errors` those that failed.
+    Copied {
+        what: String,
+        chars: usize,
+        tools: Vec<String>,
+        errors: Vec<String>,
+    },
+    /// An [`Effect::Write`] finished.
+    Written {
+        path: PathBuf,
+        result: Result<(), String>,
+        /// Said after the path on success (e.g. how many utterances went in).
+        note: String,
+    },
 }
 
-/// What the user can ask for; keys map onto these.
+/// What the user can ask for; keys map onto these (see [`super::keys`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
     ToggleRecording,
     TogglePause,
-    /// Lines; positive scrolls down.
+    /// Lines; positive scrolls down. In a list overlay: moves the cursor.
     ScrollBy(i64),
     PageUp,
     PageDown,
     Top,
     /// Jump to the newest text and follow it.
     Bottom,
+    SelectPrev,
+    SelectNext,
+    /// Copy the selected utterance, or the last one when none is selected.
+    Copy,
+    /// Copy the whole transcript.
+    CopyAll,
+    /// Open the export format list.
+    Export,
+    /// Open the input device list.
+    PickDevice,
     ToggleHelp,
-    /// Closes the help overlay, else clears the notice.
-    Escape,
+    /// Closes an overlay, else clears the selection, else dismisses the notice.
+    Close,
     Quit,
 }
 
-/// What [`crate::tui`] must do against the engine after an update.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What [`crate::tui`] must do after an update.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Effect {
     StartRecording,
     StopRecording,
     Pause,
     Resume,
+    /// Record from this device (an id from [`DeviceInfo`]) from the next start on.
+    UseDevice(String),
+    /// List the input devices (slow: probes each one) and answer with [`Msg::Devices`].
+    ListDevices,
+    /// Put `text` on the clipboard, then answer with [`Msg::Copied`].
+    Copy {
+        text: String,
+        what: String,
+    },
+    /// Write `contents` to `path` (private to the user), then answer with [`Msg::Written`].
+    Write {
+        path: PathBuf,
+        contents: String,
+        note: String,
+    },
     /// Leave, letting the engine finish pending transcriptions while it shuts down.
     Quit,
     /// Leave at once, abandoning pending transcriptions (their audio stays on disk).
     QuitNow,
-}
-
-/// The action a key asks for, if any. Key releases are ignored (some terminals report them).
-pub fn key_action(key: KeyEvent) -> Option<Action> {
-    if key.kind == KeyEventKind::Release {
-        return None;
-    }
-    if key.modifiers.contains(KeyModifiers::CONTROL) {
-        return matches!(key.code, KeyCode::Char('c')).then_some(Action::Quit);
-    }
-    let action = match key.code {
-        KeyCode::Char(' ' | 'r') => Action::ToggleRecording,
-        KeyCode::Char('p') => Action::TogglePause,
-        KeyCode::Char('j') | KeyCode::Down => Action::ScrollBy(1),
-        KeyCode::Char('k') | KeyCode::Up => Action::ScrollBy(-1),
-        KeyCode::PageDown => Action::PageDown,
-        KeyCode::PageUp => Action::PageUp,
-        KeyCode::Char('g') | KeyCode::Home => Action::Top,
-        KeyCode::Char('G') | KeyCode::End => Action::Bottom,
-        KeyCode::Char('?') => Action::ToggleHelp,
-        KeyCode::Esc => Action::Escape,
-        KeyCode::Char('q') => Action::Quit,
-        _ => return None,
-    };
-    Some(action)
 }

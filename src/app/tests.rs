@@ -1,88 +1,10 @@
 //! Unit tests of [`App::update`]: keys to effects, the quit flow, out-of-order results,
 //! queue positions, sessions, scrolling and the clock.
 
-use std::path::PathBuf;
-
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
+use super::test_support::*;
 use super::*;
-use crate::transcribe::{Timings, Transcript};
-
-fn key(code: KeyCode) -> Msg {
-    Msg::Key(KeyEvent::new(code, KeyModifiers::NONE))
-}
-
-fn ch(c: char) -> Msg {
-    key(KeyCode::Char(c))
-}
-
-fn ev(event: EngineEvent) -> Msg {
-    Msg::Engine(event)
-}
-
-fn started(input: &str) -> Msg {
-    ev(EngineEvent::RecordingStarted {
-        input: input.into(),
-        session_dir: PathBuf::from("/tmp/s"),
-    })
-}
-
-fn speech(id: u64) -> Msg {
-    ev(EngineEvent::SpeechStarted {
-        id,
-        start_s: id as f64 * 10.0,
-    })
-}
-
-fn queued(id: u64) -> Msg {
-    let start_s = id as f64 * 10.0;
-    ev(EngineEvent::Queued {
-        id,
-        start_s,
-        end_s: start_s + 2.0,
-        wav: PathBuf::from("u.wav"),
-    })
-}
-
-fn transcribing(id: u64) -> Msg {
-    ev(EngineEvent::Transcribing { id, worker: 0 })
-}
-
-fn done(id: u64, text: &str) -> Msg {
-    let start_s = id as f64 * 10.0;
-    ev(EngineEvent::Transcribed(Transcript {
-        id,
-        start_s,
-        end_s: start_s + 2.0,
-        text: format!(" {text}"),
-        segments: vec![],
-        no_speech_prob: 0.0,
-        timings: Timings::default(),
-    }))
-}
-
-/// An app that is recording (session opened).
-fn recording() -> App {
-    let mut app = App::new("base.en", false);
-    app.update(ch('r'));
-    app.update(started("mic"));
-    app
-}
-
-/// (id, state) of every utterance, in display order.
-fn utterances(app: &App) -> Vec<(u64, EntryState, Option<usize>)> {
-    app.history
-        .rows()
-        .filter_map(|row| match row {
-            Row::Utterance {
-                id,
-                entry,
-                queue_pos,
-            } => Some((id, entry.state.clone(), queue_pos)),
-            Row::Heading(_) => None,
-        })
-        .collect()
-}
 
 #[test]
 fn space_and_r_start_and_stop_recording() {
@@ -111,20 +33,15 @@ fn p_pauses_and_resumes_only_while_recording() {
 }
 
 #[test]
-fn key_map_covers_quit_and_ignores_releases() {
-    let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
-    assert_eq!(key_action(ctrl_c), Some(Action::Quit));
+fn key_releases_do_nothing() {
+    let mut app = recording();
     let mut release = KeyEvent::new(KeyCode::Char('q'), KeyModifiers::NONE);
     release.kind = KeyEventKind::Release;
-    assert_eq!(key_action(release), None);
-    assert_eq!(
-        key_action(KeyEvent::new(KeyCode::Char('x'), KeyModifiers::NONE)),
-        None
-    );
-    assert_eq!(
-        key_action(KeyEvent::new(KeyCode::End, KeyModifiers::NONE)),
-        Some(Action::Bottom)
-    );
+    assert_eq!(app.update(Msg::Key(release)), []);
+    assert!(!app.quitting);
+    let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
+    app.update(Msg::Key(ctrl_c));
+    assert!(app.quitting, "Ctrl-C behaves like q");
 }
 
 #[test]
@@ -400,11 +317,12 @@ fn redraws_only_when_something_changed() {
 #[test]
 fn help_toggles_and_esc_closes_it() {
     let mut app = App::new("m", false);
+    let help_open = |app: &App| matches!(app.overlay, Some(Overlay::Help { .. }));
     app.update(ch('?'));
-    assert!(app.help);
+    assert!(help_open(&app));
     app.update(ch('?'));
-    assert!(!app.help);
+    assert!(!help_open(&app));
     app.update(ch('?'));
     app.update(key(KeyCode::Esc));
-    assert!(!app.help);
+    assert!(!help_open(&app));
 }

@@ -57,7 +57,7 @@ pub struct Capture {
 }
 
 /// One input device as `recorder devices` shows it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct DeviceInfo {
     pub id: String,
     pub name: String,

@@ -11,8 +11,9 @@ use super::resample::ToMono16k;
 use super::segmenter::{SegEvent, Segmenter, SegmenterConfig};
 use super::source::{Input, Poll};
 use super::vad::Vad;
-use super::{CHUNK, Level, SAMPLE_RATE, wav};
+use super::{CHUNK, Level, SAMPLE_RATE};
 use crate::engine::Source;
+use crate::session::{Entry, Store};
 
 /// Commands into the audio thread.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -43,6 +44,11 @@ pub enum AudioEvent {
     Notice(String),
     /// The source failed; the thread ends after this (the open utterance was flushed first).
     Failed(String),
+    /// The microphone went away (stream error, or no callbacks for 1 s): recording is on hold
+    /// (the open utterance was closed and queued) until it is back.
+    DeviceLost(String),
+    /// The microphone is back; recording continues in the same session.
+    DeviceBack(String),
     /// The thread has ended (stop or end of input); always the last event.
     Stopped,
 }
@@ -51,8 +57,8 @@ pub type VadFactory = Box<dyn FnOnce() -> anyhow::Result<Box<dyn Vad>> + Send>;
 
 pub struct PipelineConfig {
     pub segmenter: SegmenterConfig,
-    /// Folder for the utterance WAVs (created by the caller).
-    pub dir: PathBuf,
+    /// Where the session's audio, utterance WAVs and journal go.
+    pub store: Store,
     /// Id of the first utterance.
     pub first_id: u64,
 }
@@ -82,7 +88,11 @@ pub fn spawn(
                 }
             };
             let _ = ready_tx.send(Ok(input.name().to_string()));
-            let mut run = Run::new(input, vad, cfg);
+            let device = match &source {
+                Source::Device(d) => Some(d.clone()),
+                Source::File { .. } => None,
+            };
+            let mut run = Run::new(input, vad, cfg, device);
             run.main_loop(&ctl_rx, &mut emit);
             emit(AudioEvent::Stopped);
         })?;
@@ -111,17 +121,26 @@ struct Run {
     vad: Box<dyn Vad>,
     conv: ToMono16k,
     seg: Segmenter,
-    dir: PathBuf,
+    store: Store,
+    /// `Some(name)` for a microphone (reopened by that name after a loss).
+    device: Option<Option<String>>,
     raw: Vec<f32>,
     mono: Vec<f32>,
     events: Vec<SegEvent>,
     paused: bool,
+    stop_requested: bool,
+    store_error: Option<String>,
     level: LevelMeter,
     reported_overruns: u64,
 }
 
 impl Run {
-    fn new(input: Input, vad: Box<dyn Vad>, cfg: PipelineConfig) -> Self {
+    fn new(
+        input: Input,
+        vad: Box<dyn Vad>,
+        cfg: PipelineConfig,
+        device: Option<Option<String>>,
+    ) -> Self {
         let (rate, channels) = input.format();
         // Rate and channels were validated when the source was opened.
         let conv = ToMono16k::new(rate, channels).expect("validated input format");
@@ -130,11 +149,14 @@ impl Run {
             vad,
             conv,
             seg: Segmenter::with_first_id(cfg.segmenter, cfg.first_id),
-            dir: cfg.dir,
+            store: cfg.store,
+            device,
             raw: Vec::new(),
             mono: Vec::new(),
             events: Vec::new(),
             paused: false,
+            stop_requested: false,
+            store_error: None,
             level: LevelMeter::default(),
             reported_overruns: 0,
         }
@@ -154,39 +176,105 @@ impl Run {
                 }
             };
             match cmd {
-                Some(Control::Stop) => return self.finish(emit),
-                Some(Control::Pause) if !self.paused => {
-                    self.close_open(emit);
-                    self.paused = true;
-                }
-                Some(Control::Resume) if self.paused => {
-                    self.vad.reset();
-                    self.paused = false;
-                }
-                _ => {}
+                Some(Control::Stop) => return self.finish("stopped", emit),
+                Some(c) => self.control(c, emit),
+                None => {}
             }
             self.raw.clear();
-            match self.input.poll(&mut self.raw) {
-                Poll::Data => {}
-                Poll::End => return self.finish(emit),
-                Poll::Failed(reason) => {
-                    self.finish_partial(emit);
-                    emit(AudioEvent::Failed(reason));
-                    return;
+            let result = match self.input.poll(&mut self.raw) {
+                Poll::Data => self.process(emit),
+                Poll::End => return self.finish("end of input", emit),
+                Poll::Failed(reason) if self.device.is_some() => {
+                    self.device_lost(reason, ctl, emit)
                 }
+                Poll::Failed(reason) => Err(reason),
+            };
+            if let Err(reason) = result {
+                self.finish(&reason, emit);
+                emit(AudioEvent::Failed(reason));
+                return;
             }
-            self.process(emit);
+            if self.stop_requested {
+                return self.finish("stopped", emit);
+            }
             self.report_overruns(emit);
         }
     }
 
-    fn process(&mut self, emit: &mut dyn FnMut(AudioEvent)) {
+    fn control(&mut self, c: Control, emit: &mut dyn FnMut(AudioEvent)) {
+        let at_s = self.seg.position() as f64 / SAMPLE_RATE as f64;
+        match c {
+            Control::Pause if !self.paused => {
+                self.close_open(emit);
+                self.paused = true;
+                let _ = self.store.note(Entry::Paused { at_s });
+            }
+            Control::Resume if self.paused => {
+                self.vad.reset();
+                self.paused = false;
+                let _ = self.store.note(Entry::Resumed { at_s });
+            }
+            Control::Stop => self.stop_requested = true,
+            _ => {}
+        }
+    }
+
+    /// The microphone failed: close the open utterance, journal the loss, then try to reopen
+    /// the same device every 500 ms until it is back or recording stops. The session clock
+    /// runs on through the gap.
+    fn device_lost(
+        &mut self,
+        reason: String,
+        ctl: &Receiver<Control>,
+        emit: &mut dyn FnMut(AudioEvent),
+    ) -> Result<(), String> {
+        self.input = Input::Lost;
+        self.drain_tail(emit);
+        self.close_open(emit);
+        let lost_at = std::time::Instant::now();
+        let at_s = self.seg.position() as f64 / SAMPLE_RATE as f64;
+        let _ = self.store.note(Entry::DeviceLost {
+            at_s,
+            reason: reason.clone(),
+        });
+        emit(AudioEvent::DeviceLost(reason));
+        let device = self.device.clone().flatten();
+        loop {
+            match ctl.recv_timeout(std::time::Duration::from_millis(500)) {
+                Ok(c) => self.control(c, emit),
+                Err(RecvTimeoutError::Disconnected) => self.stop_requested = true,
+                Err(RecvTimeoutError::Timeout) => {}
+            }
+            if self.stop_requested {
+                return Ok(());
+            }
+            if let Ok(input) = Input::mic(device.as_deref()) {
+                let (rate, channels) = input.format();
+                self.conv = ToMono16k::new(rate, channels).map_err(|e| e.to_string())?;
+                self.input = input;
+                self.vad.reset();
+                self.seg
+                    .skip((lost_at.elapsed().as_secs_f64() * SAMPLE_RATE as f64) as u64);
+                let at_s = self.seg.position() as f64 / SAMPLE_RATE as f64;
+                let _ = self.store.note(Entry::DeviceBack { at_s });
+                emit(AudioEvent::DeviceBack(self.input.name().to_string()));
+                return Ok(());
+            }
+        }
+    }
+
+    fn process(&mut self, emit: &mut dyn FnMut(AudioEvent)) -> Result<(), String> {
         let mut mono = std::mem::take(&mut self.mono);
+        let before = mono.len();
         self.conv.push(&self.raw, &mut mono);
         if self.paused {
             // Paused: the audio is neither kept nor transcribed, but the clock runs on.
-            self.seg.skip(mono.len() as u64);
-            mono.clear();
+            self.seg.skip((mono.len() - before) as u64);
+            mono.truncate(before);
+        } else {
+            self.store
+                .audio(&mono[before..])
+                .map_err(|e| e.to_string())?;
         }
         let mut used = 0;
         while mono.len() - used >= CHUNK {
@@ -195,6 +283,7 @@ impl Run {
         }
         mono.drain(..used);
         self.mono = mono;
+        self.store_error.take().map_or(Ok(()), Err)
     }
 
     fn chunk(&mut self, chunk: &[f32], emit: &mut dyn FnMut(AudioEvent)) {
@@ -218,15 +307,17 @@ impl Run {
                 }),
                 SegEvent::Discard { id } => emit(AudioEvent::SpeechDiscarded { id }),
                 SegEvent::Utterance(cut) => {
-                    let path = self.dir.join(format!("utt-{:06}.wav", cut.id));
-                    match wav::write_16k_mono(&path, &cut.samples) {
-                        Ok(()) => emit(AudioEvent::Utterance {
+                    let (start_s, end_s) = (cut.start_s(), cut.end_s());
+                    match self.store.utterance(cut.id, start_s, end_s, &cut.samples) {
+                        Ok(wav) => emit(AudioEvent::Utterance {
                             id: cut.id,
-                            start_s: cut.start_s(),
-                            end_s: cut.end_s(),
-                            wav: path,
+                            start_s,
+                            end_s,
+                            wav,
                         }),
-                        Err(e) => emit(AudioEvent::Notice(format!("utterance lost: {e}"))),
+                        // Disk full or folder gone: stop recording (the caller sees the error
+                        // after this chunk); what is on disk stays intact.
+                        Err(e) => self.store_error = Some(e.to_string()),
                     }
                 }
             }
@@ -238,25 +329,29 @@ impl Run {
         self.handle_events(emit);
     }
 
-    /// End of input or stop: everything still buffered goes through (padded to a whole
-    /// chunk), then the open utterance is closed.
-    fn finish(&mut self, emit: &mut dyn FnMut(AudioEvent)) {
-        self.finish_partial(emit);
+    /// End of input, stop or failure: everything still buffered goes through (padded to a
+    /// whole chunk), the open utterance is closed, and the session's files are finalised.
+    fn finish(&mut self, reason: &str, emit: &mut dyn FnMut(AudioEvent)) {
+        self.drain_tail(emit);
+        self.close_open(emit);
+        if let Err(e) = self.store.end(reason) {
+            emit(AudioEvent::Notice(e.to_string()));
+        }
     }
 
-    fn finish_partial(&mut self, emit: &mut dyn FnMut(AudioEvent)) {
+    fn drain_tail(&mut self, emit: &mut dyn FnMut(AudioEvent)) {
         if !self.paused {
             let mut tail = std::mem::take(&mut self.mono);
             self.conv.finish(&mut tail);
             if !tail.is_empty() {
                 let pad = (CHUNK - tail.len() % CHUNK) % CHUNK;
                 tail.extend(std::iter::repeat_n(0.0, pad));
+                let _ = self.store.audio(&tail);
                 for c in tail.chunks(CHUNK) {
                     self.chunk(c, emit);
                 }
             }
         }
-        self.close_open(emit);
     }
 
     fn report_overruns(&mut self, emit: &mut dyn FnMut(AudioEvent)) {

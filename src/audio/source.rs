@@ -34,6 +34,9 @@ pub enum Input {
         frames: u64,
         name: String,
     },
+    /// A microphone that was lost: its stream is dropped at once (cpal on ALSA keeps calling
+    /// the error callback in a tight loop, ~600k times a second, while the stream lives).
+    Lost,
 }
 
 /// A microphone whose callbacks stop for this long is treated as lost (cpal on ALSA reports
@@ -66,6 +69,7 @@ impl Input {
         match self {
             Input::Mic { cap, .. } => &cap.name,
             Input::File { name, .. } => name,
+            Input::Lost => "(lost input)",
         }
     }
 
@@ -73,6 +77,7 @@ impl Input {
         match self {
             Input::Mic { cap, .. } => (cap.sample_rate, cap.channels),
             Input::File { wav, .. } => (wav.info().sample_rate, wav.info().channels),
+            Input::Lost => (super::SAMPLE_RATE, 1),
         }
     }
 
@@ -154,6 +159,7 @@ impl Input {
                     Err(e) => Poll::Failed(e.to_string()),
                 }
             }
+            Input::Lost => Poll::Data,
         }
     }
 
@@ -164,7 +170,7 @@ impl Input {
                 cap.stats.overruns.load(Ordering::Relaxed),
                 cap.stats.dropped_samples.load(Ordering::Relaxed),
             ),
-            Input::File { .. } => (0, 0),
+            Input::File { .. } | Input::Lost => (0, 0),
         }
     }
 }

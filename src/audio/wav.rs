@@ -167,7 +167,10 @@ pub fn read_16k_mono(path: &Path) -> Result<Vec<f32>, WavError> {
                 reason: e.to_string(),
             }
         })?;
-    let mut out = Vec::with_capacity(info.frames as usize * 16_000 / info.sample_rate as usize);
+    // The header's length can lie (a file cut short, a writer that died): reserve at most
+    // ten minutes up front and let the vector grow past that if the audio is really there.
+    let expected = info.frames as u64 * 16_000 / info.sample_rate as u64;
+    let mut out = Vec::with_capacity(expected.min(16_000 * 600) as usize);
     let mut buf = Vec::new();
     loop {
         buf.clear();
@@ -194,7 +197,8 @@ pub fn write_16k_mono(path: &Path, samples: &[f32]) -> Result<(), WavError> {
         bits_per_sample: 16,
         sample_format: hound::SampleFormat::Int,
     };
-    let file = File::create(&part).map_err(werr)?;
+    // 0600: utterances are the user's speech.
+    let file = crate::session::private_create(&part).map_err(werr)?;
     let mut w = hound::WavWriter::new(BufWriter::new(file), spec).map_err(|e| hound_io(e, path))?;
     for &s in samples {
         let v = (s.clamp(-1.0, 1.0) * i16::MAX as f32).round() as i16;
@@ -310,5 +314,52 @@ mod tests {
         assert!(e.contains("nope.wav"), "{e}");
         std::fs::write(&p, b"").unwrap();
         assert!(read_16k_mono(&p).is_err());
+    }
+}
+
+/// Random corruptions of a valid file: the reader must answer Ok or Err, never panic, hang or
+/// allocate wildly (a deterministic generator, so a failure reproduces).
+#[cfg(test)]
+mod fuzz {
+    use super::*;
+
+    fn valid_wav(dir: &Path) -> Vec<u8> {
+        let p = dir.join("v.wav");
+        let samples: Vec<f32> = (0..4000).map(|i| (i as f32 * 0.05).sin() * 0.3).collect();
+        write_16k_mono(&p, &samples).unwrap();
+        std::fs::read(&p).unwrap()
+    }
+
+    #[test]
+    fn mutated_files_never_panic() {
+        let dir = tempfile::tempdir().unwrap();
+        let good = valid_wav(dir.path());
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let p = dir.path().join("f.wav");
+        for round in 0..1500 {
+            let mut bytes = good.clone();
+            match round % 4 {
+                // Flip bytes, mostly in the header where the structure is.
+                0 | 1 => {
+                    for _ in 0..1 + next() % 6 {
+                        let at = (next() % 64.min(bytes.len() as u64)) as usize;
+                        bytes[at] = next() as u8;
+                    }
+                }
+                2 => bytes.truncate((next() % bytes.len() as u64) as usize),
+                _ => {
+                    let at = (next() % 44) as usize;
+                    bytes[at..at + 4].copy_from_slice(&(next() as u32).to_le_bytes());
+                }
+            }
+            std::fs::write(&p, &bytes).unwrap();
+            let _ = read_16k_mono(&p);
+        }
     }
 }

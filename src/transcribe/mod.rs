@@ -1,6 +1,7 @@
 //! Transcription: the worker protocol, the worker process (whisper.cpp) and the pool that
 //! supervises the workers.
 
+pub mod guards;
 pub mod pool;
 pub mod protocol;
 pub mod whisper;
@@ -9,12 +10,19 @@ pub mod worker;
 use serde::{Deserialize, Serialize};
 
 /// One piece of a transcript with times relative to the utterance start.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Segment {
     pub start_s: f64,
     pub end_s: f64,
     pub text: String,
     pub no_speech_prob: f32,
+    /// Mean log-probability of the segment's text tokens (whisper's confidence; below -1 is
+    /// unsure). 0 from workers that do not send it.
+    #[serde(default)]
+    pub avg_logprob: f32,
+    /// Text tokens decoded for this segment (timestamps and special tokens excluded).
+    #[serde(default)]
+    pub tokens: u32,
 }
 
 /// Where the time went for one utterance, all in milliseconds.

@@ -85,6 +85,8 @@ pub struct Job {
     pub end_s: f64,
     /// When the segmenter closed it (latency is measured from here).
     pub closed_at: Instant,
+    /// The session journal its result is written to.
+    pub journal: Option<Arc<crate::session::Journal>>,
 }
 
 #[derive(Debug, Clone)]

@@ -97,6 +97,8 @@ mod tests {
                 end_s: 1.5,
                 text: "hello".into(),
                 no_speech_prob: 0.1,
+                avg_logprob: -0.25,
+                tokens: 2,
             }],
             no_speech_prob: 0.1,
             encode_ms: 1.0,
@@ -142,5 +144,45 @@ mod tests {
         );
         let huge = "x".repeat(MAX_LINE + 1);
         assert!(decode_response(&huge).is_err());
+    }
+}
+
+#[cfg(test)]
+mod fuzz {
+    use super::*;
+
+    /// Mutated and truncated frames and random bytes: decoding answers Ok or Err, never panics.
+    #[test]
+    fn mutated_frames_never_panic() {
+        let good = encode(&Response::Done {
+            id: 1,
+            text: "hello".into(),
+            segments: vec![],
+            no_speech_prob: 0.0,
+            encode_ms: 1.0,
+            decode_ms: 1.0,
+            worker_ms: 2.0,
+        });
+        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for round in 0..5000 {
+            let mut bytes = good.clone().into_bytes();
+            match round % 3 {
+                0 => {
+                    let at = (next() % bytes.len() as u64) as usize;
+                    bytes[at] = next() as u8;
+                }
+                1 => bytes.truncate((next() % bytes.len() as u64) as usize),
+                _ => bytes = (0..next() % 200).map(|_| next() as u8).collect(),
+            }
+            let line = String::from_utf8_lossy(&bytes);
+            let _ = decode_response(&line);
+            let _ = decode_request(&line);
+        }
     }
 }

@@ -11,13 +11,70 @@ use whisper_rs::{
 };
 
 use super::Segment;
+use super::guards::{self, Guards};
+
+/// What to decode, beyond the model: set once per worker from the config.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DecodeOptions {
+    /// Spoken language (`en`, `de`, …); `None` or `auto` detects it (multilingual models).
+    pub language: Option<String>,
+    /// Translate to English instead of transcribing (multilingual models only).
+    pub translate: bool,
+    /// Names and jargon, given to whisper as the initial prompt so it spells them right.
+    pub vocabulary: Vec<String>,
+}
+
+impl DecodeOptions {
+    /// The worker's command-line arguments for these options (see `recorder worker`).
+    pub fn worker_args(&self) -> Vec<std::ffi::OsString> {
+        let mut args = Vec::new();
+        if self.translate {
+            args.push("--translate".into());
+        }
+        for word in &self.vocabulary {
+            args.push("--vocabulary".into());
+            args.push(word.into());
+        }
+        args
+    }
+
+    /// The initial prompt: whisper continues the style and spelling of what it is shown, so
+    /// a plain comma-separated list of the words works (whisper's docs: "glossary" prompts).
+    pub fn prompt(&self) -> Option<String> {
+        let words: Vec<&str> = self
+            .vocabulary
+            .iter()
+            .map(|w| w.trim())
+            .filter(|w| !w.is_empty())
+            .collect();
+        (!words.is_empty()).then(|| format!("{}.", words.join(", ")))
+    }
+}
+
+/// How the pool starts workers for `cfg`: this binary in worker mode with the model, threads,
+/// language, and the decoding options (`--translate`, `--vocabulary`).
+pub fn worker_spec(
+    cfg: &crate::config::Config,
+    model: &Path,
+) -> anyhow::Result<super::pool::WorkerSpec> {
+    let mut spec =
+        super::pool::WorkerSpec::this_binary(model, cfg.threads, cfg.language.as_deref())?;
+    let options = DecodeOptions {
+        language: cfg.language.clone(),
+        translate: cfg.translate,
+        vocabulary: cfg.vocabulary.clone(),
+    };
+    spec.args.extend(options.worker_args());
+    Ok(spec)
+}
 
 pub struct Whisper {
     // Keeps the model alive for the state (the state also holds a reference).
-    _ctx: WhisperContext,
+    ctx: WhisperContext,
     state: WhisperState,
     threads: usize,
-    language: Option<String>,
+    options: DecodeOptions,
+    guards: Guards,
     pub multilingual: bool,
 }
 
@@ -68,7 +125,7 @@ unsafe extern "C" fn on_logits(
 }
 
 impl Whisper {
-    pub fn load(model: &Path, threads: usize, language: Option<String>) -> anyhow::Result<Self> {
+    pub fn load(model: &Path, threads: usize, options: DecodeOptions) -> anyhow::Result<Self> {
         let path = model
             .to_str()
             .ok_or_else(|| anyhow::anyhow!("model path '{}' is not UTF-8", model.display()))?;
@@ -78,27 +135,56 @@ impl Whisper {
             .create_state()
             .map_err(|e| anyhow::anyhow!("cannot create whisper state: {e}"))?;
         let multilingual = ctx.is_multilingual();
+        let guards = Guards::from_env();
+        tracing::info!(guards = %guards.describe(), ?options, "decoding");
         Ok(Whisper {
-            _ctx: ctx,
+            ctx,
             state,
             threads,
-            language,
+            options,
+            guards,
             multilingual,
         })
     }
 }
 
-fn params<'a>(threads: usize, language: &'a str, marks: &'a Marks) -> FullParams<'a, 'a> {
+/// Per-call settings that vary with the audio and the model.
+struct Call<'a> {
+    threads: usize,
+    language: &'a str,
+    translate: bool,
+    prompt: Option<&'a str>,
+    audio_s: f32,
+    guards: Guards,
+}
+
+fn params<'a>(call: &Call<'a>, marks: &'a Marks) -> FullParams<'a, 'a> {
     let mut p = FullParams::new(SamplingStrategy::Greedy { best_of: 1 });
-    p.set_n_threads(threads as c_int);
+    p.set_n_threads(call.threads as c_int);
     // Each utterance stands alone: carrying text over lets one hallucination seed the next.
     p.set_no_context(true);
     p.set_suppress_blank(true);
+    p.set_suppress_nst(call.guards.nst);
+    // whisper's fallback rule, spelled out: re-decode at +0.2 temperature only if the text
+    // repeats itself (entropy under 2.4) or is improbable (mean log-prob under -1) while
+    // speech is likely (no-speech under 0.6). The same two thresholds mark a segment as
+    // silence and drop it (the `gate` guard re-checks them per segment).
+    p.set_temperature_inc(if call.guards.fallback { 0.2 } else { 0.0 });
+    p.set_entropy_thold(2.4);
+    p.set_logprob_thold(-1.0);
+    p.set_no_speech_thold(if call.guards.gate { 0.6 } else { f32::INFINITY });
+    if call.guards.max_tokens {
+        p.set_max_tokens(guards::max_tokens(call.audio_s));
+    }
+    if let Some(prompt) = call.prompt {
+        p.set_initial_prompt(prompt);
+    }
+    p.set_translate(call.translate);
     p.set_print_progress(false);
     p.set_print_realtime(false);
     p.set_print_special(false);
     p.set_print_timestamps(false);
-    p.set_language(Some(language));
+    p.set_language(Some(call.language));
     // SAFETY: the callbacks only write to `marks`, which outlives the `full` call.
     unsafe {
         p.set_start_encoder_callback(Some(on_encoder_begin));
@@ -111,15 +197,32 @@ fn params<'a>(threads: usize, language: &'a str, marks: &'a Marks) -> FullParams
 
 impl Whisper {
     pub fn transcribe(&mut self, samples: &[f32]) -> anyhow::Result<Output> {
+        let level = guards::level(samples);
+        if self.guards.energy && guards::too_weak(&level) {
+            tracing::debug!(
+                ?level,
+                "energy guard: nothing stands out of the noise; skipped"
+            );
+            return Ok(Output::empty());
+        }
         let marks = Marks::default();
         let started = Instant::now();
         // English-only models only know "en"; multilingual ones detect it unless told.
         let language = if self.multilingual {
-            self.language.as_deref().unwrap_or("auto")
+            self.options.language.as_deref().unwrap_or("auto")
         } else {
             "en"
         };
-        let params = params(self.threads, language, &marks);
+        let prompt = self.options.prompt();
+        let call = Call {
+            threads: self.threads,
+            language,
+            translate: self.options.translate && self.multilingual,
+            prompt: prompt.as_deref(),
+            audio_s: samples.len() as f32 / 16_000.0,
+            guards: self.guards,
+        };
+        let params = params(&call, &marks);
         // whisper.cpp refuses input under 100 ms and is unreliable under ~1 s: pad with silence.
         let mut audio = samples.to_vec();
         if audio.len() < 17_600 {
@@ -129,12 +232,10 @@ impl Whisper {
             .full(params, &audio)
             .map_err(|e| anyhow::anyhow!("whisper failed: {e}"))?;
         let done = Instant::now();
-        let segments = self.collect_segments();
+        let raw = self.collect_segments();
+        let no_speech_prob = raw.iter().map(|s| s.no_speech_prob).fold(0.0, f32::max);
+        let segments = guards::filter(&self.guards, raw, &level);
         let text = join_segments(&segments);
-        let no_speech_prob = segments
-            .iter()
-            .map(|s| s.no_speech_prob)
-            .fold(0.0, f32::max);
         let enc_start = marks.encoder_start.get().unwrap_or(started);
         let enc_end = marks.first_logits.get().unwrap_or(done);
         Ok(Output {
@@ -147,6 +248,7 @@ impl Whisper {
     }
 
     fn collect_segments(&self) -> Vec<Segment> {
+        let eot = self.ctx.token_eot();
         let mut out = Vec::new();
         for i in 0..self.state.full_n_segments() {
             let Some(seg) = self.state.get_segment(i) else {
@@ -156,15 +258,41 @@ impl Whisper {
                 .to_str_lossy()
                 .map(|t| t.trim().to_string())
                 .unwrap_or_default();
+            // Text tokens only: timestamps and other special tokens come after end-of-text.
+            let logprobs: Vec<f32> = (0..seg.n_tokens())
+                .filter_map(|t| seg.get_token(t))
+                .filter(|t| t.token_id() < eot)
+                .map(|t| t.token_data().plog)
+                .collect();
+            let avg_logprob = if logprobs.is_empty() {
+                0.0
+            } else {
+                logprobs.iter().sum::<f32>() / logprobs.len() as f32
+            };
             out.push(Segment {
                 // whisper.cpp timestamps are in 10 ms units.
                 start_s: seg.start_timestamp() as f64 / 100.0,
                 end_s: seg.end_timestamp() as f64 / 100.0,
                 text,
                 no_speech_prob: seg.no_speech_probability(),
+                avg_logprob,
+                tokens: logprobs.len() as u32,
             });
         }
         out
+    }
+}
+
+impl Output {
+    /// Nothing said (the energy guard skipped whisper).
+    fn empty() -> Output {
+        Output {
+            text: String::new(),
+            segments: Vec::new(),
+            no_speech_prob: 1.0,
+            encode_ms: 0.0,
+            decode_ms: 0.0,
+        }
     }
 }
 

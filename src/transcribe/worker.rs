@@ -12,7 +12,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use super::protocol::{self, PROTOCOL_VERSION, Request, Response};
-use super::whisper::Whisper;
+use super::whisper::{DecodeOptions, Whisper};
 use crate::audio::wav;
 
 /// Moves the protocol off fd 1: returns a writer on a duplicate of the original stdout, and
@@ -51,13 +51,13 @@ fn lower_priority() {
     }
 }
 
-pub fn run(model: &Path, threads: usize, language: Option<String>) -> anyhow::Result<()> {
+pub fn run(model: &Path, threads: usize, options: DecodeOptions) -> anyhow::Result<()> {
     let out = take_protocol_stdout()?;
     init_logging();
     lower_priority();
     let mut out = BufWriter::new(out);
     let t0 = Instant::now();
-    let mut whisper = Whisper::load(model, threads, language)?;
+    let mut whisper = Whisper::load(model, threads, options)?;
     let hello = Response::Hello {
         version: PROTOCOL_VERSION,
         pid: std::process::id(),

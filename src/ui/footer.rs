@@ -8,7 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Widget;
 
 use super::{Piece, Theme, fit_line, truncate};
-use crate::app::{App, NoticeLevel, RecState, Scroll};
+use crate::app::{Action, App, NoticeLevel, Overlay, RecState, Scroll};
 
 pub(super) fn render_status(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
     let Some((text, style)) = status(app, theme) else {
@@ -61,30 +61,78 @@ pub(super) fn render_keys(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer
     line.render(area, buf);
 }
 
-/// (rank, key, what it does) for the keys that do something now; lower rank stays longer.
-fn keys(app: &App) -> Vec<(u8, &'static str, &'static str)> {
-    if app.help {
-        return vec![(0, "esc", "close help"), (1, "q", "quit")];
+/// (rank, key, what it does) for the keys that do something now; lower rank stays longer on
+/// a narrow screen. Labels come from the key map, so a rebound key shows as rebound.
+fn keys(app: &App) -> Vec<(u8, String, &'static str)> {
+    let label = |action: Action| app.keys.label(action);
+    let pair = |a: Action, b: Action| pair(app, a, b);
+    let mut keys: Vec<(u8, Option<String>, &'static str)> = Vec::new();
+    match app.overlay {
+        Some(Overlay::Help { .. }) => {
+            keys.push((0, label(Action::Close), "close help"));
+            keys.push((2, pair(Action::ScrollBy(1), Action::ScrollBy(-1)), "scroll"));
+            keys.push((1, label(Action::Quit), "quit"));
+        }
+        Some(Overlay::Devices(_) | Overlay::Export { .. }) => {
+            keys.push((0, Some("Enter".into()), "choose"));
+            keys.push((2, pair(Action::ScrollBy(1), Action::ScrollBy(-1)), "move"));
+            keys.push((1, label(Action::Close), "cancel"));
+            keys.push((3, label(Action::Quit), "quit"));
+        }
+        None => main_keys(app, &mut keys),
     }
-    let mut keys = Vec::new();
+    keys.into_iter()
+        .filter_map(|(rank, key, what)| Some((rank, key?, what)))
+        .collect()
+}
+
+fn main_keys(app: &App, keys: &mut Vec<(u8, Option<String>, &'static str)>) {
+    let label = |action: Action| app.keys.label(action);
+    if app.quitting {
+        keys.push((0, label(Action::Quit), "quit now"));
+        return;
+    }
     match app.state {
-        _ if app.quitting => keys.push((0, "q", "quit now")),
-        RecState::Idle => keys.push((0, "r", "record")),
-        RecState::Recording => keys.extend([(0, "space", "stop"), (1, "p", "pause")]),
-        RecState::Paused => keys.extend([(0, "space", "stop"), (1, "p", "resume")]),
+        RecState::Idle => keys.push((0, label(Action::ToggleRecording), "record")),
+        RecState::Recording => {
+            keys.push((0, label(Action::ToggleRecording), "stop"));
+            keys.push((2, label(Action::TogglePause), "pause"));
+        }
+        RecState::Paused => {
+            keys.push((0, label(Action::ToggleRecording), "stop"));
+            keys.push((2, label(Action::TogglePause), "resume"));
+        }
         RecState::Starting | RecState::Stopping => {}
     }
     if matches!(app.scroll, Scroll::At(_)) {
-        keys.push((2, "G", "follow"));
+        keys.push((3, label(Action::Bottom), "follow"));
     }
+    let has_text = app.history.last_done().is_some();
+    if has_text {
+        keys.push((4, label(Action::Copy), "copy"));
+        let select = pair(app, Action::SelectPrev, Action::SelectNext);
+        keys.push((7, select, "select"));
+        keys.push((6, label(Action::Export), "export"));
+    }
+    keys.push((8, label(Action::PickDevice), "input"));
     if !app.history.is_empty() {
-        keys.push((4, "j/k", "scroll"));
+        let scroll = pair(app, Action::ScrollBy(1), Action::ScrollBy(-1));
+        keys.push((9, scroll, "scroll"));
     }
-    if app.notice.is_some() && !app.quitting {
-        keys.push((5, "esc", "dismiss"));
+    if app.selected.is_some() {
+        keys.push((5, label(Action::Close), "unselect"));
+    } else if app.notice.is_some() {
+        keys.push((5, label(Action::Close), "dismiss"));
     }
-    if !app.quitting {
-        keys.extend([(3, "?", "help"), (1, "q", "quit")]);
+    // Help and quit stay to the end: from them a newcomer finds everything else.
+    keys.push((1, label(Action::ToggleHelp), "help"));
+    keys.push((1, label(Action::Quit), "quit"));
+}
+
+/// `j/k`: the first keys of two paired actions (either alone when the other is unbound).
+fn pair(app: &App, a: Action, b: Action) -> Option<String> {
+    match (app.keys.label(a), app.keys.label(b)) {
+        (Some(a), Some(b)) => Some(format!("{a}/{b}")),
+        (one, other) => one.or(other),
     }
-    keys
 }

@@ -1,6 +1,7 @@
 //! The meter strip: an RMS bar with a peak mark over the last ~60 dB, the RMS reading, and
-//! whether the VAD hears speech. It tells the user at a glance that the microphone works.
-//! Blank when not recording, a note when paused.
+//! whether the VAD hears speech. It tells the user at a glance that the microphone works, and
+//! says so in words when it does not (a muted mic, clipping). Blank when not recording, a note
+//! when paused.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -8,7 +9,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Widget;
 
 use super::{Theme, text_width};
-use crate::app::{App, RecState};
+use crate::app::{App, InputWarning, RecState};
 use crate::audio::Level;
 
 /// The quietest level the bar shows; anything below reads as empty.
@@ -20,7 +21,12 @@ const WIDE: u16 = 60;
 
 pub(super) fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
     let line = match app.state {
-        RecState::Recording => level_line(app.level.unwrap_or(SILENCE), theme, area.width),
+        RecState::Recording => level_line(
+            app.level.unwrap_or(SILENCE),
+            app.input_warning(),
+            theme,
+            area.width,
+        ),
         RecState::Paused => Line::from(Span::styled(
             " ❚❚ paused: nothing is recorded",
             theme.warn(),
@@ -37,17 +43,31 @@ const SILENCE: Level = Level {
     in_speech: false,
 };
 
-fn level_line(level: Level, theme: &Theme, width: u16) -> Line<'static> {
+fn level_line(
+    level: Level,
+    warning: Option<InputWarning>,
+    theme: &Theme,
+    width: u16,
+) -> Line<'static> {
     let wide = width >= WIDE;
     let mut spans = vec![];
     let label = if wide { " level " } else { " " };
     spans.push(Span::styled(label, theme.dim()));
     let readout = format!(" {:>4} dB", db(level.rms_dbfs));
     let peak = format!(" pk {:>3}", db(level.peak_dbfs));
-    let speech = if level.in_speech {
-        Span::styled("  ● speech", theme.speech())
-    } else {
-        Span::styled("  ○ quiet ", theme.dim())
+    // A warning takes the speech indicator's place: it matters more, and with no usable
+    // signal the indicator says nothing anyway.
+    let speech = match (warning, wide) {
+        (Some(InputWarning::Silent(s)), true) => {
+            Span::styled(format!("  ⚠ no sound for {s} s: mic muted?"), theme.warn())
+        }
+        (Some(InputWarning::Silent(_)), false) => Span::styled("  ⚠ no sound", theme.warn()),
+        (Some(InputWarning::Clipping), true) => {
+            Span::styled("  ⚠ clipping: lower the input gain", theme.error())
+        }
+        (Some(InputWarning::Clipping), false) => Span::styled("  ⚠ clipping", theme.error()),
+        (None, _) if level.in_speech => Span::styled("  ● speech", theme.speech()),
+        (None, _) => Span::styled("  ○ quiet ", theme.dim()),
     };
     let fixed = spans.iter().map(Span::width).sum::<usize>()
         + text_width(&readout)

@@ -10,23 +10,27 @@
 //! ```
 //!
 //! Every pane is one line except the transcript, so the layout holds from 80×24 down to
-//! 40×12 by dropping the less important pieces of each line first.
+//! 40×12 by dropping the less important pieces of each line first. Overlays (help, device
+//! list, export list) are boxes centred over it, scrolling when the screen is too small.
 
 mod footer;
 mod header;
 mod help;
 mod meter;
+mod picker;
 mod theme;
 mod transcript;
 
 #[cfg(test)]
 mod tests;
 
+use std::ops::Range;
+
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 
-use crate::app::App;
+use crate::app::{App, EntryKey, Overlay};
 pub use theme::Theme;
 
 /// The transcript's scrollable extent, in wrapped lines.
@@ -61,15 +65,47 @@ pub fn draw(app: &App, frame: &mut Frame) {
     transcript::render(app, &theme, areas.transcript, buf);
     footer::render_status(app, &theme, areas.status, buf);
     footer::render_keys(app, &theme, areas.footer, buf);
-    if app.help {
-        help::render(&theme, area, buf);
+    match &app.overlay {
+        Some(Overlay::Help { top }) => help::render(app, *top, &theme, area, buf),
+        Some(Overlay::Devices(picker)) => picker::render_devices(app, picker, &theme, area, buf),
+        Some(Overlay::Export { cursor }) => picker::render_export(app, *cursor, &theme, area, buf),
+        None => {}
     }
+}
+
+/// The whole screen at the size the app last heard of.
+fn screen(app: &App) -> Rect {
+    let (width, height) = app.size;
+    Rect::new(0, 0, width, height)
 }
 
 /// The transcript's extent for the terminal size the app last heard of; what scrolling needs.
 pub fn transcript_viewport(app: &App) -> Viewport {
-    let (width, height) = app.size;
-    transcript::viewport(app, Areas::new(Rect::new(0, 0, width, height)).transcript)
+    transcript::viewport(app, Areas::new(screen(app)).transcript)
+}
+
+/// The lines of the whole transcript (as counted by [`Viewport`]) that utterance `key` takes.
+pub fn entry_lines(app: &App, key: EntryKey) -> Option<Range<usize>> {
+    transcript::entry_lines(app, Areas::new(screen(app)).transcript, key)
+}
+
+/// The utterance drawn at screen cell (`column`, `row`), if any.
+pub fn entry_at(app: &App, column: u16, row: u16) -> Option<EntryKey> {
+    let area = Areas::new(screen(app)).transcript;
+    if column >= area.x + area.width {
+        return None;
+    }
+    transcript::entry_at(app, area, row)
+}
+
+/// Help lines visible at once (what a page key moves).
+pub fn help_page(app: &App) -> i64 {
+    i64::from(help::visible_rows(app, screen(app)).max(1))
+}
+
+/// The largest useful first help line.
+pub fn help_max_top(app: &App) -> usize {
+    help::max_top(app, screen(app))
 }
 
 /// Where each pane goes.

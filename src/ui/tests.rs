@@ -244,3 +244,139 @@ fn tiny_terminals_do_not_panic() {
         terminal.draw(|frame| draw(&app, frame)).expect("draw");
     }
 }
+
+fn devices() -> Vec<crate::audio::capture::DeviceInfo> {
+    use crate::audio::capture::DeviceInfo;
+    let usable = |s: &str| Ok::<String, String>(s.to_string());
+    vec![
+        DeviceInfo {
+            id: "alsa:default".into(),
+            name: "default".into(),
+            is_default: true,
+            usable: usable("48000 Hz, 2 ch, f32"),
+        },
+        DeviceInfo {
+            id: "alsa:MacBook".into(),
+            name: "MacBook Pro Microphone".into(),
+            is_default: false,
+            usable: usable("48000 Hz, 1 ch, f32"),
+        },
+        DeviceInfo {
+            id: "alsa:hw:CARD=PCH,DEV=0".into(),
+            name: "HDA Intel PCH, ALC3246 Analog".into(),
+            is_default: false,
+            usable: Err("Device or resource busy".into()),
+        },
+    ]
+}
+
+fn level(app: &mut App, rms_dbfs: f32, peak_dbfs: f32, times: usize) {
+    for _ in 0..times {
+        let level = Level {
+            rms_dbfs,
+            peak_dbfs,
+            speech_prob: 0.0,
+            in_speech: false,
+        };
+        ev(app, EngineEvent::Level(level));
+    }
+}
+
+#[test]
+fn selected_utterance() {
+    let mut app = recording();
+    ev(&mut app, transcript(2, 21.0, "Second one, now finished."));
+    app.update(key('['));
+    app.update(key('['));
+    app.update(key('['));
+    app.update(key('['));
+    assert_snapshot!(screen(&mut app, 80, 24));
+}
+
+#[test]
+fn device_list() {
+    let mut app = recording();
+    app.update(key('d'));
+    app.update(Msg::Devices(devices()));
+    app.update(key('j'));
+    assert_snapshot!(screen(&mut app, 80, 24));
+}
+
+#[test]
+fn device_list_loading_narrow() {
+    let mut app = recording();
+    app.update(key('d'));
+    assert_snapshot!(screen(&mut app, 40, 12));
+}
+
+#[test]
+fn device_list_narrow() {
+    let mut app = recording();
+    app.update(key('d'));
+    app.update(Msg::Devices(devices()));
+    assert_snapshot!(screen(&mut app, 40, 12));
+}
+
+#[test]
+fn export_list() {
+    let mut app = recording();
+    app.update(key('e'));
+    assert_snapshot!(screen(&mut app, 80, 24));
+}
+
+#[test]
+fn export_list_narrow() {
+    let mut app = recording();
+    app.update(key('e'));
+    assert_snapshot!(screen(&mut app, 40, 12));
+}
+
+#[test]
+fn exported_path_in_the_status_line() {
+    let mut app = recording();
+    app.update(key('e'));
+    app.update(key('2'));
+    app.update(Msg::Written {
+        path: "/home/ann/.local/share/recorder/sessions/2026-11-25T21-10-58/transcript.md".into(),
+        result: Ok(()),
+        note: "1 utterances, 2 still pending left out".into(),
+    });
+    assert_snapshot!(screen(&mut app, 80, 24));
+}
+
+#[test]
+fn silent_input_warning() {
+    let mut app = recording();
+    level(&mut app, -100.0, -100.0, 20 * 9);
+    assert_snapshot!(screen(&mut app, 80, 24));
+}
+
+#[test]
+fn clipping_warning_narrow() {
+    let mut app = recording();
+    level(&mut app, -3.0, 0.0, 1);
+    assert_snapshot!(screen(&mut app, 40, 12));
+}
+
+#[test]
+fn help_shows_the_log_file_and_rebound_keys() {
+    let mut app = recording();
+    app.log = Some("/home/ann/.local/state/recorder/recorder.log".into());
+    let bindings = crate::app::KeyBindings {
+        pause: vec!["P".into(), "f2".into()],
+        ..crate::app::KeyBindings::default()
+    };
+    app.keys = crate::app::KeyMap::new(&bindings).expect("valid bindings");
+    app.update(key('?'));
+    assert_snapshot!(screen(&mut app, 80, 24));
+}
+
+#[test]
+fn idle_after_a_session_with_text() {
+    let mut app = recording();
+    app.update(key(' '));
+    ev(&mut app, transcript(2, 21.0, "Done before the stop."));
+    ev(&mut app, transcript(1, 9.5, "The middle one."));
+    ev(&mut app, EngineEvent::RecordingStopped);
+    assert_snapshot!(screen(&mut app, 80, 24));
+}

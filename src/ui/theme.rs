@@ -61,6 +61,19 @@ impl Theme {
         self.fg(Color::Blue, Style::new().add_modifier(Modifier::BOLD))
     }
 
+    /// The selected utterance's timestamp.
+    pub fn selected(&self) -> Style {
+        self.fg(
+            Color::Cyan,
+            Style::new().add_modifier(Modifier::BOLD | Modifier::REVERSED),
+        )
+    }
+
+    /// The highlighted row of a list.
+    pub fn cursor(&self) -> Style {
+        Style::new().add_modifier(Modifier::REVERSED)
+    }
+
     pub fn key(&self) -> Style {
         self.fg(Color::Cyan, Style::new().add_modifier(Modifier::BOLD))
     }

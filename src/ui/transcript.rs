@@ -1,18 +1,25 @@
 //! The transcript pane: one `[mm:ss] text` per utterance, pending ones in place
-//! ("transcribing…", "queued (#2)"), sessions under their own headings. Lines are wrapped here
-//! rather than by `Paragraph` so the scroll position can be computed exactly in wrapped lines.
+//! ("transcribing…", "queued (#2)"), sessions under their own headings, the selected utterance
+//! marked. Lines are wrapped here rather than by `Paragraph` so the scroll position can be
+//! computed exactly in wrapped lines, and each line knows which utterance it shows (for
+//! selection and clicks).
+
+use std::ops::Range;
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
-use ratatui::style::Style;
+use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Widget};
 
 use super::{Theme, Viewport, char_width, clock, text_width, truncate};
-use crate::app::{App, EntryState, RecState, Row, Scroll, Session};
+use crate::app::{Action, App, EntryKey, EntryState, RecState, Row, Scroll, Session};
 
 /// Width of the `[mm:ss] ` prefix; wrapped lines are indented by as much.
 const PREFIX: usize = 8;
+
+/// A transcript line and the utterance it belongs to (`None`: headings, hints).
+type Tagged = (Line<'static>, Option<EntryKey>);
 
 pub(super) fn viewport(app: &App, area: Rect) -> Viewport {
     let total = lines(app, &Theme::new(false), usize::from(area.width)).len();
@@ -22,16 +29,44 @@ pub(super) fn viewport(app: &App, area: Rect) -> Viewport {
     }
 }
 
+/// The lines (from the top of the whole transcript) that utterance `key` takes.
+pub(super) fn entry_lines(app: &App, area: Rect, key: EntryKey) -> Option<Range<usize>> {
+    let lines = lines(app, &Theme::new(false), usize::from(area.width));
+    let start = lines.iter().position(|(_, k)| *k == Some(key))?;
+    let len = lines[start..]
+        .iter()
+        .take_while(|(_, k)| *k == Some(key))
+        .count();
+    Some(start..start + len)
+}
+
+/// The utterance shown at screen row `row`, if any.
+pub(super) fn entry_at(app: &App, area: Rect, row: u16) -> Option<EntryKey> {
+    let inner = inner(area);
+    if row < inner.y || row >= inner.y + inner.height {
+        return None;
+    }
+    let lines = lines(app, &Theme::new(false), usize::from(area.width));
+    let top = first_line(app, lines.len(), usize::from(inner.height));
+    lines.get(top + usize::from(row - inner.y))?.1
+}
+
+/// The first line shown, for `total` lines in a view `height` lines tall.
+fn first_line(app: &App, total: usize, height: usize) -> usize {
+    let view = Viewport { total, height };
+    match app.scroll {
+        Scroll::Follow => view.max_top(),
+        Scroll::At(top) => top.min(view.max_top()),
+    }
+}
+
 pub(super) fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
     let lines = lines(app, theme, usize::from(area.width));
     let view = Viewport {
         total: lines.len(),
         height: usize::from(inner(area).height),
     };
-    let top = match app.scroll {
-        Scroll::Follow => view.max_top(),
-        Scroll::At(top) => top.min(view.max_top()),
-    };
+    let top = first_line(app, view.total, view.height);
     let mut block = Block::new()
         .borders(Borders::TOP)
         .border_style(theme.dim())
@@ -44,7 +79,12 @@ pub(super) fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
         };
         block = block.title_top(Line::from(Span::styled(text, style)).right_aligned());
     }
-    let visible: Vec<Line> = lines.into_iter().skip(top).take(view.height).collect();
+    let visible: Vec<Line> = lines
+        .into_iter()
+        .skip(top)
+        .take(view.height)
+        .map(|(line, _)| line)
+        .collect();
     Paragraph::new(visible).block(block).render(area, buf);
 }
 
@@ -54,32 +94,36 @@ fn inner(area: Rect) -> Rect {
 }
 
 /// Every line of the transcript, wrapped to `width`.
-fn lines(app: &App, theme: &Theme, width: usize) -> Vec<Line<'static>> {
-    let mut out = Vec::new();
+fn lines(app: &App, theme: &Theme, width: usize) -> Vec<Tagged> {
+    let mut out: Vec<Tagged> = Vec::new();
     for row in app.history.rows() {
         match row {
             Row::Heading(session) => {
                 if !out.is_empty() {
-                    out.push(Line::default());
+                    out.push((Line::default(), None));
                 }
-                out.push(heading(session, theme, width));
+                out.push((heading(session, theme, width), None));
             }
             Row::Utterance {
-                entry, queue_pos, ..
+                key,
+                entry,
+                queue_pos,
             } => {
                 let (body, style) = body(&entry.state, queue_pos, theme);
-                out.extend(utterance(entry.start_s, &body, style, theme, width));
+                let selected = app.selected == Some(key);
+                let wrapped = utterance(entry.start_s, &body, style, selected, theme, width);
+                out.extend(wrapped.into_iter().map(|line| (line, Some(key))));
             }
         }
     }
     if let Some(hint) = hint(app) {
-        out.push(Line::from(Span::styled(hint, theme.dim())));
+        out.push((Line::from(Span::styled(hint, theme.dim())), None));
     }
     out
 }
 
 /// What to say when there is nothing to show yet.
-fn hint(app: &App) -> Option<&'static str> {
+fn hint(app: &App) -> Option<String> {
     let newest_empty = app
         .history
         .sessions()
@@ -87,9 +131,15 @@ fn hint(app: &App) -> Option<&'static str> {
         .is_none_or(|s| s.entries.is_empty());
     match app.state {
         RecState::Idle if app.history.sessions().is_empty() => {
-            Some("Press r or space to start recording.")
+            let keys = app.keys.labels(Action::ToggleRecording).join(" or ");
+            let help = app.keys.label(Action::ToggleHelp).unwrap_or_default();
+            Some(format!(
+                "Press {keys} to start recording; {help} lists every key."
+            ))
         }
-        RecState::Recording if newest_empty => Some("Listening: speak and the text appears here."),
+        RecState::Recording if newest_empty => {
+            Some("Listening: speak and the text appears here.".into())
+        }
         _ => None,
     }
 }
@@ -123,25 +173,33 @@ fn body(state: &EntryState, queue_pos: Option<usize>, theme: &Theme) -> (String,
     }
 }
 
-/// `[mm:ss] body`, wrapped with a hanging indent so the timestamps stay a clean column.
+/// `[mm:ss] body`, wrapped with a hanging indent so the timestamps stay a clean column. The
+/// selected utterance has its timestamp reversed and a bar down its continuation lines:
+/// visible without colour.
 fn utterance(
     start_s: f64,
     body: &str,
     style: Style,
+    selected: bool,
     theme: &Theme,
     width: usize,
 ) -> Vec<Line<'static>> {
     let body_width = width.saturating_sub(PREFIX).max(1);
+    let (stamp_style, style) = if selected {
+        (theme.selected(), style.add_modifier(Modifier::BOLD))
+    } else {
+        (theme.dim(), style)
+    };
     wrap(body, body_width)
         .into_iter()
         .enumerate()
         .map(|(i, piece)| {
-            let prefix = if i == 0 {
-                Span::styled(format!("[{}] ", clock(start_s)), theme.dim())
-            } else {
-                Span::raw(" ".repeat(PREFIX))
+            let prefix = match (i, selected) {
+                (0, _) => Span::styled(format!("[{}]", clock(start_s)), stamp_style),
+                (_, true) => Span::styled(format!("{:>w$}", "▕", w = PREFIX - 1), theme.key()),
+                (_, false) => Span::raw(" ".repeat(PREFIX - 1)),
             };
-            Line::from(vec![prefix, Span::styled(piece, style)])
+            Line::from(vec![prefix, Span::raw(" "), Span::styled(piece, style)])
         })
         .collect()
 }

@@ -1,0 +1,194 @@
+//! Getting text out: copying an utterance or the whole transcript, and exporting a session to
+//! a file. The app decides what the text is and where it goes; the shell does the I/O and
+//! answers with [`super::Msg::Copied`] / [`super::Msg::Written`], which end up in the status
+//! line.
+
+use std::path::{Path, PathBuf};
+
+use super::{App, Effect, EntryKey, NoticeLevel, Overlay, Session};
+use crate::export::{self, Format};
+
+impl App {
+    /// Copies the selected utterance, or the newest finished one when none is selected.
+    pub(super) fn copy(&mut self) -> Vec<Effect> {
+        let chosen = match self.selected {
+            Some(key) => match self.history.get(key) {
+                Some(entry) => match entry.text() {
+                    Some(text) => Some((key, text)),
+                    None => {
+                        self.set_notice(
+                            NoticeLevel::Warn,
+                            "the selected utterance has no text (yet)".into(),
+                        );
+                        return vec![];
+                    }
+                },
+                None => None,
+            },
+            None => self.history.last_done(),
+        };
+        let Some((key, text)) = chosen else {
+            self.set_notice(NoticeLevel::Warn, "nothing to copy yet".into());
+            return vec![];
+        };
+        let what = match self.selected {
+            Some(_) => format!("utterance {}", self.utterance_label(key)),
+            None => "the last utterance".to_string(),
+        };
+        vec![Effect::Copy {
+            text: text.to_string(),
+            what,
+        }]
+    }
+
+    /// Copies every finished utterance of every session, one per line, a blank line between
+    /// sessions.
+    pub(super) fn copy_all(&mut self) -> Vec<Effect> {
+        let sessions: Vec<String> = self
+            .history
+            .sessions()
+            .iter()
+            .map(|s| {
+                let texts: Vec<&str> = s.entries.values().filter_map(|e| e.text()).collect();
+                texts.join("\n")
+            })
+            .filter(|text| !text.is_empty())
+            .collect();
+        if sessions.is_empty() {
+            self.set_notice(NoticeLevel::Warn, "nothing to copy yet".into());
+            return vec![];
+        }
+        vec![Effect::Copy {
+            text: sessions.join("\n\n"),
+            what: "the whole transcript".into(),
+        }]
+    }
+
+    pub(super) fn copied(&mut self, what: &str, chars: usize, tools: &[String], errors: &[String]) {
+        let via = if tools.is_empty() {
+            "via the terminal (OSC 52)".to_string()
+        } else {
+            format!("via {} and OSC 52", tools.join(", "))
+        };
+        let mut text = format!("copied {what} ({chars} characters) {via}");
+        let level = if errors.is_empty() {
+            NoticeLevel::Info
+        } else {
+            text.push_str(&format!("; failed: {}", errors.join(", ")));
+            NoticeLevel::Warn
+        };
+        self.set_notice(level, text);
+    }
+
+    /// The session an export takes: the selected utterance's, else the newest one with text.
+    fn export_session(&self) -> Option<usize> {
+        if let Some(key) = self.selected {
+            return Some(key.session);
+        }
+        let sessions = self.history.sessions();
+        sessions
+            .iter()
+            .rposition(|s| s.entries.values().any(|e| e.text().is_some()))
+    }
+
+    /// Opens the format list, or says why there is nothing to export.
+    pub(super) fn open_export(&mut self) {
+        match self.export_session() {
+            Some(_) => {
+                self.overlay = Some(Overlay::Export {
+                    cursor: self.export_format.min(Format::ALL.len() - 1),
+                });
+            }
+            None => self.set_notice(NoticeLevel::Warn, "nothing to export yet".into()),
+        }
+    }
+
+    /// Exports the session to `transcript.EXT` in its folder (next to its audio), replacing
+    /// an earlier export of the same format: re-exporting after more text arrived updates it.
+    pub(super) fn export(&mut self, format_index: usize) -> Vec<Effect> {
+        self.overlay = None;
+        let Some(format) = Format::ALL.get(format_index).copied() else {
+            return vec![];
+        };
+        self.export_format = format_index;
+        let Some(session) = self
+            .export_session()
+            .and_then(|i| self.history.sessions().get(i))
+        else {
+            self.set_notice(NoticeLevel::Warn, "nothing to export yet".into());
+            return vec![];
+        };
+        let Some(dir) = session.dir.clone() else {
+            self.set_notice(
+                NoticeLevel::Error,
+                "this session has no folder to export into".into(),
+            );
+            return vec![];
+        };
+        let (doc, pending) = export_doc(session, &dir);
+        let mut note = format!("{} utterances", doc.utterances.len());
+        if pending > 0 {
+            note.push_str(&format!(", {pending} still pending left out"));
+        }
+        vec![Effect::Write {
+            path: dir.join(format!("transcript.{}", format.ext())),
+            contents: export::render(&doc, format),
+            note,
+        }]
+    }
+
+    pub(super) fn written(&mut self, path: &Path, result: Result<(), String>, note: &str) {
+        match result {
+            Ok(()) => self.set_notice(
+                NoticeLevel::Info,
+                format!("exported to {} ({note})", path.display()),
+            ),
+            Err(err) => self.set_notice(
+                NoticeLevel::Error,
+                format!("export to {} failed: {err}", path.display()),
+            ),
+        }
+    }
+
+    /// `3` or `2.3` (session 2's utterance 3) when there are several sessions.
+    fn utterance_label(&self, key: EntryKey) -> String {
+        let sessions = self.history.sessions();
+        let position = sessions
+            .get(key.session)
+            .and_then(|s| s.entries.keys().position(|&id| id == key.id))
+            .map_or(0, |i| i + 1);
+        if sessions.len() > 1 {
+            format!("{}.{position}", key.session + 1)
+        } else {
+            position.to_string()
+        }
+    }
+}
+
+/// The finished utterances of `session`, and how many are still pending (left out).
+fn export_doc(session: &Session, dir: &Path) -> (export::Doc, usize) {
+    let utterances = session
+        .entries
+        .iter()
+        .filter_map(|(&id, e)| {
+            Some(export::Utterance {
+                id,
+                start: e.start_s,
+                end: e.end_s,
+                text: e.text()?.to_string(),
+            })
+        })
+        .collect();
+    let pending = session
+        .entries
+        .values()
+        .filter(|e| e.state.is_pending())
+        .count();
+    let doc = export::Doc {
+        session: session.number,
+        input: session.input.clone(),
+        folder: PathBuf::from(dir).display().to_string(),
+        utterances,
+    };
+    (doc, pending)
+}

@@ -1,0 +1,205 @@
+//! The overlays drawn over the transcript: the `?` help, the input device list and the export
+//! format list. While one is open it takes the keys: the movement keys move in it, `Enter` or
+//! a digit chooses, the close key (or the key that opened it) closes it, and quit still quits.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+
+use super::{Action, App, Effect, NoticeLevel, RecState, Restart};
+use crate::audio::capture::DeviceInfo;
+use crate::export::Format;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Overlay {
+    /// `top`: the first help line shown (the help scrolls on screens too small for it).
+    Help {
+        top: usize,
+    },
+    Devices(DevicePicker),
+    /// `cursor`: index into [`Format::ALL`].
+    Export {
+        cursor: usize,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DevicePicker {
+    /// `None` while the list is being read (probing devices takes a while).
+    pub devices: Option<Vec<DeviceInfo>>,
+    pub cursor: usize,
+}
+
+/// How far a page key moves in a list.
+const LIST_PAGE: i64 = 5;
+
+impl App {
+    pub(super) fn open_devices(&mut self) -> Vec<Effect> {
+        if self.quitting {
+            self.dirty = false;
+            return vec![];
+        }
+        self.overlay = Some(Overlay::Devices(DevicePicker {
+            devices: None,
+            cursor: 0,
+        }));
+        vec![Effect::ListDevices]
+    }
+
+    pub(super) fn devices_arrived(&mut self, list: Vec<DeviceInfo>) {
+        let Some(Overlay::Devices(picker)) = &mut self.overlay else {
+            // Closed while the list was being read.
+            self.dirty = false;
+            return;
+        };
+        // Start on the device in use, else on the default.
+        let current = self.input.as_deref();
+        picker.cursor = list
+            .iter()
+            .position(|d| Some(d.name.as_str()) == current || Some(d.id.as_str()) == current)
+            .or_else(|| list.iter().position(|d| d.is_default))
+            .unwrap_or(0);
+        picker.devices = Some(list);
+    }
+
+    /// Keys a list overlay takes before the key map: `Enter` chooses the highlighted entry,
+    /// `1`…`9` choose directly. `None`: not such a key (or no list open).
+    pub(super) fn overlay_key(&mut self, key: KeyEvent) -> Option<Vec<Effect>> {
+        if key.kind == KeyEventKind::Release
+            || key
+                .modifiers
+                .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT)
+        {
+            return None;
+        }
+        let (len, cursor) = self.list()?;
+        let index = match key.code {
+            KeyCode::Enter => cursor,
+            KeyCode::Char(c @ '1'..='9') => usize::from(c as u8 - b'1'),
+            _ => return None,
+        };
+        if index >= len {
+            self.dirty = false;
+            return Some(vec![]);
+        }
+        Some(match self.overlay {
+            Some(Overlay::Export { .. }) => self.export(index),
+            _ => self.pick_device(index),
+        })
+    }
+
+    /// An action while an overlay is open.
+    pub(super) fn overlay_action(&mut self, action: Action) -> Vec<Effect> {
+        let Some(overlay) = &self.overlay else {
+            return vec![];
+        };
+        let closes = matches!(
+            (overlay, action),
+            (_, Action::Close)
+                | (Overlay::Help { .. }, Action::ToggleHelp)
+                | (Overlay::Devices(_), Action::PickDevice)
+                | (Overlay::Export { .. }, Action::Export)
+        );
+        if action == Action::Quit {
+            return self.quit();
+        }
+        if closes {
+            self.overlay = None;
+            return vec![];
+        }
+        let help_page = crate::ui::help_page(self);
+        let help_max = crate::ui::help_max_top(self);
+        let moved = match &mut self.overlay {
+            Some(Overlay::Help { top }) => move_in(top, help_max, action, help_page),
+            Some(Overlay::Export { cursor }) => {
+                move_in(cursor, Format::ALL.len() - 1, action, LIST_PAGE)
+            }
+            Some(Overlay::Devices(picker)) => {
+                let last = picker
+                    .devices
+                    .as_ref()
+                    .map_or(0, |d| d.len().saturating_sub(1));
+                move_in(&mut picker.cursor, last, action, LIST_PAGE)
+            }
+            None => false,
+        };
+        // Other keys do nothing while an overlay is open: the footer lists what works.
+        self.dirty = moved;
+        vec![]
+    }
+
+    /// (entries, cursor) of the open list overlay.
+    fn list(&self) -> Option<(usize, usize)> {
+        match &self.overlay {
+            Some(Overlay::Export { cursor }) => Some((Format::ALL.len(), *cursor)),
+            Some(Overlay::Devices(picker)) => {
+                Some((picker.devices.as_ref().map_or(0, Vec::len), picker.cursor))
+            }
+            _ => None,
+        }
+    }
+
+    /// Switches to device `index` of the list. While recording, that means stopping (the
+    /// session on the old device is closed and its text kept) and starting again on the new
+    /// one once the stop is through, paused again if it was paused.
+    fn pick_device(&mut self, index: usize) -> Vec<Effect> {
+        let Some(Overlay::Devices(picker)) = &self.overlay else {
+            return vec![];
+        };
+        let Some(device) = picker.devices.as_ref().and_then(|d| d.get(index)).cloned() else {
+            return vec![];
+        };
+        if let Err(reason) = &device.usable {
+            self.set_notice(
+                NoticeLevel::Warn,
+                format!("{} cannot be opened: {reason}", device.name),
+            );
+            return vec![];
+        }
+        self.overlay = None;
+        let mut effects = vec![Effect::UseDevice(device.id.clone())];
+        match self.state {
+            RecState::Recording | RecState::Paused => {
+                self.restart = Some(Restart {
+                    paused: self.state == RecState::Paused,
+                });
+                self.state = RecState::Stopping;
+                effects.push(Effect::StopRecording);
+                self.set_notice(NoticeLevel::Info, format!("switching to {}…", device.name));
+            }
+            RecState::Idle | RecState::Starting | RecState::Stopping => {
+                let start = self.keys.label(Action::ToggleRecording).unwrap_or_default();
+                self.set_notice(
+                    NoticeLevel::Info,
+                    format!(
+                        "input: {} (from the next recording; {start} starts it)",
+                        device.name
+                    ),
+                );
+                if self.state == RecState::Idle {
+                    self.input = Some(device.name);
+                }
+            }
+        }
+        effects
+    }
+}
+
+/// Moves `pos` within `0..=max` as `action` says; false when the action is not a movement.
+fn move_in(pos: &mut usize, max: usize, action: Action, page: i64) -> bool {
+    let by = |delta: i64| {
+        let magnitude = usize::try_from(delta.unsigned_abs()).unwrap_or(usize::MAX);
+        if delta < 0 {
+            pos.saturating_sub(magnitude)
+        } else {
+            pos.saturating_add(magnitude).min(max)
+        }
+    };
+    *pos = match action {
+        Action::ScrollBy(delta) => by(delta),
+        Action::PageUp => by(-page),
+        Action::PageDown => by(page),
+        Action::Top => 0,
+        Action::Bottom => max,
+        _ => return false,
+    };
+    true
+}

@@ -1,0 +1,65 @@
+//! `recorder eval MANIFEST`: word error rate through the real pipeline (VAD + workers), and
+//! the words produced on non-speech clips (the right number is 0).
+//!
+//! - [`manifest`]: the clip list; [`noise`]: generated non-speech clips (`--noise`);
+//! - [`runner`]: plays clips through [`crate::engine::Engine`];
+//! - [`normalize`] (with numbers and spelling tables) and [`wer`]: scoring;
+//! - [`report`]: the table or JSON.
+//!
+//! Guards are switched per run with `RECORDER_GUARDS` (see [`crate::transcribe::guards`]).
+
+pub mod manifest;
+pub mod noise;
+pub mod normalize;
+mod numbers;
+pub mod report;
+pub mod runner;
+mod spelling;
+pub mod wer;
+
+use crate::cli::EvalArgs;
+use crate::config::Config;
+use crate::transcribe::guards::Guards;
+
+/// Runs the eval and prints the report; the exit code is 1 when any utterance failed.
+pub async fn run(cfg: &Config, args: EvalArgs, json: bool) -> anyhow::Result<i32> {
+    let clips = manifest::select(manifest::load(&args.manifest)?, &args.clips, args.subset)?;
+    let tmp = tempfile::Builder::new()
+        .prefix("recorder-eval-")
+        .tempdir()?;
+    let mut clips = if args.gain_db != 0.0 {
+        runner::with_gain(clips, &tmp.path().join("gain"), args.gain_db)?
+    } else {
+        clips
+    };
+    if let Some(seconds) = args.noise {
+        anyhow::ensure!(seconds > 0.0, "--noise takes a positive number of seconds");
+        clips.extend(noise::write_clips(tmp.path(), seconds)?);
+    }
+    crate::ortlib::init(cfg.models_dir.as_deref())?;
+    // The table goes out clip by clip (a full run takes a minute); JSON comes whole at the end.
+    let runs = runner::run_clips(
+        cfg,
+        &clips,
+        &tmp.path().join("sessions"),
+        args.no_vad,
+        |r| {
+            if !json {
+                print!("{}", report::clip_text(&report::score_clip(r.clone())));
+                let _ = std::io::Write::flush(&mut std::io::stdout());
+            }
+        },
+    )
+    .await?;
+    let clips: Vec<report::ClipReport> = runs.into_iter().map(report::score_clip).collect();
+    let guards = Guards::from_env().describe();
+    let summary = report::summarize(&clips, &cfg.model, &guards, args.gain_db, args.no_vad);
+    let failures = summary.failures;
+    let report = report::Report { summary, clips };
+    if json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        print!("{}", report::summary_text(&report.summary));
+    }
+    Ok(i32::from(failures > 0))
+}

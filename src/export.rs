@@ -1,0 +1,217 @@
+//! Transcript export: one session's finished utterances as plain text, Markdown, SubRip
+//! (`.srt`), WebVTT (`.vtt`) or JSON. Pure string building; the caller writes the file.
+//! Subtitle times are the utterances' own (seconds from the start of the session), so the
+//! subtitles line up with a recording of the session started at the same moment.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Txt,
+    Markdown,
+    Srt,
+    Vtt,
+    Json,
+}
+
+impl Format {
+    /// In the order the export list shows them.
+    pub const ALL: [Format; 5] = [
+        Format::Txt,
+        Format::Markdown,
+        Format::Srt,
+        Format::Vtt,
+        Format::Json,
+    ];
+
+    /// The file extension (also the format's short name).
+    pub fn ext(self) -> &'static str {
+        match self {
+            Format::Txt => "txt",
+            Format::Markdown => "md",
+            Format::Srt => "srt",
+            Format::Vtt => "vtt",
+            Format::Json => "json",
+        }
+    }
+
+    /// What the list says about it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Format::Txt => "plain text, one utterance a line",
+            Format::Markdown => "Markdown with timestamps",
+            Format::Srt => "SubRip subtitles",
+            Format::Vtt => "WebVTT subtitles",
+            Format::Json => "JSON with times and ids",
+        }
+    }
+}
+
+/// One finished utterance.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Utterance {
+    pub id: u64,
+    /// Seconds from the start of the session.
+    pub start: f64,
+    pub end: f64,
+    pub text: String,
+}
+
+/// What is exported: one session.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Doc {
+    /// 1-based session number within the run.
+    pub session: usize,
+    /// The input it was recorded from.
+    pub input: String,
+    /// The session's folder (its name is the start time).
+    pub folder: String,
+    pub utterances: Vec<Utterance>,
+}
+
+/// `doc` in `format`. Every format ends with a newline.
+pub fn render(doc: &Doc, format: Format) -> String {
+    match format {
+        Format::Txt => doc
+            .utterances
+            .iter()
+            .map(|u| format!("{}\n", u.text))
+            .collect(),
+        Format::Markdown => markdown(doc),
+        Format::Srt => subtitles(doc, ",", |i| format!("{}\n", i + 1)),
+        Format::Vtt => format!("WEBVTT\n\n{}", subtitles(doc, ".", |_| String::new())),
+        Format::Json => {
+            // Serialising plain strings and numbers cannot fail.
+            let mut json = serde_json::to_string_pretty(doc).unwrap_or_default();
+            json.push('\n');
+            json
+        }
+    }
+}
+
+fn markdown(doc: &Doc) -> String {
+    let mut out = format!("# Transcript: session {}\n\n", doc.session);
+    let _ = writeln!(out, "- Input: {}", doc.input);
+    let _ = writeln!(out, "- Folder: `{}`\n", doc.folder);
+    for u in &doc.utterances {
+        let _ = writeln!(out, "**[{}]** {}\n", mmss(u.start), u.text);
+    }
+    // One trailing newline, not a blank line.
+    while out.ends_with("\n\n") {
+        out.pop();
+    }
+    out
+}
+
+/// SRT and VTT cues: `header(i)`, `start --> end`, text, blank line.
+fn subtitles(doc: &Doc, frac_sep: &str, header: impl Fn(usize) -> String) -> String {
+    let mut out = String::new();
+    for (i, u) in doc.utterances.iter().enumerate() {
+        // A cue must not end before it starts, whatever the input says.
+        let end = u.end.max(u.start);
+        let _ = write!(
+            out,
+            "{}{} --> {}\n{}\n\n",
+            header(i),
+            timestamp(u.start, frac_sep),
+            timestamp(end, frac_sep),
+            u.text
+        );
+    }
+    if out.ends_with("\n\n") {
+        out.pop();
+    }
+    out
+}
+
+/// `hh:mm:ss,mmm` (SRT) or `hh:mm:ss.mmm` (VTT).
+fn timestamp(seconds: f64, frac_sep: &str) -> String {
+    // Rounding to whole milliseconds is the point.
+    let ms = (seconds.max(0.0) * 1000.0).round() as u64;
+    let (h, m, s, ms) = (ms / 3_600_000, ms / 60_000 % 60, ms / 1000 % 60, ms % 1000);
+    format!("{h:02}:{m:02}:{s:02}{frac_sep}{ms:03}")
+}
+
+fn mmss(seconds: f64) -> String {
+    let s = seconds.max(0.0) as u64;
+    format!("{:02}:{:02}", s / 60, s % 60)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc() -> Doc {
+        Doc {
+            session: 2,
+            input: "default".into(),
+            folder: "/s/2026-01-02T03-04-05".into(),
+            utterances: vec![
+                Utterance {
+                    id: 4,
+                    start: 1.25,
+                    end: 3.5,
+                    text: "Hello there.".into(),
+                },
+                Utterance {
+                    id: 5,
+                    start: 3661.0,
+                    end: 3662.0004,
+                    text: "An hour later.".into(),
+                },
+            ],
+        }
+    }
+
+    #[test]
+    fn txt_is_one_line_per_utterance() {
+        assert_eq!(
+            render(&doc(), Format::Txt),
+            "Hello there.\nAn hour later.\n"
+        );
+    }
+
+    #[test]
+    fn srt_numbers_cues_and_uses_commas() {
+        let want = "1\n00:00:01,250 --> 00:00:03,500\nHello there.\n\n\
+                    2\n01:01:01,000 --> 01:01:02,000\nAn hour later.\n";
+        assert_eq!(render(&doc(), Format::Srt), want);
+    }
+
+    #[test]
+    fn vtt_has_its_header_and_dots() {
+        let want = "WEBVTT\n\n00:00:01.250 --> 00:00:03.500\nHello there.\n\n\
+                    01:01:01.000 --> 01:01:02.000\nAn hour later.\n";
+        assert_eq!(render(&doc(), Format::Vtt), want);
+    }
+
+    #[test]
+    fn markdown_has_a_heading_and_timestamps() {
+        let md = render(&doc(), Format::Markdown);
+        assert!(md.starts_with("# Transcript: session 2\n\n- Input: default\n"));
+        assert!(md.contains("**[00:01]** Hello there.\n\n**[61:01]** An hour later.\n"));
+        assert!(md.ends_with(".\n") && !md.ends_with("\n\n"));
+    }
+
+    #[test]
+    fn json_round_trips() {
+        let v: serde_json::Value = serde_json::from_str(&render(&doc(), Format::Json)).unwrap();
+        assert_eq!(v["session"], 2);
+        assert_eq!(v["utterances"][1]["id"], 5);
+        assert_eq!(v["utterances"][0]["text"], "Hello there.");
+        assert_eq!(v["utterances"][0]["start"], 1.25);
+    }
+
+    #[test]
+    fn empty_doc_is_still_valid() {
+        let empty = Doc {
+            utterances: vec![],
+            ..doc()
+        };
+        assert_eq!(render(&empty, Format::Txt), "");
+        assert_eq!(render(&empty, Format::Vtt), "WEBVTT\n\n");
+        assert_eq!(render(&empty, Format::Srt), "");
+    }
+}

@@ -1,0 +1,566 @@
+//! Guards against text nobody said. The VAD keeps most non-speech away from whisper; these
+//! catch what gets through (a door, a cough, music, a noisy room) before it reaches the
+//! transcript: whisper writes sound tags ("[BLANK_AUDIO]", "(screams)"), stock phrases from
+//! its subtitle training data ("Thank you.", "Subtitles by the Amara.org community") and, on
+//! bad audio, the same words over and over.
+//!
+//! Each guard can be switched for measurement with `RECORDER_GUARDS` (read by the workers):
+//! `default`, `all`, `none`, `-tags,-gate` (the default set without these) or `nst,tags`
+//! (only these). The harness (`recorder eval`) reports the effect of each; the README has
+//! the numbers.
+
+use super::Segment;
+
+/// Which guards are on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Guards {
+    /// whisper.cpp's `suppress_nst`: brackets, music notes and other non-speech tokens get
+    /// zero probability, so sound tags cannot be written at all. Off by default: measured
+    /// without the VAD, tiny.en then writes words instead of the tags it cannot write (car
+    /// horn: "Beep,", thunder: "I'm not sure if I can."), which no later guard can tell from
+    /// speech, while stripping the tags afterwards leaves nothing.
+    pub nst: bool,
+    /// Removes bracketed, parenthesised and starred text ("[Music]", "(screams)", "*laughs*").
+    pub tags: bool,
+    /// Drops an utterance that is only a stock phrase when the audio says nobody spoke.
+    pub phrases: bool,
+    /// Drops segments whisper itself considers silence (no-speech probability and average
+    /// log-probability; whisper's own rule).
+    pub gate: bool,
+    /// Skips utterances with no frame clearly above their own noise floor (or near-silent).
+    pub energy: bool,
+    /// Re-decodes at higher temperature only when the output looks degenerate (whisper's
+    /// rule: low entropy = repetition, or low log-probability while speech is likely).
+    pub fallback: bool,
+    /// Caps decoded tokens by audio length, so a loop cannot run to the 224-token limit.
+    pub max_tokens: bool,
+    /// Collapses a phrase repeated many times in a row to one copy.
+    pub repeats: bool,
+}
+
+const NAMES: [&str; 8] = [
+    "nst",
+    "tags",
+    "phrases",
+    "gate",
+    "energy",
+    "fallback",
+    "max_tokens",
+    "repeats",
+];
+
+impl Default for Guards {
+    /// Every guard but `nst` (see there).
+    fn default() -> Self {
+        Guards {
+            nst: false,
+            ..Guards::all()
+        }
+    }
+}
+
+impl Guards {
+    pub fn all() -> Guards {
+        Guards {
+            nst: true,
+            tags: true,
+            phrases: true,
+            gate: true,
+            energy: true,
+            fallback: true,
+            max_tokens: true,
+            repeats: true,
+        }
+    }
+
+    pub fn none() -> Guards {
+        let mut g = Guards::all();
+        for name in NAMES {
+            *g.flag(name).expect("known name") = false;
+        }
+        g
+    }
+
+    fn flag(&mut self, name: &str) -> Option<&mut bool> {
+        Some(match name {
+            "nst" => &mut self.nst,
+            "tags" => &mut self.tags,
+            "phrases" => &mut self.phrases,
+            "gate" => &mut self.gate,
+            "energy" => &mut self.energy,
+            "fallback" => &mut self.fallback,
+            "max_tokens" => &mut self.max_tokens,
+            "repeats" => &mut self.repeats,
+            _ => return None,
+        })
+    }
+
+    /// `""`/`default`; `all`; `none`; `-a,-b`: the default without these; `a,b`: only these.
+    pub fn parse(spec: &str) -> Result<Guards, String> {
+        let spec = spec.trim();
+        match spec {
+            "" | "default" => return Ok(Guards::default()),
+            "all" => return Ok(Guards::all()),
+            "none" => return Ok(Guards::none()),
+            _ => {}
+        }
+        let items: Vec<&str> = spec.split(',').map(str::trim).collect();
+        let negative = items.iter().all(|i| i.starts_with('-'));
+        if !negative && items.iter().any(|i| i.starts_with('-')) {
+            return Err(format!(
+                "guards {spec:?}: either all names with '-' or none"
+            ));
+        }
+        let mut g = if negative {
+            Guards::default()
+        } else {
+            Guards::none()
+        };
+        for item in items {
+            let name = item.trim_start_matches('-');
+            let flag = g
+                .flag(name)
+                .ok_or_else(|| format!("unknown guard {name:?} (known: {})", NAMES.join(", ")))?;
+            *flag = !negative;
+        }
+        Ok(g)
+    }
+
+    /// From `RECORDER_GUARDS`; a bad value is logged and the default set is used.
+    pub fn from_env() -> Guards {
+        let spec = std::env::var("RECORDER_GUARDS").unwrap_or_default();
+        Guards::parse(&spec).unwrap_or_else(|e| {
+            tracing::warn!("RECORDER_GUARDS: {e}; default guards");
+            Guards::default()
+        })
+    }
+
+    /// "default", "all", "none", or the names of those on.
+    pub fn describe(&self) -> String {
+        if *self == Guards::default() {
+            return "default".into();
+        }
+        let mut g = *self;
+        let on: Vec<&str> = NAMES
+            .into_iter()
+            .filter(|n| *g.flag(n).expect("known name"))
+            .collect();
+        match on.len() {
+            0 => "none".into(),
+            8 => "all".into(),
+            _ => on.join(","),
+        }
+    }
+}
+
+/// Loudness of an utterance in 32 ms frames: `speech_db` is the 95th percentile frame level
+/// (dBFS), `floor_db` the 10th percentile, which falls in the pre-roll, the trailing silence
+/// and the gaps between words: the noise around this utterance.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Level {
+    pub speech_db: f32,
+    pub floor_db: f32,
+}
+
+impl Level {
+    pub fn snr_db(&self) -> f32 {
+        self.speech_db - self.floor_db
+    }
+}
+
+const FRAME: usize = 512;
+
+/// Digital silence is -inf dB; clamp so differences stay finite.
+const MIN_DB: f32 = -120.0;
+
+pub fn level(samples: &[f32]) -> Level {
+    let mut frames: Vec<f32> = samples
+        .chunks(FRAME)
+        .filter(|c| c.len() == FRAME || samples.len() < FRAME)
+        .map(|c| {
+            let ms = c.iter().map(|s| s * s).sum::<f32>() / c.len() as f32;
+            (10.0 * ms.log10()).max(MIN_DB)
+        })
+        .collect();
+    if frames.is_empty() {
+        return Level {
+            speech_db: MIN_DB,
+            floor_db: MIN_DB,
+        };
+    }
+    frames.sort_by(f32::total_cmp);
+    let at = |q: f32| frames[((frames.len() - 1) as f32 * q).round() as usize];
+    Level {
+        speech_db: at(0.95),
+        floor_db: at(0.10),
+    }
+}
+
+/// Below this the loudest frames are near-silence even for a quiet talker far from the
+/// microphone (speech at -30 dB gain still peaks around -45 dBFS; see README).
+pub const ABSOLUTE_FLOOR_DB: f32 = -70.0;
+
+/// Speech rises well above the noise between words (19.6 dB or more on every eval
+/// utterance); steady noise does not (generated white, pink, brown noise and hum: 0.5–5 dB,
+/// the eval set's noise clips 2.1 and 5.1 dB).
+pub const MIN_SNR_DB: f32 = 6.0;
+
+/// The energy guard: nothing in this audio is loud enough, or stands out enough from its own
+/// background, to be speech.
+pub fn too_weak(l: &Level) -> bool {
+    l.speech_db < ABSOLUTE_FLOOR_DB || l.snr_db() < MIN_SNR_DB
+}
+
+/// whisper's own silence rule (openai/whisper `transcribe`, whisper.cpp `whisper_full`): a
+/// segment is silence when the no-speech token is likely and the text was not. Plus: text
+/// with a mean log-probability under -2 (each token a 1-in-7 guess) is noise whatever the
+/// no-speech token says: that is what is left after every fallback temperature failed (car
+/// horn without VAD: "The magic has reopened again!" at -6.0, no-speech 0.53), while real
+/// speech on the eval set stays above -0.7.
+pub fn is_silence(seg: &Segment) -> bool {
+    (seg.no_speech_prob > 0.6 && seg.avg_logprob < -1.0) || seg.avg_logprob < -2.0
+}
+
+/// Removes sound tags: `[...]`, `(...)`, `*...*` and music notes. If nothing word-like is
+/// left, the result is empty.
+pub fn strip_sound_tags(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut close: Option<char> = None;
+    for c in text.chars() {
+        if let Some(end) = close {
+            if c == end {
+                close = None;
+            }
+            continue;
+        }
+        match c {
+            '[' => close = Some(']'),
+            '(' => close = Some(')'),
+            '*' => close = Some('*'),
+            '♪' | '♫' | '♬' | '♩' => {}
+            _ => out.push(c),
+        }
+    }
+    if !out.chars().any(char::is_alphanumeric) {
+        return String::new();
+    }
+    let words: Vec<&str> = out.split_whitespace().collect();
+    words.join(" ")
+}
+
+/// Phrases whisper writes on silence and noise (from subtitle credits and video outros),
+/// compared after lowercasing and dropping punctuation. Real speech can say them ("Thank
+/// you."), so they are dropped only with weak audio or a likely no-speech (see [`filter`]).
+const STOCK_PHRASES: &[&str] = &[
+    "thank you",
+    "thank you very much",
+    "thanks",
+    "thanks for watching",
+    "thank you for watching",
+    "thanks for listening",
+    "thank you for listening",
+    "thank you so much for watching",
+    "please subscribe",
+    "please subscribe to my channel",
+    "like and subscribe",
+    "subtitles by the amara org community",
+    "subtitles by the amaraorg community",
+    "transcription by castingwords",
+    "see you next time",
+    "see you in the next video",
+    "bye",
+    "bye bye",
+    "goodbye",
+    "you",
+    "so",
+    "oh",
+    "okay",
+    "the end",
+    "i'm sorry",
+    "whoo",
+    "wow",
+];
+
+pub fn is_stock_phrase(text: &str) -> bool {
+    let key: String = text
+        .to_lowercase()
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || c == '\'' {
+                c
+            } else {
+                ' '
+            }
+        })
+        .collect();
+    let key = key.split_whitespace().collect::<Vec<_>>().join(" ");
+    !key.is_empty() && STOCK_PHRASES.contains(&key.as_str())
+}
+
+/// A stock phrase is dropped when whisper gives no-speech at least this likely (real speech
+/// on the eval set: at most 0.16; whisper's own cut is 0.6) …
+pub const PHRASE_NO_SPEECH: f32 = 0.3;
+/// … or when the utterance stands out less than this from its noise floor.
+pub const PHRASE_WEAK_SNR_DB: f32 = 15.0;
+
+/// Collapses runs of the same 1–10 word phrase to one copy: a single word repeated 5+ times
+/// in a row, or a longer phrase 3+ times (people say "no, no, no", not five of them; whisper's
+/// loops repeat a phrase until the token limit).
+pub fn collapse_repeats(text: &str) -> String {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let key = |w: &str| -> String {
+        w.chars()
+            .filter(|c| c.is_alphanumeric())
+            .flat_map(char::to_lowercase)
+            .collect()
+    };
+    let keys: Vec<String> = words.iter().map(|w| key(w)).collect();
+    let mut out: Vec<&str> = Vec::with_capacity(words.len());
+    let mut i = 0;
+    'outer: while i < words.len() {
+        for n in 1..=10usize.min(words.len() - i) {
+            let min_runs = if n == 1 { 5 } else { 3 };
+            let unit = &keys[i..i + n];
+            let mut runs = 1;
+            while i + (runs + 1) * n <= words.len()
+                && keys[i + runs * n..i + (runs + 1) * n] == *unit
+            {
+                runs += 1;
+            }
+            if runs >= min_runs {
+                out.extend_from_slice(&words[i..i + n]);
+                i += runs * n;
+                continue 'outer;
+            }
+        }
+        out.push(words[i]);
+        i += 1;
+    }
+    out.join(" ")
+}
+
+/// Token budget for `audio_s` seconds (the decoder's own limit is 224 per 30 s window): the
+/// eval set peaks at 4.4 text tokens/s (LDC93S1), plus a few timestamp tokens per segment.
+/// 12 per second plus 24 leaves room for any real speech, while a loop on a 2 s utterance
+/// stops at 48 tokens instead of 224.
+pub fn max_tokens(audio_s: f32) -> i32 {
+    (24.0 + 12.0 * audio_s.max(0.0)).ceil() as i32
+}
+
+/// The text guards on one utterance's segments (`nsp`: whisper's no-speech probability).
+pub fn filter(g: &Guards, segments: Vec<Segment>, level: &Level) -> Vec<Segment> {
+    let mut kept: Vec<Segment> = Vec::with_capacity(segments.len());
+    for mut seg in segments {
+        if g.gate && is_silence(&seg) {
+            continue;
+        }
+        if g.tags {
+            seg.text = strip_sound_tags(&seg.text);
+        }
+        if g.repeats {
+            seg.text = collapse_repeats(&seg.text);
+            // A loop across segments: the same text again and again.
+            let same_run = kept.iter().rev().take_while(|k| k.text == seg.text).count();
+            if same_run >= 2 {
+                continue;
+            }
+        }
+        if !seg.text.trim().is_empty() {
+            kept.push(seg);
+        }
+    }
+    if g.phrases {
+        let text = super::whisper::join_segments(&kept);
+        let nsp = kept.iter().map(|s| s.no_speech_prob).fold(0.0, f32::max);
+        let weak = nsp >= PHRASE_NO_SPEECH || level.snr_db() < PHRASE_WEAK_SNR_DB;
+        if weak && is_stock_phrase(&text) {
+            kept.clear();
+        }
+    }
+    kept
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn seg(text: &str, nsp: f32, logprob: f32) -> Segment {
+        Segment {
+            text: text.into(),
+            no_speech_prob: nsp,
+            avg_logprob: logprob,
+            ..Segment::default()
+        }
+    }
+
+    const CLEAR: Level = Level {
+        speech_db: -20.0,
+        floor_db: -60.0,
+    };
+    const NOISY: Level = Level {
+        speech_db: -20.0,
+        floor_db: -28.0,
+    };
+
+    fn texts(segs: &[Segment]) -> Vec<&str> {
+        segs.iter().map(|s| s.text.as_str()).collect()
+    }
+
+    #[test]
+    fn parse_and_describe() {
+        assert_eq!(Guards::parse("").unwrap(), Guards::default());
+        assert_eq!(Guards::parse("default").unwrap().describe(), "default");
+        assert!(!Guards::default().nst && Guards::all().nst);
+        assert_eq!(Guards::parse("all").unwrap().describe(), "all");
+        assert_eq!(Guards::parse("none").unwrap(), Guards::none());
+        assert_eq!(Guards::none().describe(), "none");
+        let g = Guards::parse("-tags, -gate").unwrap();
+        assert!(!g.tags && !g.gate && !g.nst && g.phrases && g.energy);
+        let g = Guards::parse("nst,energy").unwrap();
+        assert_eq!(g.describe(), "nst,energy");
+        assert!(Guards::parse("bogus").unwrap_err().contains("bogus"));
+        assert!(Guards::parse("nst,-tags").is_err());
+    }
+
+    #[test]
+    fn sound_tags_are_removed() {
+        assert_eq!(strip_sound_tags("[BLANK_AUDIO]"), "");
+        assert_eq!(strip_sound_tags(" (screams) "), "");
+        assert_eq!(strip_sound_tags("[Music] ♪ ♪"), "");
+        assert_eq!(strip_sound_tags("*laughs* ..."), "");
+        assert_eq!(strip_sound_tags("[whistling]"), "");
+        assert_eq!(
+            strip_sound_tags("So (laughs) I said [inaudible] yes."),
+            "So I said yes."
+        );
+        assert_eq!(strip_sound_tags("Nothing to strip."), "Nothing to strip.");
+    }
+
+    #[test]
+    fn stock_phrases_match_whole_utterances_only() {
+        for p in [
+            "Thank you.",
+            "thank you",
+            "Thanks for watching!",
+            "Subtitles by the Amara.org community",
+            " you ",
+            "Bye.",
+        ] {
+            assert!(is_stock_phrase(p), "{p}");
+        }
+        for p in ["Thank you for the report.", "You said so.", "", "..."] {
+            assert!(!is_stock_phrase(p), "{p}");
+        }
+    }
+
+    #[test]
+    fn stock_phrase_needs_weak_audio_or_likely_silence() {
+        let g = Guards::default();
+        // Real "Thank you." at the end of a talk (eval clip leopard_diarization: nsp 0.09).
+        let kept = filter(&g, vec![seg("Thank you.", 0.09, -0.3)], &CLEAR);
+        assert_eq!(texts(&kept), ["Thank you."]);
+        assert!(filter(&g, vec![seg("Thank you.", 0.45, -0.3)], &CLEAR).is_empty());
+        assert!(filter(&g, vec![seg("Thank you.", 0.05, -0.3)], &NOISY).is_empty());
+        let off = Guards::parse("-phrases").unwrap();
+        assert_eq!(
+            filter(&off, vec![seg("Thank you.", 0.45, -0.3)], &CLEAR).len(),
+            1
+        );
+    }
+
+    #[test]
+    fn gate_is_whispers_rule() {
+        assert!(is_silence(&seg("you", 0.7, -1.2)));
+        assert!(
+            !is_silence(&seg("hello", 0.7, -0.5)),
+            "confident text stays"
+        );
+        assert!(
+            !is_silence(&seg("hello", 0.5, -1.5)),
+            "speech likely: stays"
+        );
+        assert!(is_silence(&seg(
+            "The magic has reopened again!",
+            0.53,
+            -5.96
+        )));
+        let g = Guards::parse("gate").unwrap();
+        let kept = filter(
+            &g,
+            vec![seg("Hello there.", 0.1, -0.2), seg("Wow.", 0.8, -1.4)],
+            &CLEAR,
+        );
+        assert_eq!(texts(&kept), ["Hello there."]);
+    }
+
+    #[test]
+    fn filter_strips_tags_and_drops_empty_segments() {
+        let kept = filter(
+            &Guards::default(),
+            vec![
+                seg("[BLANK_AUDIO]", 0.2, -0.5),
+                seg("Go forward.", 0.01, -0.2),
+            ],
+            &CLEAR,
+        );
+        assert_eq!(texts(&kept), ["Go forward."]);
+        let off = Guards::none();
+        assert_eq!(
+            filter(&off, vec![seg("(beeping)", 0.2, -0.5)], &CLEAR).len(),
+            1
+        );
+    }
+
+    #[test]
+    fn repetition_loops_collapse() {
+        assert_eq!(collapse_repeats("I am. I am. I am. I am. I am."), "I am.");
+        assert_eq!(collapse_repeats("so so so so so so so so"), "so");
+        assert_eq!(
+            collapse_repeats("It was the first. The end, the end, the end."),
+            "It was the first. The end,"
+        );
+        // What people really say stays.
+        for s in [
+            "no, no, no",
+            "very very good",
+            "that that is, is",
+            "go go go go",
+        ] {
+            assert_eq!(collapse_repeats(s), s);
+        }
+        let g = Guards::parse("repeats").unwrap();
+        let segs = vec![seg("Okay.", 0.1, -0.3); 5];
+        assert_eq!(filter(&g, segs, &CLEAR).len(), 2);
+    }
+
+    #[test]
+    fn level_and_energy_floor() {
+        let silence = vec![0.0f32; 16_000];
+        assert!(too_weak(&level(&silence)));
+        // Steady noise: every frame alike, nothing stands out.
+        let steady: Vec<f32> = (0..16_000)
+            .map(|i| 0.1 * ((i * 7919 % 1000) as f32 / 500.0 - 1.0))
+            .collect();
+        let l = level(&steady);
+        assert!(l.snr_db() < 1.0, "{l:?}");
+        assert!(too_weak(&l));
+        // A burst 30 dB over a quiet floor: speech-like, kept even when quiet overall.
+        let mut burst = vec![0.0005f32; 16_000];
+        for (i, s) in burst.iter_mut().enumerate().skip(4_000).take(6_000) {
+            *s = if i % 2 == 0 { 0.016 } else { -0.016 };
+        }
+        let l = level(&burst);
+        assert!((l.snr_db() - 30.1).abs() < 0.5, "{l:?}");
+        assert!(!too_weak(&l));
+        assert_eq!(level(&[]).speech_db, MIN_DB);
+    }
+
+    #[test]
+    fn token_budget_grows_with_audio() {
+        assert_eq!(max_tokens(0.0), 24);
+        assert_eq!(max_tokens(1.0), 36);
+        assert_eq!(max_tokens(25.0), 324);
+        // Faster than anyone talks (eval peak: 4.4 text tokens/s), far below 224.
+        assert!(max_tokens(2.0) as f32 / 2.0 > 4.0 * 4.4);
+    }
+}

@@ -1,0 +1,95 @@
+//! The input device disappearing mid-session (the virtual microphone's PulseAudio daemon is
+//! killed) puts recording on hold with a notice; when the daemon is back, recording continues
+//! in the same session, and the journal tells both.
+
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use recorder::session::Session;
+use support::run::{Sandbox, norm, tiny_en};
+use support::vmic::{self, VirtualMic};
+use support::{skip, speak, wait_child};
+
+fn lines_of(r: impl std::io::Read + Send + 'static) -> mpsc::Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for l in BufReader::new(r).lines().map_while(Result::ok) {
+            let _ = tx.send(l);
+        }
+    });
+    rx
+}
+
+/// Waits for a line containing `needle`, up to `secs`.
+fn wait_line(rx: &mpsc::Receiver<String>, needle: &str, secs: u64) -> String {
+    let deadline = std::time::Instant::now() + Duration::from_secs(secs);
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(l) if l.contains(needle) => return l,
+            Ok(_) => continue,
+            Err(_) => panic!("no line with {needle:?} within {secs} s"),
+        }
+    }
+}
+
+#[test]
+fn device_loss_and_return_continue_the_same_session() {
+    tiny_en();
+    if let Some(why) = vmic::unavailable() {
+        return skip("device_loss_and_return_continue_the_same_session", &why);
+    }
+    let sb = Sandbox::new();
+    let mut mic = VirtualMic::start().expect("virtual mic");
+    let mut child = sb
+        .cmd()
+        .envs(mic.env())
+        .args(["--headless", "--json"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = lines_of(child.stdout.take().unwrap());
+    let err = lines_of(child.stderr.take().unwrap());
+    mic.wait_for_capture(Duration::from_secs(30)).unwrap();
+
+    let first = sb.path().join("a.wav");
+    speak("Please send the report tomorrow.", &first).unwrap();
+    mic.feed(&first).unwrap();
+    let l = wait_line(&out, "\"id\":1", 30);
+    assert!(norm(&l).contains("report"), "{l}");
+
+    mic.stop_daemon().unwrap();
+    wait_line(&err, "on hold", 20);
+    mic.restart_daemon().unwrap();
+    wait_line(&err, "is back", 30);
+    mic.wait_for_capture(Duration::from_secs(30)).unwrap();
+
+    let second = sb.path().join("b.wav");
+    speak("We climbed the mountain yesterday.", &second).unwrap();
+    mic.feed(&second).unwrap();
+    let l = wait_line(&out, "\"id\":2", 30);
+    assert!(norm(&l).contains("mountain"), "{l}");
+
+    // SAFETY: kill(2) on our child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let status = wait_child(&mut child, Duration::from_secs(30), "recorder").unwrap();
+    assert!(status.success(), "exit {status}");
+
+    let dirs: Vec<_> = std::fs::read_dir(sb.sessions())
+        .unwrap()
+        .flatten()
+        .collect();
+    assert_eq!(dirs.len(), 1, "one session across the loss");
+    let journal = std::fs::read_to_string(dirs[0].path().join("journal.jsonl")).unwrap();
+    assert!(journal.contains("\"event\":\"device_lost\""), "{journal}");
+    assert!(journal.contains("\"event\":\"device_back\""), "{journal}");
+    let s = Session::load(&dirs[0].path()).unwrap();
+    assert_eq!(s.transcribed(), 2);
+    assert!(!s.is_unfinished());
+}
