@@ -45,6 +45,10 @@ pub struct RunArgs {
     /// With --input: as fast as possible instead of real-time pace.
     #[arg(long, requires = "input")]
     pub fast: bool,
+    /// With --headless --json: also emit interim text while an utterance is being spoken
+    /// (`"kind":"interim"` lines before its final line).
+    #[arg(long, requires = "json")]
+    pub interim: bool,
     /// Open the TUI stopped: recording starts with `r` (config: `start_idle = true`).
     #[arg(long, conflicts_with = "headless")]
     pub idle: bool,

@@ -36,6 +36,10 @@ pub struct Config {
     /// Open the TUI stopped instead of recording at once (as `--idle` does).
     pub start_idle: bool,
     pub segmenter: SegmenterConfig,
+    /// Live text while you speak (TUI; headless with `--interim`): interim passes over the
+    /// open utterance every `interim_every_ms`.
+    pub interim: bool,
+    pub interim_every_ms: u64,
     /// TUI key bindings: for each action, a list of keys (see `recorder config`).
     pub keys: KeyBindings,
 }
@@ -57,6 +61,9 @@ impl Default for Config {
             vocabulary: Vec::new(),
             start_idle: false,
             segmenter: SegmenterConfig::default(),
+            interim: true,
+            // 700 ms: tiny.en passes over a few seconds of audio take ~0.3-0.8 s on 2 cores.
+            interim_every_ms: 700,
             keys: KeyBindings::default(),
         }
     }

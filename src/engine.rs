@@ -62,6 +62,13 @@ pub enum EngineEvent {
     RecordingStopped,
     /// The audio source failed (device lost, unreadable file).
     SourceError(String),
+    /// Interim text of the utterance still being spoken: `stable` is what two consecutive
+    /// passes agreed on (it only grows), `tentative` the rest of the newest pass.
+    Interim {
+        id: u64,
+        stable: String,
+        tentative: String,
+    },
     /// Worker pool state changed.
     Workers {
         busy: usize,
@@ -81,6 +88,8 @@ pub struct EngineConfig {
     pub segmenter: crate::audio::segmenter::SegmenterConfig,
     /// Folder under which each recording session gets its own folder of utterance WAVs.
     pub sessions_dir: PathBuf,
+    /// Interim passes over the open utterance this often (None: off).
+    pub interim: Option<Duration>,
     /// How workers are started (default: this binary in worker mode).
     pub worker: Option<WorkerSpec>,
 }
@@ -114,7 +123,12 @@ impl Engine {
         let mut pool_cfg = PoolConfig::new(cfg.workers, spec);
         pool_cfg.max_attempts = cfg.max_attempts;
         let (pool, submitter) = Pool::start(pool_cfg, pool_tx);
-        tokio::spawn(forward_pool_events(pool_rx, tx.clone()));
+        tokio::spawn(forward_pool_events(
+            pool_rx,
+            tx.clone(),
+            submitter.clone(),
+            cfg.interim,
+        ));
         Ok((
             Engine {
                 cfg,
@@ -161,6 +175,7 @@ impl Engine {
             segmenter: self.cfg.segmenter.clone(),
             store,
             first_id: self.next_id.load(Ordering::SeqCst),
+            interim_every: self.cfg.interim,
         };
         let (thread, control, input) = pipeline::spawn(source, pcfg, vad, emit)?;
         let _ = self.events.send(EngineEvent::RecordingStarted {
@@ -344,6 +359,25 @@ fn on_audio_event(
         }
         AudioEvent::Notice(n) => EngineEvent::Notice(n),
         AudioEvent::Failed(reason) => EngineEvent::SourceError(reason),
+        AudioEvent::Interim {
+            id,
+            start_s,
+            end_s,
+            wav,
+        } => {
+            if pool.interim_enabled() {
+                let closed_at = Instant::now();
+                pool.submit_interim(Job {
+                    id,
+                    wav,
+                    start_s,
+                    end_s,
+                    closed_at,
+                    journal: None,
+                });
+            }
+            return;
+        }
         AudioEvent::DeviceLost(reason) => {
             EngineEvent::Notice(format!("{reason}; recording is on hold until it is back"))
         }
@@ -358,7 +392,11 @@ fn on_audio_event(
 async fn forward_pool_events(
     mut rx: UnboundedReceiver<PoolEvent>,
     tx: UnboundedSender<EngineEvent>,
+    submitter: Submitter,
+    interval: Option<Duration>,
 ) {
+    let mut interim = crate::transcribe::interim::Tracker::default();
+    let interval_ms = interval.map_or(f64::INFINITY, |d| d.as_secs_f64() * 1000.0);
     while let Some(ev) = rx.recv().await {
         let out = match ev {
             PoolEvent::WorkerReady { slot, pid, load_ms } => {
@@ -373,6 +411,7 @@ async fn forward_pool_events(
                 no_speech_prob,
                 timings,
             } => {
+                interim.finished(job.id);
                 journal_result(
                     &job,
                     Entry::Transcribed {
@@ -394,6 +433,7 @@ async fn forward_pool_events(
                 })
             }
             PoolEvent::Failed { job, reason } => {
+                interim.finished(job.id);
                 journal_result(
                     &job,
                     Entry::Failed {
@@ -408,6 +448,27 @@ async fn forward_pool_events(
                 }
             }
             PoolEvent::Notice(n) => EngineEvent::Notice(n),
+            PoolEvent::Interim {
+                id,
+                text,
+                worker_ms,
+            } => {
+                if interim.too_slow(worker_ms, interval_ms) && submitter.interim_enabled() {
+                    submitter.disable_interim();
+                    let _ = tx.send(EngineEvent::Notice(format!(
+                        "live text turned off: passes take {:.1} s, longer than the machine can keep up with",
+                        worker_ms / 1000.0
+                    )));
+                }
+                match interim.pass(id, &text) {
+                    Some((stable, tentative)) => EngineEvent::Interim {
+                        id,
+                        stable,
+                        tentative,
+                    },
+                    None => continue,
+                }
+            }
             PoolEvent::Status { busy, idle, queued } => EngineEvent::Workers { busy, idle, queued },
         };
         if tx.send(out).is_err() {

@@ -75,6 +75,8 @@ impl Reorder {
 
 #[derive(Serialize)]
 struct JsonLine<'a> {
+    /// "final" (the utterance's text) or "interim" (with `--interim`).
+    kind: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     file: Option<&'a str>,
     id: u64,
@@ -116,6 +118,7 @@ pub fn format_outcome(
         )),
         (Outcome::Text(t), true) => Ok(Some(
             serde_json::to_string(&JsonLine {
+                kind: "final",
                 file,
                 id: t.id,
                 start: round3(t.start_s),
@@ -138,6 +141,7 @@ pub fn format_outcome(
             true,
         ) => Ok(Some(
             serde_json::to_string(&JsonLine {
+                kind: "final",
                 file,
                 id: *id,
                 start: round3(*start_s),
@@ -232,6 +236,17 @@ async fn record(
                 }));
             }
             EngineEvent::Notice(n) => eprintln!("recorder: {n}"),
+            EngineEvent::Interim {
+                id,
+                stable,
+                tentative,
+            } if json => {
+                let v = serde_json::json!({
+                    "kind": "interim", "id": id, "stable": stable, "tentative": tentative,
+                    "text": format!("{stable} {tentative}").trim(),
+                });
+                println!("{v}");
+            }
             EngineEvent::SourceError(e) => {
                 eprintln!("recorder: {e}");
                 source_error = Some(e);
@@ -377,6 +392,7 @@ mod tests {
             .unwrap()
             .unwrap();
         let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(v["kind"], "final");
         assert_eq!(v["id"], 4);
         assert_eq!(v["start"], 4.0);
         assert_eq!(v["end"], 5.0);

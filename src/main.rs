@@ -108,6 +108,7 @@ fn engine_config(cfg: &Config) -> anyhow::Result<EngineConfig> {
         segmenter: cfg.segmenter.clone(),
         sessions_dir: cfg.sessions_dir.clone().unwrap_or_else(paths::sessions_dir),
         worker,
+        interim: None,
     })
 }
 
@@ -135,7 +136,14 @@ fn live(args: recorder::cli::RunArgs, cfg: &Config, log: Option<PathBuf>) -> any
     };
     // Check the model and ONNX Runtime, then open the input once, before anything starts: a
     // missing part is a plain line in the shell (not a flash of TUI, no workers started).
-    let ecfg = engine_config(cfg)?;
+    let mut ecfg = engine_config(cfg)?;
+    let live_text = if args.headless {
+        args.interim
+    } else {
+        cfg.interim
+    };
+    ecfg.interim =
+        live_text.then(|| std::time::Duration::from_millis(cfg.interim_every_ms.max(200)));
     ortlib::init(cfg.models_dir.as_deref())?;
     preflight(&source)?;
     let unfinished = recorder::sessions_cmd::unfinished_notice(&ecfg.sessions_dir);

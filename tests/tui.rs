@@ -317,6 +317,20 @@ fn session(sb: &Sandbox, mic: &VirtualMic) -> Result<()> {
         s.contains("copied the last")
     })?;
 
+    // Switch the input without restarting: the device list comes up, Enter takes the
+    // highlighted one (the device in use); the session on the old input is closed and a new
+    // one opens below it.
+    tmux.keys(&["d"])?;
+    let list = tmux.wait_for(KEY * 3, "the device list", |s| {
+        s.contains("Input device") && !s.contains("looking for input devices")
+    })?;
+    eprintln!("device list:\n{list}");
+    tmux.keys(&["Enter"])?;
+    tmux.wait_for(KEY, "the second session", |s| {
+        header(s).contains(" REC ") && s.contains("session 2")
+    })?;
+    mic.wait_for_capture(KEY)?;
+
     // 4. Stopped: the mic is closed and nothing more is recorded.
     tmux.keys(&["Space"])?;
     tmux.wait_for(KEY, "the idle header", |s| header(s).contains("IDLE"))?;

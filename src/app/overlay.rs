@@ -44,12 +44,15 @@ impl App {
         vec![Effect::ListDevices]
     }
 
-    pub(super) fn devices_arrived(&mut self, list: Vec<DeviceInfo>) {
+    pub(super) fn devices_arrived(&mut self, mut list: Vec<DeviceInfo>) {
         let Some(Overlay::Devices(picker)) = &mut self.overlay else {
             // Closed while the list was being read.
             self.dirty = false;
             return;
         };
+        // The default first, then what can be opened: ALSA lists many plugins that cannot
+        // record, which would otherwise bury the real inputs.
+        list.sort_by_key(|d| (!d.is_default, d.usable.is_err()));
         // Start on the device in use, else on the default.
         let current = self.input.as_deref();
         picker.cursor = list

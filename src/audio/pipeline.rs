@@ -11,7 +11,7 @@ use super::resample::ToMono16k;
 use super::segmenter::{SegEvent, Segmenter, SegmenterConfig};
 use super::source::{Input, Poll};
 use super::vad::Vad;
-use super::{CHUNK, Level, SAMPLE_RATE};
+use super::{CHUNK, Level, SAMPLE_RATE, wav};
 use crate::engine::Source;
 use crate::session::{Entry, Store};
 
@@ -49,6 +49,14 @@ pub enum AudioEvent {
     DeviceLost(String),
     /// The microphone is back; recording continues in the same session.
     DeviceBack(String),
+    /// The open utterance's audio so far is at `wav` (overwritten by the next one), for an
+    /// interim transcript.
+    Interim {
+        id: u64,
+        start_s: f64,
+        end_s: f64,
+        wav: PathBuf,
+    },
     /// The thread has ended (stop or end of input); always the last event.
     Stopped,
 }
@@ -61,6 +69,8 @@ pub struct PipelineConfig {
     pub store: Store,
     /// Id of the first utterance.
     pub first_id: u64,
+    /// Publish the open utterance's audio this often for interim transcripts (None: off).
+    pub interim_every: Option<std::time::Duration>,
 }
 
 /// 800 samples at 16 kHz = 50 ms: the meter's 20 updates a second.
@@ -130,6 +140,9 @@ struct Run {
     paused: bool,
     stop_requested: bool,
     store_error: Option<String>,
+    interim_every: Option<std::time::Duration>,
+    /// (utterance id, stream position) of the last interim snapshot.
+    last_interim: Option<(u64, u64)>,
     level: LevelMeter,
     reported_overruns: u64,
 }
@@ -157,6 +170,8 @@ impl Run {
             paused: false,
             stop_requested: false,
             store_error: None,
+            interim_every: cfg.interim_every,
+            last_interim: None,
             level: LevelMeter::default(),
             reported_overruns: 0,
         }
@@ -290,11 +305,46 @@ impl Run {
         let prob = self.vad.predict(chunk);
         self.seg.push(chunk, prob, &mut self.events);
         self.handle_events(emit);
+        self.maybe_interim(emit);
         if !self.input.is_fast() {
             let in_speech = self.seg.in_speech();
             for level in self.level.feed(chunk, prob, in_speech) {
                 emit(AudioEvent::Level(level));
             }
+        }
+    }
+
+    /// While an utterance is open, writes its audio so far for an interim pass every
+    /// `interim_every` of stream time (at least 0.5 s of audio: less gives whisper nothing).
+    fn maybe_interim(&mut self, emit: &mut dyn FnMut(AudioEvent)) {
+        let Some(every) = self.interim_every else {
+            return;
+        };
+        let Some((id, start, samples)) = self.seg.open_audio() else {
+            self.last_interim = None;
+            return;
+        };
+        let now = self.seg.position();
+        let due = match self.last_interim {
+            Some((last_id, at)) if last_id == id => {
+                now - at >= (every.as_secs_f64() * SAMPLE_RATE as f64) as u64
+            }
+            _ => samples.len() >= SAMPLE_RATE as usize / 2,
+        };
+        if !due {
+            return;
+        }
+        self.last_interim = Some((id, now));
+        let path = self.store.journal.dir().join("interim.wav");
+        if wav::write_16k_mono_volatile(&path, samples).is_ok() {
+            let start_s = start as f64 / SAMPLE_RATE as f64;
+            let end_s = start_s + samples.len() as f64 / SAMPLE_RATE as f64;
+            emit(AudioEvent::Interim {
+                id,
+                start_s,
+                end_s,
+                wav: path,
+            });
         }
     }
 
@@ -334,6 +384,8 @@ impl Run {
     fn finish(&mut self, reason: &str, emit: &mut dyn FnMut(AudioEvent)) {
         self.drain_tail(emit);
         self.close_open(emit);
+        // Interim audio is scratch: it never outlives the session.
+        let _ = std::fs::remove_file(self.store.journal.dir().join("interim.wav"));
         if let Err(e) = self.store.end(reason) {
             emit(AudioEvent::Notice(e.to_string()));
         }

@@ -127,6 +127,13 @@ impl Segmenter {
         self.open.is_some()
     }
 
+    /// The open utterance so far: (id, first sample, audio). For interim transcripts.
+    pub fn open_audio(&self) -> Option<(u64, u64, &[f32])> {
+        self.open
+            .as_ref()
+            .map(|o| (o.id, o.start_sample, o.samples.as_slice()))
+    }
+
     /// Moves the stream clock forward without audio (time spent paused), so that utterance
     /// times stay on the session clock.
     pub fn skip(&mut self, samples: u64) {

@@ -186,6 +186,16 @@ pub fn read_16k_mono(path: &Path) -> Result<Vec<f32>, WavError> {
 /// Writes 16 kHz mono samples as a 16-bit WAV, durably: the data goes to `NAME.part`, is
 /// fsynced, then renamed into place, so `path` either does not exist or is complete.
 pub fn write_16k_mono(path: &Path, samples: &[f32]) -> Result<(), WavError> {
+    write_16k_mono_with(path, samples, true)
+}
+
+/// As [`write_16k_mono`] but without the fsync: for scratch audio (interim passes) that is
+/// rewritten every second and worthless after a crash. Still atomic for readers.
+pub fn write_16k_mono_volatile(path: &Path, samples: &[f32]) -> Result<(), WavError> {
+    write_16k_mono_with(path, samples, false)
+}
+
+fn write_16k_mono_with(path: &Path, samples: &[f32], durable: bool) -> Result<(), WavError> {
     let werr = |source: std::io::Error| WavError::Write {
         path: path.into(),
         source,
@@ -205,7 +215,9 @@ pub fn write_16k_mono(path: &Path, samples: &[f32]) -> Result<(), WavError> {
         w.write_sample(v).map_err(|e| hound_io(e, path))?;
     }
     w.finalize().map_err(|e| hound_io(e, path))?;
-    File::open(&part).and_then(|f| f.sync_all()).map_err(werr)?;
+    if durable {
+        File::open(&part).and_then(|f| f.sync_all()).map_err(werr)?;
+    }
     std::fs::rename(&part, path).map_err(werr)?;
     Ok(())
 }

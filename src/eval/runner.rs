@@ -93,6 +93,7 @@ fn engine_config(cfg: &Config, sessions_dir: &Path, no_vad: bool) -> anyhow::Res
         segmenter,
         sessions_dir: sessions_dir.to_path_buf(),
         worker,
+        interim: None,
     })
 }
 

@@ -25,7 +25,7 @@ use super::ct2::{self, Ct2Error, Ct2Model, DataType, Variable};
 pub use names::ggml_names;
 use names::{expected_tensors, split_layer};
 use writer::GgmlFile;
-pub use writer::{GgmlType, WeightFormat};
+pub use writer::{GgmlType, WeightFormat, dequantize_q8_0, quantize_q8_0};
 
 /// `"ggml"` read as a little-endian u32: whisper.cpp's legacy model magic.
 pub const GGML_MAGIC: u32 = 0x6767_6d6c;
@@ -96,7 +96,8 @@ pub struct ImportReport {
     pub hparams: Hparams,
 }
 
-/// Converts the CT2 model in `model_dir` into a whisper.cpp ggml file at `out` (f16 weights).
+/// Converts the CT2 model in `model_dir` into a whisper.cpp ggml file at `out` (f16 weights;
+/// [`import_ct2_as`] writes q8_0).
 ///
 /// The file is written next to `out` under a temporary name and renamed into place, so `out`
 /// is either the complete new model or untouched.
@@ -114,6 +115,12 @@ pub fn import_ct2_as(
     let sources = plan_sources(&model)?;
     let hparams = Hparams::derive(&model, format)?;
     check_layout(&model, &sources, &hparams)?;
+    if let Some(misfit) = writer::misfit_row(format, &sources) {
+        return Err(layout_error(
+            &model,
+            format!("{misfit}, not a multiple of 32: cannot store it as {format:?}"),
+        ));
+    }
     let tokens = text_tokens(model_dir, &hparams)?;
     let file = GgmlFile {
         hparams,

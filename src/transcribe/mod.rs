@@ -2,8 +2,10 @@
 //! supervises the workers.
 
 pub mod guards;
+pub mod interim;
 pub mod pool;
 pub mod protocol;
+pub mod speed;
 pub mod whisper;
 pub mod worker;
 

@@ -119,6 +119,37 @@ pub enum PoolEvent {
         idle: usize,
         queued: usize,
     },
+    /// The text of an interim pass over an utterance still being spoken.
+    Interim {
+        id: u64,
+        text: String,
+        worker_ms: f64,
+    },
+}
+
+enum Work {
+    Final(Job),
+    Interim(Option<Job>),
+}
+
+/// The newest interim snapshot waiting for a free worker; a newer one replaces it (only the
+/// newest matters, so interim passes never queue up behind each other).
+#[derive(Default)]
+struct InterimSlot {
+    job: Mutex<Option<Job>>,
+    notify: tokio::sync::Notify,
+    disabled: std::sync::atomic::AtomicBool,
+}
+
+impl InterimSlot {
+    fn put(&self, job: Job) {
+        *self.job.lock().unwrap_or_else(|p| p.into_inner()) = Some(job);
+        self.notify.notify_one();
+    }
+
+    fn take(&self) -> Option<Job> {
+        self.job.lock().unwrap_or_else(|p| p.into_inner()).take()
+    }
 }
 
 #[derive(Default)]
@@ -140,12 +171,31 @@ pub struct Pool {
 #[derive(Clone)]
 pub struct Submitter {
     tx: mpsc::UnboundedSender<Job>,
+    interim: Arc<InterimSlot>,
     counters: Arc<Counters>,
     events: mpsc::UnboundedSender<PoolEvent>,
     workers: usize,
 }
 
 impl Submitter {
+    /// Offers an interim snapshot: it runs when a worker is free and no final job waits;
+    /// a newer snapshot replaces it meanwhile.
+    pub fn submit_interim(&self, job: Job) {
+        if self.interim_enabled() {
+            self.interim.put(job);
+        }
+    }
+
+    pub fn interim_enabled(&self) -> bool {
+        !self.interim.disabled.load(Ordering::Relaxed)
+    }
+
+    /// Turns interim passes off for good (the machine cannot keep up).
+    pub fn disable_interim(&self) {
+        self.interim.disabled.store(true, Ordering::Relaxed);
+        self.interim.take();
+    }
+
     pub fn submit(&self, job: Job) -> bool {
         self.counters.queued.fetch_add(1, Ordering::SeqCst);
         let ok = self.tx.send(job).is_ok();
@@ -169,6 +219,7 @@ impl Pool {
     pub fn start(cfg: PoolConfig, events: mpsc::UnboundedSender<PoolEvent>) -> (Pool, Submitter) {
         let (tx, rx) = mpsc::unbounded_channel::<Job>();
         let rx = Arc::new(tokio::sync::Mutex::new(rx));
+        let interim = Arc::new(InterimSlot::default());
         let counters = Arc::new(Counters::default());
         let cfg = Arc::new(cfg);
         let slots = (0..cfg.workers)
@@ -179,12 +230,14 @@ impl Pool {
                     events: events.clone(),
                     counters: counters.clone(),
                     worker: None,
+                    interim: interim.clone(),
                 };
                 tokio::spawn(s.run(rx.clone()))
             })
             .collect();
         let submitter = Submitter {
             tx: tx.clone(),
+            interim,
             counters: counters.clone(),
             events,
             workers: cfg.workers,
@@ -253,6 +306,7 @@ struct Slot {
     events: mpsc::UnboundedSender<PoolEvent>,
     counters: Arc<Counters>,
     worker: Option<WorkerProc>,
+    interim: Arc<InterimSlot>,
 }
 
 impl Slot {
@@ -265,8 +319,26 @@ impl Slot {
             )));
         }
         loop {
-            let job = { rx.lock().await.recv().await };
-            let Some(job) = job else { break };
+            let work = {
+                let mut rx = rx.lock().await;
+                // Final jobs first; an interim snapshot only when no final job waits.
+                tokio::select! {
+                    biased;
+                    job = rx.recv() => job.map(Work::Final),
+                    _ = self.interim.notify.notified() => Some(Work::Interim(self.interim.take())),
+                }
+            };
+            let job = match work {
+                None => break,
+                Some(Work::Interim(None)) => continue,
+                Some(Work::Interim(Some(job))) => {
+                    self.counters.busy.fetch_add(1, Ordering::SeqCst);
+                    self.process_interim(job).await;
+                    self.counters.busy.fetch_sub(1, Ordering::SeqCst);
+                    continue;
+                }
+                Some(Work::Final(job)) => job,
+            };
             self.counters.queued.fetch_sub(1, Ordering::SeqCst);
             self.counters.busy.fetch_add(1, Ordering::SeqCst);
             emit_status(&self.counters, self.cfg.workers, &self.events);
@@ -276,6 +348,34 @@ impl Slot {
         }
         if let Some(w) = self.worker.take() {
             w.close().await;
+        }
+    }
+
+    /// One interim pass: no retries (the next snapshot comes within a second); a failed
+    /// worker is replaced quietly.
+    async fn process_interim(&mut self, job: Job) {
+        if self.ensure_worker().await.is_err() {
+            return;
+        }
+        let audio_s = (job.end_s - job.start_s).max(0.0);
+        let timeout = self.cfg.job_timeout_base
+            + Duration::from_secs_f64(audio_s * self.cfg.job_timeout_per_audio_s);
+        let worker = self.worker.as_mut().expect("ensured above");
+        match worker.run_job(&job, timeout, true).await {
+            Ok(Response::Done {
+                text, worker_ms, ..
+            }) => {
+                let _ = self.events.send(PoolEvent::Interim {
+                    id: job.id,
+                    text,
+                    worker_ms,
+                });
+            }
+            Ok(_) => {}
+            Err(failure) => {
+                tracing::warn!(slot = self.index, id = job.id, "interim pass: {failure}");
+                self.worker = None;
+            }
         }
     }
 
@@ -310,7 +410,7 @@ impl Slot {
             let timeout = self.cfg.job_timeout_base
                 + Duration::from_secs_f64(audio_s * self.cfg.job_timeout_per_audio_s);
             let worker = self.worker.as_mut().expect("ensured above");
-            match worker.run_job(&job, timeout).await {
+            match worker.run_job(&job, timeout, false).await {
                 Ok(Response::Done {
                     text,
                     segments,
@@ -451,10 +551,16 @@ impl WorkerProc {
         protocol::decode_response(&line).map_err(|e| WorkerFailure::BadFrame(e.to_string()))
     }
 
-    async fn run_job(&mut self, job: &Job, timeout: Duration) -> Result<Response, WorkerFailure> {
+    async fn run_job(
+        &mut self,
+        job: &Job,
+        timeout: Duration,
+        interim: bool,
+    ) -> Result<Response, WorkerFailure> {
         let req = protocol::encode(&Request::Job {
             id: job.id,
             wav: job.wav.clone(),
+            interim,
         });
         let stdin = self
             .stdin

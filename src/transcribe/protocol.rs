@@ -18,8 +18,14 @@ pub const MAX_LINE: usize = 4 << 20;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Request {
-    /// Transcribe the 16 kHz mono WAV at `wav`.
-    Job { id: u64, wav: PathBuf },
+    /// Transcribe the 16 kHz mono WAV at `wav`. An `interim` job (a snapshot of an utterance
+    /// still being spoken) may be cut short by SIGUSR1 when a final job needs the worker.
+    Job {
+        id: u64,
+        wav: PathBuf,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        interim: bool,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -111,6 +117,7 @@ mod tests {
         let q = Request::Job {
             id: 3,
             wav: "/tmp/a b.wav".into(),
+            interim: true,
         };
         assert_eq!(decode_request(&encode(&q)).unwrap(), q);
     }

@@ -222,12 +222,14 @@ impl Whisper {
             audio_s: samples.len() as f32 / 16_000.0,
             guards: self.guards,
         };
-        let params = params(&call, &marks);
+        let mut params = params(&call, &marks);
         // whisper.cpp refuses input under 100 ms and is unreliable under ~1 s: pad with silence.
         let mut audio = samples.to_vec();
         if audio.len() < 17_600 {
             audio.resize(17_600, 0.0);
         }
+        // Encode only as much of the 30 s window as the utterance needs (see `speed`).
+        params.set_audio_ctx(super::speed::audio_ctx(audio.len()));
         self.state
             .full(params, &audio)
             .map_err(|e| anyhow::anyhow!("whisper failed: {e}"))?;

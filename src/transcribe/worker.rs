@@ -78,7 +78,7 @@ pub fn run(model: &Path, threads: usize, options: DecodeOptions) -> anyhow::Resu
             continue;
         }
         let response = match protocol::decode_request(&line) {
-            Ok(Request::Job { id, wav }) => job(&mut whisper, id, &wav),
+            Ok(Request::Job { id, wav, .. }) => job(&mut whisper, id, &wav),
             Err(e) => {
                 // A parent that speaks garbage is broken; say so and stop.
                 tracing::error!("bad request: {e}");

@@ -48,6 +48,8 @@ pub(super) fn render_devices(
                 if d.is_default {
                     spans.push(Span::styled("  default", theme.dim()));
                 }
+                // The id is what `--device` and the config's `device` take.
+                spans.push(Span::styled(format!("  {}", d.id), theme.dim()));
                 if let Err(reason) = &d.usable {
                     spans.push(Span::styled(
                         format!("  cannot open: {reason}"),

@@ -280,3 +280,158 @@ fn vocabulary_without_end_of_text_is_rejected() {
     let err = import_ct2(dir.path(), &dir.path().join("out.bin")).unwrap_err();
     assert!(matches!(err, ConvertError::NoEndOfText { .. }), "{err}");
 }
+
+#[test]
+fn q8_0_blocks_follow_ggml() {
+    // One block: max |x| = 127 gives scale 1, so the values come out as themselves.
+    let block: Vec<f32> = (0..32).map(|i| (i as f32 - 16.0) * 127.0 / 16.0).collect();
+    let bytes = quantize_q8_0(&block);
+    assert_eq!(bytes.len(), 34);
+    let d = f16::from_le_bytes([bytes[0], bytes[1]]).to_f32();
+    assert_eq!(d, f16::from_f32(127.0 / 127.0).to_f32());
+    assert_eq!(bytes[2] as i8, -127);
+    assert_eq!(bytes[2 + 16] as i8, 0);
+    assert_eq!(bytes[2 + 31] as i8, (15.0f32 * 127.0 / 16.0).round() as i8);
+    // Rounding is half away from zero, as C's roundf: 0.5 -> 1, -0.5 -> -1 (scale 1/127 * 127).
+    let mut half = vec![0.0f32; 32];
+    half[0] = 127.0;
+    half[1] = 0.5;
+    half[2] = -0.5;
+    half[3] = -127.0;
+    let q = quantize_q8_0(&half);
+    assert_eq!([q[2] as i8, q[3] as i8, q[4] as i8, q[5] as i8], [127, 1, -1, -127]);
+    // An all-zero block has scale 0 and zero values (no division by zero).
+    let zeros = quantize_q8_0(&[0.0; 64]);
+    assert_eq!(zeros, vec![0u8; 68]);
+}
+
+#[test]
+fn q8_0_round_trip_error_is_at_most_half_a_step() {
+    // Pseudo-random values in [-0.5, 0.5), every third block ten times larger.
+    let values: Vec<f32> = (0..32 * 8)
+        .map(|i| {
+            let v = ((i * 7919) % 1000) as f32 / 1000.0 - 0.5;
+            if (i / 32) % 3 == 0 { v * 10.0 } else { v }
+        })
+        .collect();
+    let back = dequantize_q8_0(&quantize_q8_0(&values));
+    for (block, out) in values.chunks(32).zip(back.chunks(32)) {
+        let amax = block.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        let step = amax / 127.0;
+        for (a, b) in block.iter().zip(out) {
+            // Half a quantisation step, plus the f16 rounding of the scale (2^-11 relative).
+            assert!((a - b).abs() <= step * 0.5 + amax * 1e-3, "{a} vs {b}");
+        }
+    }
+}
+
+#[test]
+fn weight_formats_parse_and_name_their_ftype() {
+    assert_eq!(WeightFormat::parse("q8_0"), Ok(WeightFormat::Q8_0));
+    assert_eq!(WeightFormat::parse("Q8_0"), Ok(WeightFormat::Q8_0));
+    assert_eq!(WeightFormat::parse("f16"), Ok(WeightFormat::F16));
+    assert!(WeightFormat::parse("q4_0").unwrap_err().contains("q8_0"));
+    assert_eq!(WeightFormat::F16.ftype(), 1);
+    // whisper.cpp reads ftype % 1000 = 7 (GGML_FTYPE_MOSTLY_Q8_0), quantisation version 2.
+    assert_eq!(WeightFormat::Q8_0.ftype() % 1000, 7);
+    assert_eq!(WeightFormat::Q8_0.ftype() / 1000, 2);
+}
+
+#[test]
+fn q8_0_needs_rows_of_whole_blocks() {
+    // The synthetic model is 4 wide: its matrices cannot be cut in blocks of 32.
+    let dir = tempfile::tempdir().unwrap();
+    write_model_dir(
+        dir.path(),
+        &model_bin("WhisperSpec", &synthetic_whisper(4), SYNTHETIC_ALIASES),
+        SYN_VOCAB,
+    );
+    let out = dir.path().join("out.bin");
+    let err = import_ct2_as(dir.path(), &out, WeightFormat::Q8_0).unwrap_err();
+    assert!(matches!(err, ConvertError::BadLayout { .. }), "{err}");
+    assert!(err.to_string().contains("not a multiple of 32"), "{err}");
+    assert!(!out.exists());
+}
+
+/// The real tiny.en CT2 model (from `make setup`), when present.
+fn real_ct2_model() -> Option<std::path::PathBuf> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/ct2/tiny.en");
+    if dir.join("model.bin").exists() {
+        Some(dir)
+    } else {
+        eprintln!("skipped: {} not found (run `make setup`)", dir.display());
+        None
+    }
+}
+
+/// Reads a q8_0 file's tensors: (type, dims, raw data), with q8_0 sizes.
+fn parse_any(bytes: &[u8]) -> (Vec<i32>, BTreeMap<String, Tensor>) {
+    let mut c = Cursor { bytes, pos: 0 };
+    assert_eq!(c.int() as u32, GGML_MAGIC);
+    let hparams: Vec<i32> = (0..11).map(|_| c.int()).collect();
+    let (n_mel, n_fft) = (c.int(), c.int());
+    c.take(4 * (n_mel * n_fft) as usize);
+    for _ in 0..c.int() {
+        let len = c.int() as usize;
+        c.take(len);
+    }
+    let mut tensors = BTreeMap::new();
+    while c.pos < bytes.len() {
+        let (n_dims, name_len, ttype) = (c.int(), c.int(), c.int());
+        let dims: Vec<i32> = (0..n_dims).map(|_| c.int()).collect();
+        let name = String::from_utf8(c.take(name_len as usize).to_vec()).unwrap();
+        let n = dims.iter().product::<i32>() as usize;
+        let size = match ttype {
+            0 => GgmlType::F32.bytes_for(n),
+            1 => GgmlType::F16.bytes_for(n),
+            8 => GgmlType::Q8_0.bytes_for(n),
+            other => panic!("{name}: unexpected type {other}"),
+        };
+        tensors.insert(name, (ttype, dims, c.take(size).to_vec()));
+    }
+    (hparams, tensors)
+}
+
+#[test]
+fn real_model_converts_to_q8_0_close_to_f16() {
+    let Some(model) = real_ct2_model() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (f16_out, q8_out) = (dir.path().join("f16.bin"), dir.path().join("q8.bin"));
+    import_ct2(&model, &f16_out).unwrap();
+    let report = import_ct2_as(&model, &q8_out, WeightFormat::Q8_0).unwrap();
+    assert_eq!(report.hparams.ftype, 2007);
+    let (_, f) = parse_any(&std::fs::read(&f16_out).unwrap());
+    let (hparams, q) = parse_any(&std::fs::read(&q8_out).unwrap());
+    assert_eq!(hparams[10], 2007);
+    assert_eq!(f.keys().collect::<Vec<_>>(), q.keys().collect::<Vec<_>>());
+    let mut quantised = 0;
+    for (name, (ftype, dims, fdata)) in &f {
+        let (qtype, qdims, qdata) = &q[name];
+        assert_eq!(dims, qdims, "{name}");
+        if *ftype == 1 && dims.len() == 2 {
+            // Every 2-D f16 matrix becomes q8_0, within half a step of the f16 values.
+            assert_eq!(*qtype, 8, "{name}");
+            quantised += 1;
+            let (a, b) = (f16_values(fdata), dequantize_q8_0(qdata));
+            for (block, out) in a.chunks(32).zip(b.chunks(32)) {
+                let amax = block.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+                for (x, y) in block.iter().zip(out) {
+                    assert!((x - y).abs() <= amax / 127.0 * 0.5 + amax * 1e-3, "{name}");
+                }
+            }
+        } else {
+            // Convolutions, vectors and positional embeddings stay as they were.
+            assert_eq!((qtype, qdata), (ftype, fdata), "{name}");
+        }
+    }
+    // tiny.en: 4 encoder layers × 6 matrices, 4 decoder layers × 10, and the token embedding.
+    assert_eq!(quantised, 4 * 6 + 4 * 10 + 1);
+    let ctx = whisper_rs::WhisperContext::new_with_params(
+        q8_out.to_str().unwrap(),
+        whisper_rs::WhisperContextParameters::default(),
+    )
+    .expect("whisper.cpp loads the q8_0 file");
+    assert!(!ctx.is_multilingual());
+}
