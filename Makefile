@@ -20,3 +20,8 @@ test: setup-test
 lint:
 	cargo fmt --check
 	cargo clippy --release --all-targets --locked -- -D warnings
+
+# Latency, throughput, audio path and memory side by side with faster-whisper (README "Speed");
+# `make bench ARGS=--levers` also measures each speed lever. Results: bench/results.md.
+bench: setup-test
+	scripts/bench.sh $(ARGS)

@@ -7,6 +7,7 @@
 //! lists), `view` (scrolling and selection), `output` (copy and export).
 
 pub mod history;
+mod input;
 pub mod keys;
 mod msg;
 mod output;
@@ -25,6 +26,7 @@ use std::path::PathBuf;
 use crate::audio::Level;
 use crate::engine::EngineEvent;
 pub use history::{Entry, EntryKey, EntryState, History, Row, Session};
+pub use input::{InputWarning, InputWatch};
 pub use keys::{KeyBindings, KeyMap};
 pub use msg::{Action, Effect, Msg, WHEEL_LINES};
 pub use overlay::{DevicePicker, Overlay};
@@ -71,60 +73,6 @@ pub struct Workers {
     pub busy: usize,
     pub idle: usize,
     pub queued: usize,
-}
-
-/// A problem with the input signal itself, told from the levels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum InputWarning {
-    /// Nothing above the noise floor for this many whole seconds: a muted or dead mic.
-    Silent(u32),
-    /// Samples at full scale recently: the input gain is too high and words get distorted.
-    Clipping,
-}
-
-/// Levels arrive 20 times a second (one per 50 ms of audio), so counting them measures audio
-/// time without a clock.
-const LEVELS_PER_S: u32 = 20;
-/// Quieter than any real microphone's self-noise (typically -60 to -50 dBFS): only a muted
-/// or disconnected input stays below this.
-const SILENT_DBFS: f32 = -75.0;
-/// How long the input must stay that quiet before the warning shows; long enough that a
-/// pause to think in a quiet room never triggers it.
-const SILENT_AFTER_S: u32 = 6;
-/// A peak this close to full scale means the signal was (about to be) cut off.
-const CLIP_DBFS: f32 = -0.1;
-/// How long the clipping warning stays after the last clipped window (2 s).
-const CLIP_HOLD: u32 = 2 * LEVELS_PER_S;
-
-/// Counts of recent levels behind [`InputWarning`].
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct InputWatch {
-    silent_levels: u32,
-    clip_hold: u32,
-}
-
-impl InputWatch {
-    fn feed(&mut self, level: &Level) {
-        if level.rms_dbfs < SILENT_DBFS {
-            self.silent_levels = self.silent_levels.saturating_add(1);
-        } else {
-            self.silent_levels = 0;
-        }
-        if level.peak_dbfs >= CLIP_DBFS {
-            self.clip_hold = CLIP_HOLD;
-        } else {
-            self.clip_hold = self.clip_hold.saturating_sub(1);
-        }
-    }
-
-    /// The warning to show now, clipping first (it is the one the user can act on at once).
-    pub fn warning(&self) -> Option<InputWarning> {
-        if self.clip_hold > 0 {
-            return Some(InputWarning::Clipping);
-        }
-        let seconds = self.silent_levels / LEVELS_PER_S;
-        (seconds >= SILENT_AFTER_S).then_some(InputWarning::Silent(seconds))
-    }
 }
 
 /// A device switch in progress: start again (on the new device) once the old recording has

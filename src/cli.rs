@@ -105,6 +105,11 @@ pub enum Command {
     /// Word error rate on a manifest of clips with references (e.g. ../shared/eval/manifest.tsv),
     /// through the real VAD and workers; also counts words produced on non-speech clips.
     Eval(EvalArgs),
+    /// Benchmarks: utterance latency, the audio path under load, the report (`make bench`).
+    Bench {
+        #[command(subcommand)]
+        what: crate::bench::BenchCommand,
+    },
     /// Print an example config file with every key and its default.
     Config,
     /// (internal) A transcription worker process speaking the framed protocol on stdin/stdout.
@@ -187,6 +192,10 @@ pub enum ModelsCommand {
         /// Where to write ggml-NAME.bin (default: the XDG data dir's models folder).
         #[arg(long)]
         out_dir: Option<PathBuf>,
+        /// Weight matrices as `q8_0` (8-bit blocks: half the size, faster on CPUs; see README
+        /// "Speed") instead of `f16`.
+        #[arg(long, value_name = "FORMAT", default_value = "f16", value_parser = ["f16", "q8_0"])]
+        quantize: String,
     },
 }
 

@@ -10,6 +10,7 @@
 
 pub mod app;
 pub mod audio;
+pub mod bench;
 pub mod cli;
 pub mod clipboard;
 pub mod config;

@@ -80,6 +80,9 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             let (engine, events) = start_engine(&cfg)?;
             headless::run_files(engine, events, files, cli.run.json).await
         }),
+        Some(Command::Bench { what }) => {
+            runtime()?.block_on(recorder::bench::run(&cfg, what, cli.run.json))
+        }
         Some(Command::Eval(args)) => {
             runtime()?.block_on(recorder::eval::run(&cfg, args, cli.run.json))
         }
@@ -228,7 +231,12 @@ fn models_cmd(action: ModelsCommand, cfg: &Config) -> anyhow::Result<i32> {
             println!("installed {name} at {}", path.display());
             Ok(0)
         }
-        ModelsCommand::ImportCt2 { dir, name, out_dir } => {
+        ModelsCommand::ImportCt2 {
+            dir,
+            name,
+            out_dir,
+            quantize,
+        } => {
             let name = match name {
                 Some(n) => n,
                 None => dir
@@ -241,7 +249,9 @@ fn models_cmd(action: ModelsCommand, cfg: &Config) -> anyhow::Result<i32> {
                 .map_err(|e| anyhow::anyhow!("cannot create '{}': {e}", out_dir.display()))?;
             let out = out_dir.join(paths::model_file_name(&name));
             let t0 = std::time::Instant::now();
-            let report = models::ggml::import_ct2(&dir, &out)?;
+            let format =
+                models::ggml::WeightFormat::parse(&quantize).map_err(anyhow::Error::msg)?;
+            let report = models::ggml::import_ct2_as(&dir, &out, format)?;
             println!(
                 "imported {} as {name}: {} ({:.1} MB) in {:.1} s",
                 dir.display(),

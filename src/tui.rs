@@ -38,6 +38,9 @@ const TICK: Duration = Duration::from_millis(50);
 /// How long a normal quit lets the engine finish transcriptions still pending (only a
 /// signal quits with work pending; `q` waits in the UI first).
 const QUIT_WAIT: Duration = Duration::from_secs(30);
+/// With nothing pending, workers only need to see their input close and exit: a bound, so a
+/// worker (or a pool) that does not notice cannot hold the shell for `QUIT_WAIT`.
+const IDLE_QUIT_WAIT: Duration = Duration::from_secs(2);
 
 /// Set while the terminal is in TUI mode, so restoring happens exactly once (guard or panic).
 static ACTIVE: AtomicBool = AtomicBool::new(false);
@@ -74,8 +77,11 @@ pub async fn run(
         .event_loop(&mut guard.terminal, &mut events, &mut done, autostart)
         .await;
     drop(guard);
+    // Stopping first closes the open utterance, so `pending` counts it too.
+    engine.stop_recording();
     let wait = match result {
         Ok(Exit::Now) => Duration::ZERO,
+        Ok(Exit::Graceful) | Err(_) if engine.pending() == 0 => IDLE_QUIT_WAIT,
         Ok(Exit::Graceful) | Err(_) => QUIT_WAIT,
     };
     engine.shutdown(wait).await;

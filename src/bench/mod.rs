@@ -103,7 +103,10 @@ pub fn percentile(sorted: &[f64], q: f64) -> f64 {
 
 /// Peak resident memory of a process (`VmHWM` in /proc/PID/status), in kB.
 pub fn peak_rss_kb(pid: u32) -> Option<u64> {
-    status_field(&Path::new("/proc").join(pid.to_string()).join("status"), "VmHWM:")
+    status_field(
+        &Path::new("/proc").join(pid.to_string()).join("status"),
+        "VmHWM:",
+    )
 }
 
 /// Peak resident memory of this process, in kB.

@@ -133,7 +133,9 @@ impl Reading {
         let after_group = matches!(self.last, Kind::Hundred | Kind::Scale);
         match kind {
             // "twenty" + "one", "hundred" + "five", "thousand" + "twelve"
-            Kind::Unit if self.last == Kind::Tens && self.current % 10 == 0 => self.current += v,
+            Kind::Unit if self.last == Kind::Tens && self.current.is_multiple_of(10) => {
+                self.current += v
+            }
             Kind::Unit | Kind::Teen | Kind::Tens if after_group => self.current += v,
             // Year style: "nineteen ninety", "twenty twenty"
             Kind::Teen | Kind::Tens

@@ -139,6 +139,9 @@ struct InterimSlot {
     job: Mutex<Option<Job>>,
     notify: tokio::sync::Notify,
     disabled: std::sync::atomic::AtomicBool,
+    /// Workers running an interim pass now: a final job arriving interrupts them (SIGUSR1
+    /// makes whisper.cpp's abort callback stop the pass), so final text never waits for one.
+    running: Mutex<Vec<u32>>,
 }
 
 impl InterimSlot {
@@ -149,6 +152,24 @@ impl InterimSlot {
 
     fn take(&self) -> Option<Job> {
         self.job.lock().unwrap_or_else(|p| p.into_inner()).take()
+    }
+
+    fn set_running(&self, pid: u32, on: bool) {
+        let mut r = self.running.lock().unwrap_or_else(|p| p.into_inner());
+        r.retain(|&p| p != pid);
+        if on {
+            r.push(pid);
+        }
+    }
+
+    fn interrupt(&self) {
+        for &pid in self.running.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+            // SAFETY: kill(2) on a worker child of ours; a stale pid at worst gets a
+            // signal it ignores (workers handle SIGUSR1) or ESRCH.
+            unsafe {
+                libc::kill(pid as i32, libc::SIGUSR1);
+            }
+        }
     }
 }
 
@@ -197,6 +218,7 @@ impl Submitter {
     }
 
     pub fn submit(&self, job: Job) -> bool {
+        self.interim.interrupt();
         self.counters.queued.fetch_add(1, Ordering::SeqCst);
         let ok = self.tx.send(job).is_ok();
         emit_status(&self.counters, self.workers, &self.events);
@@ -361,7 +383,11 @@ impl Slot {
         let timeout = self.cfg.job_timeout_base
             + Duration::from_secs_f64(audio_s * self.cfg.job_timeout_per_audio_s);
         let worker = self.worker.as_mut().expect("ensured above");
-        match worker.run_job(&job, timeout, true).await {
+        let pid = worker.pid;
+        self.interim.set_running(pid, true);
+        let result = worker.run_job(&job, timeout, true).await;
+        self.interim.set_running(pid, false);
+        match result {
             Ok(Response::Done {
                 text, worker_ms, ..
             }) => {

@@ -53,9 +53,9 @@ impl AudioCtx {
             _ => {}
         }
         let number = |s: &str| {
-            s.trim()
-                .parse::<usize>()
-                .map_err(|_| format!("audio_ctx {spec:?}: expected full, auto, MARGIN or MARGIN,FLOOR"))
+            s.trim().parse::<usize>().map_err(|_| {
+                format!("audio_ctx {spec:?}: expected full, auto, MARGIN or MARGIN,FLOOR")
+            })
         };
         match spec.split_once(',') {
             Some((m, f)) => Ok(AudioCtx::Fit {
@@ -95,6 +95,13 @@ impl AudioCtx {
     }
 }
 
+/// whisper.cpp's context parameters; `RECORDER_FLASH_ATTN=1` turns flash attention on.
+pub fn context_params() -> whisper_rs::WhisperContextParameters<'static> {
+    let mut p = whisper_rs::WhisperContextParameters::default();
+    p.flash_attn(std::env::var("RECORDER_FLASH_ATTN").is_ok_and(|v| v == "1"));
+    p
+}
+
 /// The `audio_ctx` for an utterance of `samples` (the policy from the environment).
 pub fn audio_ctx(samples: usize) -> i32 {
     AudioCtx::from_env().positions(samples)
@@ -118,7 +125,10 @@ mod tests {
             }
             assert!(ctx >= s * 50 + MARGIN, "{s} s -> {ctx}");
             assert_eq!(ctx % STEP, 0);
-            assert!(ctx < s * 50 + MARGIN + STEP || ctx == FLOOR, "{s} s -> {ctx}");
+            assert!(
+                ctx < s * 50 + MARGIN + STEP || ctx == FLOOR,
+                "{s} s -> {ctx}"
+            );
         }
     }
 

@@ -6,9 +6,7 @@ use std::ffi::{c_int, c_void};
 use std::path::Path;
 use std::time::Instant;
 
-use whisper_rs::{
-    FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters, WhisperState,
-};
+use whisper_rs::{FullParams, SamplingStrategy, WhisperContext, WhisperState};
 
 use super::Segment;
 use super::guards::{self, Guards};
@@ -76,6 +74,8 @@ pub struct Whisper {
     options: DecodeOptions,
     guards: Guards,
     pub multilingual: bool,
+    /// The next pass is an interim one: stop it when the worker's INTERRUPT flag is raised.
+    pub interruptible: bool,
 }
 
 /// The text of one utterance and where whisper spent its time.
@@ -129,7 +129,7 @@ impl Whisper {
         let path = model
             .to_str()
             .ok_or_else(|| anyhow::anyhow!("model path '{}' is not UTF-8", model.display()))?;
-        let ctx = WhisperContext::new_with_params(path, WhisperContextParameters::default())
+        let ctx = WhisperContext::new_with_params(path, super::speed::context_params())
             .map_err(|e| anyhow::anyhow!("cannot load whisper model '{}': {e}", model.display()))?;
         let state = ctx
             .create_state()
@@ -144,6 +144,7 @@ impl Whisper {
             options,
             guards,
             multilingual,
+            interruptible: false,
         })
     }
 }
@@ -156,11 +157,17 @@ struct Call<'a> {
     prompt: Option<&'a str>,
     audio_s: f32,
     guards: Guards,
+    interruptible: bool,
 }
 
 fn params<'a>(call: &Call<'a>, marks: &'a Marks) -> FullParams<'a, 'a> {
     let mut p = FullParams::new(SamplingStrategy::Greedy { best_of: 1 });
     p.set_n_threads(call.threads as c_int);
+    if call.interruptible {
+        p.set_abort_callback_safe(|| {
+            crate::transcribe::worker::INTERRUPT.load(std::sync::atomic::Ordering::SeqCst)
+        });
+    }
     // Each utterance stands alone: carrying text over lets one hallucination seed the next.
     p.set_no_context(true);
     p.set_suppress_blank(true);
@@ -221,6 +228,7 @@ impl Whisper {
             prompt: prompt.as_deref(),
             audio_s: samples.len() as f32 / 16_000.0,
             guards: self.guards,
+            interruptible: self.interruptible,
         };
         let mut params = params(&call, &marks);
         // whisper.cpp refuses input under 100 ms and is unreliable under ~1 s: pad with silence.

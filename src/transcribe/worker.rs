@@ -42,6 +42,22 @@ fn init_logging() {
     whisper_rs::install_logging_hooks();
 }
 
+/// Set by SIGUSR1: the parent wants the worker for a final job, so an interim pass in progress
+/// stops at whisper.cpp's next abort check.
+pub static INTERRUPT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+extern "C" fn on_sigusr1(_: libc::c_int) {
+    // Only an atomic store: async-signal-safe.
+    INTERRUPT.store(true, std::sync::atomic::Ordering::SeqCst);
+}
+
+fn handle_interrupts() {
+    // SAFETY: installs a handler that only stores to an atomic.
+    unsafe {
+        libc::signal(libc::SIGUSR1, on_sigusr1 as *const () as libc::sighandler_t);
+    }
+}
+
 /// Lowers this process's CPU priority so the audio thread and the UI win when the cores are
 /// saturated (nice 10; failure is harmless).
 fn lower_priority() {
@@ -55,6 +71,7 @@ pub fn run(model: &Path, threads: usize, options: DecodeOptions) -> anyhow::Resu
     let out = take_protocol_stdout()?;
     init_logging();
     lower_priority();
+    handle_interrupts();
     let mut out = BufWriter::new(out);
     let t0 = Instant::now();
     let mut whisper = Whisper::load(model, threads, options)?;
@@ -78,7 +95,12 @@ pub fn run(model: &Path, threads: usize, options: DecodeOptions) -> anyhow::Resu
             continue;
         }
         let response = match protocol::decode_request(&line) {
-            Ok(Request::Job { id, wav, .. }) => job(&mut whisper, id, &wav),
+            Ok(Request::Job { id, wav, interim }) => {
+                // A signal meant for an earlier pass must not cut this one short.
+                INTERRUPT.store(false, std::sync::atomic::Ordering::SeqCst);
+                whisper.interruptible = interim;
+                job(&mut whisper, id, &wav)
+            }
             Err(e) => {
                 // A parent that speaks garbage is broken; say so and stop.
                 tracing::error!("bad request: {e}");

@@ -299,7 +299,10 @@ fn q8_0_blocks_follow_ggml() {
     half[2] = -0.5;
     half[3] = -127.0;
     let q = quantize_q8_0(&half);
-    assert_eq!([q[2] as i8, q[3] as i8, q[4] as i8, q[5] as i8], [127, 1, -1, -127]);
+    assert_eq!(
+        [q[2] as i8, q[3] as i8, q[4] as i8, q[5] as i8],
+        [127, 1, -1, -127]
+    );
     // An all-zero block has scale 0 and zero values (no division by zero).
     let zeros = quantize_q8_0(&[0.0; 64]);
     assert_eq!(zeros, vec![0u8; 68]);

