@@ -102,7 +102,7 @@ for _ in 1 2 3; do
   t0=$(date +%s%N)
   "$BIN" --threads "$THREADS" transcribe "${FILES[@]}" >/dev/null
   t1=$(date +%s%N)
-  walls+=("$(((t1 - t0) / 1000000)).$(printf '%03d' $(((t1 - t0) / 1000 % 1000)))")
+  walls+=("$(((t1 - t0) / 1000000000)).$(printf '%03d' $(((t1 - t0) / 1000000 % 1000)))")
 done
 printf '{"files": %d, "audio_s": %s, "runs_s": [%s]}\n' "${#FILES[@]}" "$AUDIO_TOTAL" \
   "$(IFS=,; echo "${walls[*]}")" >"$OUT/throughput.json"
@@ -114,13 +114,15 @@ if command -v pulseaudio >/dev/null && command -v paplay >/dev/null; then
   # shellcheck source=scripts/vmic.sh
   source "$ROOT/scripts/vmic.sh" start
   mapfile -t SPEECH < <(tail -n +2 "$MANIFEST" | awk -F'\t' '$3 != "" {print $1}' | sed "s|^|$EVAL/|")
-  ( while :; do for f in "${SPEECH[@]}"; do paplay --device=feed "$f" || exit 0; done; done ) &
+  ( while :; do for f in "${SPEECH[@]}"; do paplay --device=feed "$f" 2>/dev/null || exit 0; done; done ) &
   FEED_PID=$!
   "$BIN" --threads "$THREADS" bench audio "$MANIFEST" --seconds "$AUDIO_S" --json >"$OUT/audio.json"
   kill "$FEED_PID" 2>/dev/null || true
   wait "$FEED_PID" 2>/dev/null || true
   FEED_PID=
   vmic_stop
+  # vmic.sh's stop unsets what its start exported, ours included.
+  export XDG_CONFIG_HOME="$SCRATCH/config"
   echo "load:    $(load) after the audio path" >>"$OUT/machine.txt"
 else
   say "audio path skipped: needs pulseaudio and paplay (scripts/setup.sh --test)"

@@ -406,8 +406,10 @@ impl App {
             EngineEvent::SourceError(text) => {
                 self.set_notice(NoticeLevel::Error, format!("audio input: {text}"));
             }
-            // Live text is drawn by the transcript pane (not yet: see issue 7).
-            EngineEvent::Interim { .. } => {}
+            EngineEvent::Interim { id, stable, tentative } => {
+                self.history.interim(id, stable, tentative);
+                self.dirty = true;
+            }
             EngineEvent::Workers { busy, idle, queued } => {
                 self.workers = Some(Workers { busy, idle, queued });
             }

@@ -15,7 +15,9 @@ use crate::audio::pipeline::{self, AudioEvent, Control, PipelineConfig};
 use crate::audio::vad::{SileroVad, Vad};
 use crate::session::{self, Entry, Journal, Store};
 use crate::transcribe::Transcript;
-use crate::transcribe::pool::{Job, Pool, PoolConfig, PoolEvent, Submitter, WorkerSpec};
+use crate::transcribe::pool::{
+    InterimSwitch, Job, Pool, PoolConfig, PoolEvent, Submitter, WorkerSpec,
+};
 
 /// Where audio comes from.
 #[derive(Debug, Clone, PartialEq)]
@@ -126,7 +128,7 @@ impl Engine {
         tokio::spawn(forward_pool_events(
             pool_rx,
             tx.clone(),
-            submitter.clone(),
+            submitter.interim_switch(),
             cfg.interim,
         ));
         Ok((
@@ -392,7 +394,7 @@ fn on_audio_event(
 async fn forward_pool_events(
     mut rx: UnboundedReceiver<PoolEvent>,
     tx: UnboundedSender<EngineEvent>,
-    submitter: Submitter,
+    interim_switch: InterimSwitch,
     interval: Option<Duration>,
 ) {
     let mut interim = crate::transcribe::interim::Tracker::default();
@@ -453,8 +455,8 @@ async fn forward_pool_events(
                 text,
                 worker_ms,
             } => {
-                if interim.too_slow(worker_ms, interval_ms) && submitter.interim_enabled() {
-                    submitter.disable_interim();
+                if interim.too_slow(worker_ms, interval_ms) && interim_switch.enabled() {
+                    interim_switch.disable();
                     let _ = tx.send(EngineEvent::Notice(format!(
                         "live text turned off: passes take {:.1} s, longer than the machine can keep up with",
                         worker_ms / 1000.0

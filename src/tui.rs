@@ -77,11 +77,13 @@ pub async fn run(
         .event_loop(&mut guard.terminal, &mut events, &mut done, autostart)
         .await;
     drop(guard);
-    // Stopping first closes the open utterance, so `pending` counts it too.
-    engine.stop_recording();
+    // Nothing to wait for when no recording is open (stopping one would queue its open
+    // utterance) and every utterance the app saw has its text. The app's count, not the
+    // pool's: the pool also counts its interim passes, which nobody waits for.
+    let idle = !engine.is_recording() && app.history.pending() == 0;
     let wait = match result {
         Ok(Exit::Now) => Duration::ZERO,
-        Ok(Exit::Graceful) | Err(_) if engine.pending() == 0 => IDLE_QUIT_WAIT,
+        Ok(Exit::Graceful) | Err(_) if idle => IDLE_QUIT_WAIT,
         Ok(Exit::Graceful) | Err(_) => QUIT_WAIT,
     };
     engine.shutdown(wait).await;

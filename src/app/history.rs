@@ -35,6 +35,9 @@ pub struct Entry {
     /// Where it ends (equal to `start_s` until the utterance is closed).
     pub end_s: f64,
     pub state: EntryState,
+    /// Live text while it is spoken: (stable words, tentative rest). Replaced by the final
+    /// text when it arrives.
+    pub interim: Option<(String, String)>,
 }
 
 impl Entry {
@@ -112,6 +115,7 @@ impl History {
             start_s,
             end_s: start_s,
             state: EntryState::Listening,
+            interim: None,
         };
         self.sessions
             .last_mut()
@@ -129,12 +133,21 @@ impl History {
             start_s,
             end_s,
             state: EntryState::Listening,
+            interim: None,
         });
         if span.is_some() {
             entry.start_s = start_s;
             entry.end_s = end_s;
         }
         entry.state = state;
+    }
+
+    /// Live text for a pending utterance of the newest session (ignored once it is final).
+    pub fn interim(&mut self, id: u64, stable: String, tentative: String) {
+        let Some(session) = self.sessions.last_mut() else { return };
+        if let Some(e) = session.entries.get_mut(&id).filter(|e| e.state.is_pending()) {
+            e.interim = Some((stable, tentative));
+        }
     }
 
     /// The utterance `key` names, if it (still) exists.

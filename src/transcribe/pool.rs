@@ -163,7 +163,12 @@ impl InterimSlot {
     }
 
     fn interrupt(&self) {
-        for &pid in self.running.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+        for &pid in self
+            .running
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+        {
             // SAFETY: kill(2) on a worker child of ours; a stale pid at worst gets a
             // signal it ignores (workers handle SIGUSR1) or ESRCH.
             unsafe {
@@ -211,18 +216,35 @@ impl Submitter {
         !self.interim.disabled.load(Ordering::Relaxed)
     }
 
-    /// Turns interim passes off for good (the machine cannot keep up).
-    pub fn disable_interim(&self) {
-        self.interim.disabled.store(true, Ordering::Relaxed);
-        self.interim.take();
+    /// A handle to turn interim passes off that, unlike a `Submitter`, does not keep the job
+    /// queue open (so it cannot delay the pool's shutdown).
+    pub fn interim_switch(&self) -> InterimSwitch {
+        InterimSwitch(self.interim.clone())
     }
+}
 
+impl Submitter {
     pub fn submit(&self, job: Job) -> bool {
         self.interim.interrupt();
         self.counters.queued.fetch_add(1, Ordering::SeqCst);
         let ok = self.tx.send(job).is_ok();
         emit_status(&self.counters, self.workers, &self.events);
         ok
+    }
+}
+
+/// See [`Submitter::interim_switch`].
+pub struct InterimSwitch(Arc<InterimSlot>);
+
+impl InterimSwitch {
+    pub fn enabled(&self) -> bool {
+        !self.0.disabled.load(Ordering::Relaxed)
+    }
+
+    /// Turns interim passes off for good (the machine cannot keep up).
+    pub fn disable(&self) {
+        self.0.disabled.store(true, Ordering::Relaxed);
+        self.0.take();
     }
 }
 
@@ -354,9 +376,8 @@ impl Slot {
                 None => break,
                 Some(Work::Interim(None)) => continue,
                 Some(Work::Interim(Some(job))) => {
-                    self.counters.busy.fetch_add(1, Ordering::SeqCst);
+                    // Not counted as busy: `pending()` is about final text only.
                     self.process_interim(job).await;
-                    self.counters.busy.fetch_sub(1, Ordering::SeqCst);
                     continue;
                 }
                 Some(Work::Final(job)) => job,

@@ -102,6 +102,14 @@ pub fn context_params() -> whisper_rs::WhisperContextParameters<'static> {
     p
 }
 
+/// Sets the speed-related decoding parameters for an utterance of `samples` (16 kHz, padded).
+pub fn apply(p: &mut whisper_rs::FullParams<'_, '_>, samples: usize) {
+    p.set_audio_ctx(audio_ctx(samples));
+    if std::env::var("RECORDER_NO_TIMESTAMPS").is_ok_and(|v| v == "1") {
+        p.set_no_timestamps(true);
+    }
+}
+
 /// The `audio_ctx` for an utterance of `samples` (the policy from the environment).
 pub fn audio_ctx(samples: usize) -> i32 {
     AudioCtx::from_env().positions(samples)

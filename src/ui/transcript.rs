@@ -109,7 +109,14 @@ fn lines(app: &App, theme: &Theme, width: usize) -> Vec<Tagged> {
                 entry,
                 queue_pos,
             } => {
-                let (body, style) = body(&entry.state, queue_pos, theme);
+                let (body, style) = match (&entry.interim, entry.state.is_pending()) {
+                    // Live text: stable words, then the tentative rest marked with "…".
+                    (Some((stable, tentative)), true) => {
+                        let tail = if tentative.is_empty() { String::new() } else { format!(" {tentative}…") };
+                        (format!("{stable}{tail}").trim().to_string(), theme.pending())
+                    }
+                    _ => body(&entry.state, queue_pos, theme),
+                };
                 let selected = app.selected == Some(key);
                 let wrapped = utterance(entry.start_s, &body, style, selected, theme, width);
                 out.extend(wrapped.into_iter().map(|line| (line, Some(key))));

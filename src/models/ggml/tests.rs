@@ -420,8 +420,12 @@ fn real_model_converts_to_q8_0_close_to_f16() {
             let (a, b) = (f16_values(fdata), dequantize_q8_0(qdata));
             for (block, out) in a.chunks(32).zip(b.chunks(32)) {
                 let amax = block.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+                // Half a step, plus the scale's own f16 rounding (which is large for the
+                // few near-zero blocks whose scale is an f16 subnormal), times up to 127.
+                let d = amax / 127.0;
+                let tolerance = d * 0.5 + 127.0 * (d - f16::from_f32(d).to_f32()).abs() + 1e-6;
                 for (x, y) in block.iter().zip(out) {
-                    assert!((x - y).abs() <= amax / 127.0 * 0.5 + amax * 1e-3, "{name}");
+                    assert!((x - y).abs() <= tolerance, "{name}: {x} vs {y}");
                 }
             }
         } else {
