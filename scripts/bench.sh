@@ -3,7 +3,7 @@
 # faster-whisper on the eval clips, then the audio path under load and peak memory.
 #
 #   scripts/bench.sh            the whole run (about 6 minutes on 2 cores)
-#   scripts/bench.sh --levers   also latency with each speed lever switched (≈ +2 minutes)
+#   scripts/bench.sh --levers   also latency with each speed lever switched (≈ +4 minutes)
 #   RUNS=5 AUDIO_S=30 scripts/bench.sh
 #
 # Needs `make setup` (release binary, models/ct2/tiny.en, ggml-tiny.en.bin) and the eval
@@ -42,6 +42,7 @@ load() { cut -d' ' -f1-3 /proc/loadavg; }
 SCRATCH="$(mktemp -d /tmp/recorder-bench-XXXXXX)"
 cleanup() {
   [[ -n "${FEED_PID:-}" ]] && kill "$FEED_PID" 2>/dev/null || true
+  [[ -n "${HOG_PID:-}" ]] && kill "$HOG_PID" 2>/dev/null || true
   [[ -n "${VMIC_DIR:-}" ]] && { vmic_stop || true; }
   [[ -n "${TMUX_SOCK:-}" ]] && { tmux -S "$TMUX_SOCK" kill-server 2>/dev/null || true; }
   rm -rf "$SCRATCH"
@@ -180,7 +181,20 @@ if ((LEVERS)); then
   lever "2-f16-audio_ctx" RECORDER_AUDIO_CTX=auto -- --model tiny.en --threads "$THREADS"
   lever "3-q8_0-full-window" RECORDER_AUDIO_CTX=full -- --model "$Q8" --threads "$THREADS"
   lever "4-q8_0-audio_ctx" RECORDER_AUDIO_CTX=auto -- --model "$Q8" --threads "$THREADS"
-  lever "5-q8_0-audio_ctx-1-thread" RECORDER_AUDIO_CTX=auto -- --model "$Q8" --threads 1
+  lever "5-f16-audio_ctx-flash-attn" RECORDER_AUDIO_CTX=auto RECORDER_FLASH_ATTN=1 -- --model tiny.en --threads "$THREADS"
+  lever "6-f16-audio_ctx-1-thread" RECORDER_AUDIO_CTX=auto -- --model tiny.en --threads 1
+  # Another process keeping one core busy (a build, a browser tab): adaptive threads vs a
+  # fixed 2 (three clips, two runs: the fixed case takes ~10 s per utterance).
+  ( while :; do :; done ) &
+  HOG_PID=$!
+  SUB=(--clips deepspeech_LDC93S1,speechbrain_example1,fw_jfk)
+  say "lever: a busy core beside (adaptive threads, then fixed)"
+  "$BIN" --threads "$THREADS" bench latency "$MANIFEST" --runs 2 "${SUB[@]}" --json \
+    >"$OUT/levers-7-busy-core-beside-3-clips-adaptive-threads.json"
+  RECORDER_ADAPTIVE_THREADS=0 "$BIN" --threads "$THREADS" bench latency "$MANIFEST" --runs 2 "${SUB[@]}" \
+    --json >"$OUT/levers-8-busy-core-beside-3-clips-fixed-2-threads.json"
+  kill "$HOG_PID" 2>/dev/null || true
+  HOG_PID=
 fi
 echo "load:    $(load) at the end; $((SECONDS - t_start)) s in all" >>"$OUT/machine.txt"
 

@@ -20,6 +20,7 @@ fn job(id: u64, wav: &Path, secs: f64) -> Job {
         start_s: 0.0,
         end_s: secs,
         closed_at: Instant::now(),
+        journal: None,
     }
 }
 

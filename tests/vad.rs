@@ -11,6 +11,7 @@ use recorder::audio::segmenter::SegmenterConfig;
 use recorder::audio::vad::{SileroVad, Vad};
 use recorder::audio::{CHUNK, wav};
 use recorder::engine::Source;
+use recorder::session::{Journal, Store};
 use support::run::{Sandbox, concat_with_gaps, eval_clip};
 use support::{have, skip, speak};
 
@@ -90,10 +91,12 @@ fn audio_thread_cuts_sentences_at_the_pauses() {
     concat_with_gaps(&parts, &file);
 
     let (tx, rx) = crossbeam_channel::unbounded();
+    let journal = std::sync::Arc::new(Journal::open(sb.path()).unwrap());
     let cfg = PipelineConfig {
         segmenter: SegmenterConfig::default(),
-        dir: sb.path().to_path_buf(),
+        store: Store::new(journal).unwrap(),
         first_id: 1,
+        interim_every: None,
     };
     let vad: pipeline::VadFactory = Box::new(|| Ok(Box::new(SileroVad::new()?) as Box<dyn Vad>));
     let source = Source::File {

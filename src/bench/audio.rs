@@ -235,7 +235,7 @@ pub async fn run(cfg: &Config, manifest: &Path, seconds: f64, json: bool) -> any
                         utterances_done += 1;
                     }
                 }
-                Some(_) => {}
+                Some(other) => pool.note(other),
                 None => anyhow::bail!("the worker pool stopped"),
             },
         }

@@ -80,18 +80,30 @@ pub struct LatencyReport {
     pub wer: f64,
     /// Peak RSS of each worker (kB) at the end.
     pub worker_peak_rss_kb: Vec<u64>,
+    /// … and after one more utterance of [`LONGEST_UTTERANCE_S`] (the segmenter's limit).
+    #[serde(default)]
+    pub worker_peak_rss_25s_kb: Vec<u64>,
     pub worker_load_ms: Vec<f64>,
+    /// The pool's notices during the run (a replaced worker makes the run suspect).
+    #[serde(default)]
+    pub notices: Vec<String>,
     pub load_before: Option<f64>,
     pub load_after: Option<f64>,
 }
 
 /// A started pool with its event stream, once every worker said hello.
+/// The segmenter splits monologues before 25 s: the longest utterance a worker gets.
+pub const LONGEST_UTTERANCE_S: usize = 25;
+
 pub(super) struct WarmPool {
     pub pool: Pool,
     pub submitter: Submitter,
     pub events: mpsc::UnboundedReceiver<PoolEvent>,
+    /// The current worker of each slot.
     pub pids: Vec<u32>,
     pub load_ms: Vec<f64>,
+    /// What the pool reported along the way (a worker replaced, …).
+    pub notices: Vec<String>,
 }
 
 pub(super) async fn start_pool(cfg: &Config) -> anyhow::Result<WarmPool> {
@@ -99,15 +111,17 @@ pub(super) async fn start_pool(cfg: &Config) -> anyhow::Result<WarmPool> {
     let spec = crate::transcribe::whisper::worker_spec(cfg, &model)?;
     let (tx, mut events) = mpsc::unbounded_channel();
     let (pool, submitter) = Pool::start(PoolConfig::new(cfg.workers, spec), tx);
-    let (mut pids, mut load_ms) = (Vec::new(), Vec::new());
+    let (mut pids, mut load_ms) = (vec![0; cfg.workers], Vec::new());
     let deadline = Instant::now() + Duration::from_secs(120);
-    while pids.len() < cfg.workers {
+    while load_ms.len() < cfg.workers {
         let left = deadline.saturating_duration_since(Instant::now());
         match tokio::time::timeout(left, events.recv()).await {
             Ok(Some(PoolEvent::WorkerReady {
-                pid, load_ms: ms, ..
+                slot,
+                pid,
+                load_ms: ms,
             })) => {
-                pids.push(pid);
+                pids[slot] = pid;
                 load_ms.push(ms);
             }
             Ok(Some(PoolEvent::Notice(n))) => anyhow::bail!("worker: {n}"),
@@ -122,6 +136,7 @@ pub(super) async fn start_pool(cfg: &Config) -> anyhow::Result<WarmPool> {
         events,
         pids,
         load_ms,
+        notices: Vec::new(),
     })
 }
 
@@ -181,9 +196,22 @@ impl WarmPool {
                 Some(PoolEvent::Failed { job, reason }) if job.id == id => {
                     anyhow::bail!("utterance {id} failed: {reason}")
                 }
-                Some(_) => {}
+                Some(other) => self.note(other),
                 None => anyhow::bail!("the worker pool stopped"),
             }
+        }
+    }
+
+    /// Keeps track of replaced workers and the pool's notices.
+    pub fn note(&mut self, event: PoolEvent) {
+        match event {
+            PoolEvent::WorkerReady { slot, pid, .. } => {
+                if let Some(p) = self.pids.get_mut(slot) {
+                    *p = pid;
+                }
+            }
+            PoolEvent::Notice(n) => self.notices.push(n),
+            _ => {}
         }
     }
 
@@ -261,7 +289,19 @@ pub async fn run(
         eprintln!();
     }
     let worker_peak_rss_kb = pool.peak_rss_kb();
+    // The worst case for memory: the segmenter's longest utterance (25 s), made of the clips.
+    let longest: Vec<f32> = audio
+        .iter()
+        .flatten()
+        .copied()
+        .cycle()
+        .take(LONGEST_UTTERANCE_S * 16_000)
+        .collect();
+    id += 1;
+    pool.utterance(tmp.path(), id, &longest).await?;
+    let worker_peak_rss_25s_kb = pool.peak_rss_kb();
     let worker_load_ms = pool.load_ms.clone();
+    let notices = pool.notices.clone();
     pool.close().await;
     let median = |v: Vec<f64>| Stats::of(&v).median;
     let mut total = Words::default();
@@ -296,7 +336,9 @@ pub async fn run(
         wer: total.wer(),
         score: total,
         worker_peak_rss_kb,
+        worker_peak_rss_25s_kb,
         worker_load_ms,
+        notices,
         load_before,
         load_after: super::load_average(),
     };
@@ -327,12 +369,14 @@ pub fn text(r: &LatencyReport) -> String {
     }
     let medians: Vec<f64> = r.clips.iter().map(|c| c.latency.median).collect();
     out += &format!(
-        "median over clips: {:.0} ms; WER {:.2}% ({} errors / {} words); worker peak RSS {:?} kB\n",
+        "median over clips: {:.0} ms; WER {:.2}% ({} errors / {} words); worker peak RSS {:?} kB, \
+         {:?} kB after a {LONGEST_UTTERANCE_S} s utterance\n",
         Stats::of(&medians).median,
         r.wer * 100.0,
         r.score.errors,
         r.score.ref_words,
-        r.worker_peak_rss_kb
+        r.worker_peak_rss_kb,
+        r.worker_peak_rss_25s_kb,
     );
     out
 }

@@ -106,7 +106,7 @@ pub fn render(dir: &Path) -> anyhow::Result<String> {
         read::<AudioReport>(dir, "audio.json")?.as_ref(),
         read::<TuiMemory>(dir, "tui.json")?.as_ref(),
     );
-    out += &levers(dir)?;
+    out += &levers(dir, int8.as_ref())?;
     Ok(out)
 }
 
@@ -171,6 +171,9 @@ fn latency_table(ours: &LatencyReport, int8: Option<&FwReport>, f32: Option<&FwR
             format!("{:.2}% ({}/{})", w.wer() * 100.0, w.errors, w.ref_words)
         })
     };
+    for n in &ours.notices {
+        out += &format!("Pool notice during the run: {n}\n\n");
+    }
     out += &format!(
         "Word error rate of those texts (whole clips, `recorder eval`'s normaliser): ours {}, \
          fw int8 {}, fw float32 {}.\n\n",
@@ -269,7 +272,17 @@ fn memory(lat: Option<&LatencyReport>, a: Option<&AudioReport>, tui: Option<&Tui
     }
     if let Some(l) = lat {
         for w in &l.worker_peak_rss_kb {
-            rows += &format!("| worker after the latency runs | {} |\n", mb(*w));
+            rows += &format!(
+                "| worker after the latency runs (clips up to 20 s) | {} |\n",
+                mb(*w)
+            );
+        }
+        for w in &l.worker_peak_rss_25s_kb {
+            rows += &format!(
+                "| worker after a {} s utterance (the segmenter's longest) | {} |\n",
+                super::latency::LONGEST_UTTERANCE_S,
+                mb(*w)
+            );
         }
     }
     if rows.is_empty() {
@@ -278,7 +291,7 @@ fn memory(lat: Option<&LatencyReport>, a: Option<&AudioReport>, tui: Option<&Tui
     format!("**Peak RSS** (VmHWM)\n\n| process | peak RSS |\n| --- | ---: |\n{rows}\n")
 }
 
-fn levers(dir: &Path) -> anyhow::Result<String> {
+fn levers(dir: &Path, int8: Option<&FwReport>) -> anyhow::Result<String> {
     let mut files: Vec<_> = std::fs::read_dir(dir)?
         .filter_map(|e| e.ok())
         .map(|e| e.file_name().to_string_lossy().into_owned())
@@ -288,9 +301,9 @@ fn levers(dir: &Path) -> anyhow::Result<String> {
         return Ok(String::new());
     }
     files.sort();
-    let mut out = "**Levers** (same clips, one setting changed)\n\n\
-                   | setting | median latency | median encode | median decode | WER |\n\
-                   | --- | ---: | ---: | ---: | ---: |\n"
+    let mut out = "**Levers** (same clips, 3 runs, one setting changed; WER of the whole clips)\n\n\
+                   | setting | median latency | median encode | median decode | median ours / fw int8 | WER |\n\
+                   | --- | ---: | ---: | ---: | ---: | ---: |\n"
         .to_string();
     for f in files {
         let Some(r) = read::<LatencyReport>(dir, &f)? else {
@@ -300,11 +313,17 @@ fn levers(dir: &Path) -> anyhow::Result<String> {
         let col = |g: &dyn Fn(&super::latency::ClipLatency) -> f64| {
             median(&r.clips.iter().map(g).collect::<Vec<_>>())
         };
+        let ratios: Vec<f64> = r
+            .clips
+            .iter()
+            .map(|c| c.latency.median / fw_median(int8, &c.name))
+            .collect();
         out += &format!(
-            "| {name} | {} ms | {} ms | {} ms | {:.2}% |\n",
+            "| {name} | {} ms | {} ms | {} ms | {} | {:.2}% |\n",
             ms(col(&|c| c.latency.median)),
             ms(col(&|c| c.encode_ms)),
             ms(col(&|c| c.decode_ms)),
+            ratio(median(&ratios)),
             r.score.wer() * 100.0
         );
     }
@@ -351,7 +370,9 @@ mod tests {
             },
             wer: 0.25,
             worker_peak_rss_kb: vec![120_000],
+            worker_peak_rss_25s_kb: vec![150_000],
             worker_load_ms: vec![70.0],
+            notices: Vec::new(),
             load_before: Some(0.5),
             load_after: Some(0.6),
         };
@@ -394,7 +415,7 @@ mod tests {
             "{table}"
         );
         assert!(
-            table.contains("| worker after the latency runs | 117 MB |"),
+            table.contains("| worker after the latency runs (clips up to 20 s) | 117 MB |"),
             "{table}"
         );
     }

@@ -102,12 +102,67 @@ pub fn context_params() -> whisper_rs::WhisperContextParameters<'static> {
     p
 }
 
-/// Sets the speed-related decoding parameters for an utterance of `samples` (16 kHz, padded).
-pub fn apply(p: &mut whisper_rs::FullParams<'_, '_>, samples: usize) {
+/// Sets the speed-related decoding parameters for an utterance of `samples` (16 kHz, padded)
+/// on a worker configured for `threads` threads.
+///
+/// Timestamps stay on: without them (`no_timestamps`) a reduced context loops on short
+/// utterances ("She had your dark suit …" three times over at -10 dB), because the timestamp
+/// tokens are what ends a window's decoding (README "Speed").
+pub fn apply(p: &mut whisper_rs::FullParams<'_, '_>, samples: usize, threads: usize) {
     p.set_audio_ctx(audio_ctx(samples));
-    if std::env::var("RECORDER_NO_TIMESTAMPS").is_ok_and(|v| v == "1") {
-        p.set_no_timestamps(true);
+    let n = threads_now(threads);
+    if n != threads {
+        tracing::debug!(configured = threads, using = n, "cores busy elsewhere");
     }
+    p.set_n_threads(n as std::ffi::c_int);
+}
+
+/// Threads for the job about to run: the configured count, but no more than the cores nobody
+/// else keeps busy right now.
+///
+/// ggml splits every operation evenly over its threads and waits for the slowest, so one
+/// thread sharing its core with a busy process slows the whole job to that thread's share
+/// of the core. The worker runs at nice 10, so against a process at normal priority that
+/// share is about a tenth: measured here with one busy loop beside it, 2 threads took 10 s
+/// for a 3 s utterance, 1 thread 0.35 s (README "Speed"). `RECORDER_ADAPTIVE_THREADS=0`
+/// turns this off.
+pub fn threads_now(configured: usize) -> usize {
+    static ADAPTIVE: OnceLock<bool> = OnceLock::new();
+    let adaptive = *ADAPTIVE
+        .get_or_init(|| std::env::var("RECORDER_ADAPTIVE_THREADS").map_or(true, |v| v != "0"));
+    if !adaptive || configured <= 1 {
+        return configured;
+    }
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    // Runnable threads right now, less this one; the least of three looks 1 ms apart, so a
+    // thread that only wakes briefly (our own audio thread, a timer) is not counted.
+    let mut busy = usize::MAX;
+    for i in 0..3 {
+        if i > 0 {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        match procs_running() {
+            Some(n) => busy = busy.min(n.saturating_sub(1)),
+            None => return configured,
+        }
+    }
+    threads_for(configured, cores, busy)
+}
+
+/// The rule behind [`threads_now`]: `configured`, capped at the cores not taken by `busy`
+/// runnable threads of other processes, at least 1.
+pub fn threads_for(configured: usize, cores: usize, busy: usize) -> usize {
+    configured.min(cores.saturating_sub(busy)).max(1)
+}
+
+/// `procs_running` of /proc/stat: threads running or ready to run, machine-wide.
+fn procs_running() -> Option<usize> {
+    let text = std::fs::read_to_string("/proc/stat").ok()?;
+    text.lines()
+        .find_map(|l| l.strip_prefix("procs_running "))?
+        .trim()
+        .parse()
+        .ok()
 }
 
 /// The `audio_ctx` for an utterance of `samples` (the policy from the environment).
@@ -168,6 +223,29 @@ mod tests {
             };
             assert!(ctx >= last, "{samples}");
             last = ctx;
+        }
+    }
+
+    #[test]
+    fn threads_give_way_to_busy_cores() {
+        // An idle 2-core machine: both threads.
+        assert_eq!(threads_for(2, 2, 0), 2);
+        // One core busy elsewhere: one thread, on the free core.
+        assert_eq!(threads_for(2, 2, 1), 1);
+        // Everything busy: still one thread.
+        assert_eq!(threads_for(2, 2, 5), 1);
+        // Room to spare: never more than configured.
+        assert_eq!(threads_for(4, 16, 3), 4);
+        assert_eq!(threads_for(8, 8, 2), 6);
+        assert_eq!(threads_for(1, 2, 0), 1);
+    }
+
+    #[test]
+    fn procs_running_is_readable_on_linux() {
+        if cfg!(target_os = "linux") {
+            // At least this thread runs.
+            assert!(procs_running().unwrap() >= 1);
+            assert!(threads_now(2) >= 1);
         }
     }
 

@@ -237,7 +237,7 @@ impl Whisper {
             audio.resize(17_600, 0.0);
         }
         // Encode only as much of the 30 s window as the utterance needs (see `speed`).
-        super::speed::apply(&mut params, audio.len());
+        super::speed::apply(&mut params, audio.len(), self.threads);
         self.state
             .full(params, &audio)
             .map_err(|e| anyhow::anyhow!("whisper failed: {e}"))?;

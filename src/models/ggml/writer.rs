@@ -55,7 +55,7 @@ impl WeightFormat {
 
     /// Row lengths this format can store (block formats need whole blocks).
     pub(super) fn fits_row(self, row_len: usize) -> bool {
-        row_len % self.matrix_type().block_len() == 0
+        row_len.is_multiple_of(self.matrix_type().block_len())
     }
 }
 
