@@ -22,6 +22,7 @@ lint:
 	cargo clippy --release --all-targets --locked -- -D warnings
 
 # Latency, throughput, audio path and memory side by side with faster-whisper (README "Speed");
-# `make bench ARGS=--levers` also measures each speed lever. Results: bench/results.md.
+# the main speed levers included (ARGS=--quick skips them, ARGS=--levers adds the slow ones).
+# Results: bench/results.md.
 bench: setup-test
 	scripts/bench.sh $(ARGS)

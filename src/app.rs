@@ -12,6 +12,7 @@ pub mod keys;
 mod msg;
 mod output;
 mod overlay;
+pub mod resume;
 mod view;
 
 #[cfg(test)]
@@ -30,6 +31,7 @@ pub use input::{InputWarning, InputWatch};
 pub use keys::{KeyBindings, KeyMap};
 pub use msg::{Action, Effect, Msg, WHEEL_LINES};
 pub use overlay::{DevicePicker, Overlay};
+pub use resume::{Resume, ResumeOffer};
 
 /// What the recorder is doing, as far as the UI knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,13 +77,6 @@ pub struct Workers {
     pub queued: usize,
 }
 
-/// A device switch in progress: start again (on the new device) once the old recording has
-/// stopped, paused again if it was paused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Restart {
-    paused: bool,
-}
-
 /// The whole UI state.
 #[derive(Debug, Clone)]
 pub struct App {
@@ -91,6 +86,12 @@ pub struct App {
     pub keys: KeyMap,
     /// The log file, shown in the help so the user can find the details of an error.
     pub log: Option<PathBuf>,
+    /// The config's vocabulary (whisper's initial prompt), shown in the help.
+    pub vocabulary: Vec<String>,
+    /// The engine turned live text off because the machine cannot keep up; the header says so.
+    pub live_text_off: bool,
+    /// An unfinished session offered for resuming, or being resumed.
+    pub resume: Option<Resume>,
     pub state: RecState,
     /// The input of the current (or last) session, or the one picked for the next.
     pub input: Option<String>,
@@ -114,7 +115,6 @@ pub struct App {
     pub size: (u16, u16),
     /// Index into [`crate::export::Format::ALL`] of the last export (the list starts there).
     pub export_format: usize,
-    restart: Option<Restart>,
     last_tick: Option<f64>,
     dirty: bool,
 }
@@ -127,6 +127,9 @@ impl App {
             model: model.into(),
             keys: KeyMap::default(),
             log: None,
+            vocabulary: Vec::new(),
+            live_text_off: false,
+            resume: None,
             state: RecState::Idle,
             input: None,
             clock_s: 0.0,
@@ -142,7 +145,6 @@ impl App {
             quitting: false,
             size: (80, 24),
             export_format: 0,
-            restart: None,
             last_tick: None,
             dirty: true,
         }
@@ -154,6 +156,9 @@ impl App {
         match msg {
             Msg::Key(key) => {
                 if let Some(effects) = self.overlay_key(key) {
+                    return effects;
+                }
+                if let Some(effects) = self.resume_key(key) {
                     return effects;
                 }
                 match self.keys.action(key) {
@@ -187,7 +192,6 @@ impl App {
             }
             Msg::StartFailed(reason) => {
                 self.state = RecState::Idle;
-                self.restart = None;
                 self.set_notice(
                     NoticeLevel::Error,
                     format!("could not start recording: {reason}"),
@@ -197,7 +201,6 @@ impl App {
             Msg::EngineClosed => {
                 self.state = RecState::Idle;
                 self.level = None;
-                self.restart = None;
                 self.set_notice(NoticeLevel::Error, "the engine stopped unexpectedly".into());
                 if self.quitting {
                     vec![Effect::QuitNow]
@@ -206,6 +209,10 @@ impl App {
                 }
             }
             Msg::Terminate => vec![Effect::Quit],
+            Msg::ResumeStarted(result) => {
+                self.resume_started(result);
+                self.quit_progress()
+            }
             Msg::Devices(list) => {
                 self.devices_arrived(list);
                 vec![]
@@ -229,6 +236,11 @@ impl App {
     /// True once after anything visible changed: the TUI redraws only then.
     pub fn take_dirty(&mut self) -> bool {
         std::mem::take(&mut self.dirty)
+    }
+
+    /// Transcriptions still to come: the open session's and those of a resumed one.
+    pub fn pending(&self) -> usize {
+        self.history.pending() + self.resume_pending()
     }
 
     /// Whether the TUI should send [`Msg::Tick`]s (only the running clock needs them).
@@ -266,7 +278,7 @@ impl App {
             Action::PickDevice => return self.open_devices(),
             Action::ToggleHelp => self.overlay = Some(Overlay::Help { top: 0 }),
             Action::Close => {
-                if self.selected.take().is_none() {
+                if self.selected.take().is_none() && !self.dismiss_resume() {
                     self.notice = None;
                 }
             }
@@ -283,7 +295,6 @@ impl App {
             }
             RecState::Recording | RecState::Paused => {
                 self.state = RecState::Stopping;
-                self.restart = None;
                 vec![Effect::StopRecording]
             }
             _ => vec![],
@@ -315,7 +326,9 @@ impl App {
         }
         self.quitting = true;
         self.overlay = None;
-        self.restart = None;
+        if matches!(self.resume, Some(Resume::Offered(_))) {
+            self.resume = None;
+        }
         self.quit_progress()
     }
 
@@ -330,7 +343,7 @@ impl App {
                 self.state = RecState::Stopping;
                 vec![Effect::StopRecording]
             }
-            RecState::Idle if self.history.pending() == 0 => vec![Effect::Quit],
+            RecState::Idle if self.pending() == 0 => vec![Effect::Quit],
             _ => vec![],
         }
     }
@@ -345,13 +358,12 @@ impl App {
                 self.history.open_session(input.clone(), Some(session_dir));
                 self.input = Some(input);
                 self.content_changed();
-                if let Some(restart) = self.restart.take() {
-                    let text = format!("switched to {}", self.input.as_deref().unwrap_or("?"));
-                    self.set_notice(NoticeLevel::Info, text);
-                    if restart.paused {
-                        return self.toggle_pause();
-                    }
-                }
+            }
+            EngineEvent::InputSwitched(input) => {
+                self.set_notice(NoticeLevel::Info, format!("switched to {input}"));
+                self.input = Some(input);
+                // A new device's level says nothing yet about a muted or clipping input.
+                self.watch = InputWatch::default();
             }
             EngineEvent::Level(level) => {
                 if self.state == RecState::Recording {
@@ -396,20 +408,20 @@ impl App {
                 self.last_tick = None;
                 self.history.close_open();
                 self.forget_missing_selection();
-                if self.restart.is_some() && !self.quitting {
-                    // The old session is closed; the new device opens the next one.
-                    self.state = RecState::Starting;
-                    return vec![Effect::StartRecording];
-                }
-                self.restart = None;
             }
             EngineEvent::SourceError(text) => {
                 self.set_notice(NoticeLevel::Error, format!("audio input: {text}"));
             }
-            EngineEvent::Interim { id, stable, tentative } => {
+            EngineEvent::Interim {
+                id,
+                stable,
+                tentative,
+            } => {
                 self.history.interim(id, stable, tentative);
                 self.dirty = true;
             }
+            EngineEvent::InterimOff(_) => self.live_text_off = true,
+            EngineEvent::Resumed { error, .. } => self.resumed_one(error),
             EngineEvent::Workers { busy, idle, queued } => {
                 self.workers = Some(Workers { busy, idle, queued });
             }

@@ -160,7 +160,12 @@ pub struct EvalArgs {
     #[arg(long, value_name = "A,B", value_delimiter = ',')]
     pub clips: Vec<String>,
     /// Play every clip this many dB louder (negative: quieter, e.g. -30).
-    #[arg(long, value_name = "DB", default_value_t = 0.0, allow_negative_numbers = true)]
+    #[arg(
+        long,
+        value_name = "DB",
+        default_value_t = 0.0,
+        allow_negative_numbers = true
+    )]
     pub gain_db: f32,
     /// Also run generated white, pink and brown noise, mains hum and silence, this many
     /// seconds each (non-speech: the right output is nothing).
@@ -264,7 +269,14 @@ mod tests {
     #[test]
     fn eval_takes_a_manifest_and_a_selection() {
         let cli = Cli::parse_from([
-            "recorder", "eval", "m.tsv", "--clips", "a,b", "--gain-db", "-30", "--json",
+            "recorder",
+            "eval",
+            "m.tsv",
+            "--clips",
+            "a,b",
+            "--gain-db",
+            "-30",
+            "--json",
         ]);
         let Some(Command::Eval(args)) = cli.command else {
             panic!("not eval");

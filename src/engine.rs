@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -11,10 +11,14 @@ use crossbeam_channel::Sender;
 use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
 
 use crate::audio::Level;
-use crate::audio::pipeline::{self, AudioEvent, Control, PipelineConfig};
-use crate::audio::vad::{SileroVad, Vad};
-use crate::session::{self, Entry, Journal, Store};
+use crate::audio::pipeline::{AudioEvent, Control};
+use crate::session::{self, Entry, Journal};
 use crate::transcribe::Transcript;
+mod open;
+
+pub use open::Opened;
+use open::open_recording;
+
 use crate::transcribe::pool::{
     InterimSwitch, Job, Pool, PoolConfig, PoolEvent, Submitter, WorkerSpec,
 };
@@ -60,6 +64,8 @@ pub enum EngineEvent {
     },
     /// Something the user should know that is not fatal (a worker was replaced, overruns).
     Notice(String),
+    /// Recording moved to this input ([`Engine::switch_input`]), in the same session.
+    InputSwitched(String),
     /// The recording ended (stop, or the input file finished): no more utterances follow.
     RecordingStopped,
     /// The audio source failed (device lost, unreadable file).
@@ -71,6 +77,12 @@ pub enum EngineEvent {
         stable: String,
         tentative: String,
     },
+    /// Interim passes were turned off for good because the workers cannot keep up (the
+    /// reason, for the user, also goes out as a `Notice`); the front end says live text is off.
+    InterimOff(String),
+    /// An utterance of an earlier session queued by [`Engine::resume_in_background`] got its
+    /// text (`error: None`) or failed; either way the result is in that session's journal.
+    Resumed { id: u64, error: Option<String> },
     /// Worker pool state changed.
     Workers {
         busy: usize,
@@ -94,6 +106,16 @@ pub struct EngineConfig {
     pub interim: Option<Duration>,
     /// How workers are started (default: this binary in worker mode).
     pub worker: Option<WorkerSpec>,
+}
+
+/// Ids of jobs for an earlier session transcribed in the background are offset by this: the
+/// live session's ids start at 1 in every run, so the old session's own ids would collide with
+/// them in the front end and in the interim tracker.
+const BACKGROUND: u64 = 1 << 48;
+
+/// The earlier session's own id of a background job; `None` for a live utterance.
+fn background_id(id: u64) -> Option<u64> {
+    id.checked_sub(BACKGROUND)
 }
 
 /// The running engine: a warm worker pool plus, while recording, the audio thread.
@@ -150,45 +172,39 @@ impl Engine {
         if self.recording.is_some() {
             return Ok(());
         }
-        let dir = new_session_dir(&self.cfg.sessions_dir)?;
-        let journal = Arc::new(Journal::open(&dir)?);
-        journal.append(
-            &Entry::SessionStarted {
-                time: session::now_text(),
-                input: describe(&source),
-                model: self.cfg.model.display().to_string(),
-                version: env!("CARGO_PKG_VERSION").into(),
-            },
-            true,
-        )?;
-        let store = Store::new(journal.clone())?;
-        let vad: pipeline::VadFactory =
-            Box::new(|| Ok(Box::new(SileroVad::new()?) as Box<dyn Vad>));
+        let opened = self.opener(source)()?;
+        let started = self.adopt(opened);
+        let _ = self.events.send(started);
+        Ok(())
+    }
+
+    /// [`Engine::start_recording`] in two halves, for a front end that must not wait while
+    /// the session folder is made and the input and the VAD are opened (~0.1 s): run the
+    /// returned closure on another thread, then hand what it opened to [`Engine::adopt`].
+    pub fn opener(
+        &self,
+        source: Source,
+    ) -> impl FnOnce() -> anyhow::Result<Opened> + Send + 'static {
+        let cfg = self.cfg.clone();
         let events = self.events.clone();
         let submitter = self.submitter.clone();
         let next_id = self.next_id.clone();
-        let emit = move |ev: AudioEvent| {
-            if let AudioEvent::Utterance { id, .. } = &ev {
-                next_id.fetch_max(id + 1, Ordering::SeqCst);
-            }
-            on_audio_event(ev, &events, &submitter, &journal)
-        };
-        let pcfg = PipelineConfig {
-            segmenter: self.cfg.segmenter.clone(),
-            store,
-            first_id: self.next_id.load(Ordering::SeqCst),
-            interim_every: self.cfg.interim,
-        };
-        let (thread, control, input) = pipeline::spawn(source, pcfg, vad, emit)?;
-        let _ = self.events.send(EngineEvent::RecordingStarted {
+        move || open_recording(&cfg, source, events, submitter, next_id)
+    }
+
+    /// Takes over a recording [`Engine::opener`] opened; returns the `RecordingStarted` event
+    /// for the caller to deliver (only now can pause and stop reach it). A recording already
+    /// open wins: the new one is dropped, which stops it.
+    pub fn adopt(&mut self, opened: Opened) -> EngineEvent {
+        let Opened {
+            recording,
             input,
-            session_dir: dir,
-        });
-        self.recording = Some(Recording {
-            control,
-            thread: Some(thread),
-        });
-        Ok(())
+            session_dir,
+        } = opened;
+        if self.recording.is_none() {
+            self.recording = Some(recording);
+        }
+        EngineEvent::RecordingStarted { input, session_dir }
     }
 
     /// Pauses within the session: the open utterance is closed and queued, then audio is
@@ -205,6 +221,16 @@ impl Engine {
         }
     }
 
+    /// Moves the open recording to another microphone (`None`: the default) without ending
+    /// the session; `InputSwitched` follows, or a `Notice` when it cannot be opened. False when
+    /// no recording is open (the caller records from it at the next start instead).
+    pub fn switch_input(&mut self, device: Option<String>) -> bool {
+        match &self.recording {
+            Some(r) => r.control.send(Control::Switch(device)).is_ok(),
+            None => false,
+        }
+    }
+
     /// Ends the recording session: the open utterance is closed and queued (not dropped);
     /// `RecordingStopped` follows once the audio thread has finished.
     pub fn stop_recording(&mut self) {
@@ -214,6 +240,16 @@ impl Engine {
             if let Some(t) = r.thread.take() {
                 let _ = t.join();
             }
+        }
+    }
+
+    /// Like [`Engine::stop_recording`] without waiting: the audio thread flushes the open
+    /// utterance and ends by itself, `RecordingStopped` says so, and [`Engine::recording_ended`]
+    /// then joins it (at once: it has finished). For a front end whose loop must not stall on
+    /// the flush (WAV and journal writes, fsync).
+    pub fn request_stop(&mut self) {
+        if let Some(r) = &self.recording {
+            let _ = r.control.send(Control::Stop);
         }
     }
 
@@ -254,6 +290,26 @@ impl Engine {
         Ok(ids)
     }
 
+    /// Like [`Engine::resume_session`], while a recording may be running: the jobs queue
+    /// behind nothing already queued and report only as [`EngineEvent::Resumed`] (no
+    /// `Queued`/`Transcribing`/`Transcribed`, which name live utterances). Returns how many
+    /// were queued.
+    pub fn resume_in_background(&mut self, s: &session::Session) -> anyhow::Result<usize> {
+        let journal = Arc::new(Journal::open(&s.dir)?);
+        let pending = s.untranscribed();
+        for u in &pending {
+            self.submitter.submit(Job {
+                id: BACKGROUND + u.id,
+                wav: u.wav.clone(),
+                start_s: u.start_s,
+                end_s: u.end_s,
+                closed_at: Instant::now(),
+                journal: Some(journal.clone()),
+            });
+        }
+        Ok(pending.len())
+    }
+
     /// Shows a message in the front end (as a notice event).
     pub fn notify(&self, message: impl Into<String>) {
         let _ = self.events.send(EngineEvent::Notice(message.into()));
@@ -281,46 +337,6 @@ impl Engine {
         } = self;
         drop(submitter);
         pool.join(wait).await;
-    }
-}
-
-/// `sessions/2026-11-25T21-10-58` (+ `-2`, `-3` … if two start in the same second), mode 0700:
-/// the audio is the user's speech.
-fn new_session_dir(root: &std::path::Path) -> anyhow::Result<PathBuf> {
-    use std::os::unix::fs::DirBuilderExt;
-    let stamp = session_stamp();
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(root)
-        .map_err(|e| anyhow::anyhow!("cannot create sessions folder '{}': {e}", root.display()))?;
-    for n in 1..1000 {
-        let name = if n == 1 {
-            stamp.clone()
-        } else {
-            format!("{stamp}-{n}")
-        };
-        let dir = root.join(name);
-        match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
-            Ok(()) => return Ok(dir),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-            Err(e) => anyhow::bail!("cannot create session folder '{}': {e}", dir.display()),
-        }
-    }
-    anyhow::bail!("cannot create a session folder in '{}'", root.display())
-}
-
-fn session_stamp() -> String {
-    let now = time::OffsetDateTime::now_local().unwrap_or_else(|_| time::OffsetDateTime::now_utc());
-    let fmt = time::macros::format_description!("[year]-[month]-[day]T[hour]-[minute]-[second]");
-    now.format(&fmt).unwrap_or_else(|_| "session".into())
-}
-
-fn describe(source: &Source) -> String {
-    match source {
-        Source::Device(Some(d)) => d.clone(),
-        Source::Device(None) => "default input".into(),
-        Source::File { path, .. } => path.display().to_string(),
     }
 }
 
@@ -383,6 +399,7 @@ fn on_audio_event(
         AudioEvent::DeviceLost(reason) => {
             EngineEvent::Notice(format!("{reason}; recording is on hold until it is back"))
         }
+        AudioEvent::Switched(input) => EngineEvent::InputSwitched(input),
         AudioEvent::DeviceBack(input) => {
             EngineEvent::Notice(format!("input '{input}' is back; recording continues"))
         }
@@ -405,7 +422,38 @@ async fn forward_pool_events(
                 tracing::info!(slot, pid, load_ms, "worker ready");
                 continue;
             }
+            PoolEvent::Started { id, .. } if background_id(id).is_some() => continue,
             PoolEvent::Started { id, slot } => EngineEvent::Transcribing { id, worker: slot },
+            PoolEvent::Done {
+                job,
+                text,
+                segments,
+                no_speech_prob,
+                timings,
+            } if background_id(job.id).is_some() => {
+                let id = background_id(job.id).unwrap_or_default();
+                let entry = Entry::Transcribed {
+                    id,
+                    text,
+                    segments,
+                    no_speech_prob,
+                    timings,
+                };
+                journal_result(&job, entry);
+                EngineEvent::Resumed { id, error: None }
+            }
+            PoolEvent::Failed { job, reason } if background_id(job.id).is_some() => {
+                let id = background_id(job.id).unwrap_or_default();
+                let failed = Entry::Failed {
+                    id,
+                    reason: reason.clone(),
+                };
+                journal_result(&job, failed);
+                EngineEvent::Resumed {
+                    id,
+                    error: Some(reason),
+                }
+            }
             PoolEvent::Done {
                 job,
                 text,
@@ -457,10 +505,13 @@ async fn forward_pool_events(
             } => {
                 if interim.too_slow(worker_ms, interval_ms) && interim_switch.enabled() {
                     interim_switch.disable();
-                    let _ = tx.send(EngineEvent::Notice(format!(
-                        "live text turned off: passes take {:.1} s, longer than the machine can keep up with",
+                    let reason = format!(
+                        "passes take {:.1} s, longer than the machine can keep up with",
                         worker_ms / 1000.0
-                    )));
+                    );
+                    let notice = format!("live text turned off: {reason}");
+                    let _ = tx.send(EngineEvent::Notice(notice));
+                    let _ = tx.send(EngineEvent::InterimOff(reason));
                 }
                 match interim.pass(id, &text) {
                     Some((stable, tentative)) => EngineEvent::Interim {

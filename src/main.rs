@@ -150,6 +150,7 @@ fn live(args: recorder::cli::RunArgs, cfg: &Config, log: Option<PathBuf>) -> any
     ortlib::init(cfg.models_dir.as_deref())?;
     preflight(&source)?;
     let unfinished = recorder::sessions_cmd::unfinished_notice(&ecfg.sessions_dir);
+    let sessions_dir = ecfg.sessions_dir.clone();
     let rt = runtime()?;
     if args.headless {
         if let Some(n) = &unfinished {
@@ -162,10 +163,16 @@ fn live(args: recorder::cli::RunArgs, cfg: &Config, log: Option<PathBuf>) -> any
     }
     rt.block_on(async {
         let (engine, events) = Engine::new(ecfg)?;
-        if let Some(n) = unfinished {
-            engine.notify(n);
-        }
         let mut app = recorder::app::App::new(cfg.model.clone(), recorder::ui::color_from_env());
+        // The TUI asks whether to resume the newest unfinished session (y/n on its status line).
+        if let Some(s) = recorder::sessions_cmd::newest_unfinished(&sessions_dir) {
+            app.offer_resume(recorder::app::ResumeOffer {
+                untranscribed: s.untranscribed().len(),
+                session: s.id,
+                dir: s.dir,
+            });
+        }
+        app.vocabulary = cfg.vocabulary.clone();
         // Checked when the config was loaded; an error here would be a bug, still reported.
         app.keys = recorder::app::KeyMap::new(&cfg.keys).map_err(anyhow::Error::msg)?;
         app.log = log.clone();

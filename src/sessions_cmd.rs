@@ -149,6 +149,13 @@ async fn resume(s: Session, cfg: EngineConfig) -> anyhow::Result<i32> {
     Ok(if failed > 0 { 1 } else { 0 })
 }
 
+/// The newest session a crash left with untranscribed audio (the TUI offers to resume it).
+pub fn newest_unfinished(root: &Path) -> Option<Session> {
+    session::list(root)
+        .into_iter()
+        .rfind(|s| !s.untranscribed().is_empty())
+}
+
 /// One line about sessions a crash left with untranscribed audio, or `None`.
 pub fn unfinished_notice(root: &Path) -> Option<String> {
     let pending: Vec<Session> = session::list(root)

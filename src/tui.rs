@@ -31,7 +31,7 @@ use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
 use tokio::time::{Interval, MissedTickBehavior};
 
 use crate::app::{Action, App, Effect, Msg, WHEEL_LINES};
-use crate::engine::{Engine, EngineEvent, Source};
+use crate::engine::{Engine, EngineEvent, Opened, Source};
 
 /// Clock ticks while recording (~20 a second, in step with the level meter).
 const TICK: Duration = Duration::from_millis(50);
@@ -67,20 +67,28 @@ pub async fn run(
         }
     };
     let (tasks, mut done) = mpsc::unbounded_channel();
+    let (opened_tx, mut opened) = mpsc::unbounded_channel();
     let mut shell = Shell {
+        opened: opened_tx,
+        starting: false,
         engine: &mut engine,
         source,
         app: &mut app,
         tasks,
     };
     let result = shell
-        .event_loop(&mut guard.terminal, &mut events, &mut done, autostart)
+        .event_loop(
+            &mut guard.terminal,
+            &mut events,
+            (&mut done, &mut opened),
+            autostart,
+        )
         .await;
     drop(guard);
     // Nothing to wait for when no recording is open (stopping one would queue its open
     // utterance) and every utterance the app saw has its text. The app's count, not the
     // pool's: the pool also counts its interim passes, which nobody waits for.
-    let idle = !engine.is_recording() && app.history.pending() == 0;
+    let idle = !engine.is_recording() && app.pending() == 0;
     let wait = match result {
         Ok(Exit::Now) => Duration::ZERO,
         Ok(Exit::Graceful) | Err(_) if idle => IDLE_QUIT_WAIT,
@@ -103,6 +111,11 @@ struct Shell<'a> {
     app: &'a mut App,
     /// Where background tasks send their answers.
     tasks: UnboundedSender<Msg>,
+    /// Where the task opening a recording sends it (see [`Engine::opener`]).
+    opened: UnboundedSender<anyhow::Result<Opened>>,
+    /// A recording is being opened: engine events wait until it is adopted, so the app hears
+    /// `RecordingStarted` before anything the new audio thread says.
+    starting: bool,
 }
 
 impl Shell<'_> {
@@ -110,7 +123,10 @@ impl Shell<'_> {
         &mut self,
         terminal: &mut Term,
         events: &mut UnboundedReceiver<EngineEvent>,
-        done: &mut UnboundedReceiver<Msg>,
+        (done, opened): (
+            &mut UnboundedReceiver<Msg>,
+            &mut UnboundedReceiver<anyhow::Result<Opened>>,
+        ),
         autostart: bool,
     ) -> anyhow::Result<Exit> {
         let clock = Instant::now();
@@ -154,7 +170,7 @@ impl Shell<'_> {
                     Some(Err(err)) => return Err(err).context("reading terminal input"),
                     None => Msg::Terminate,
                 },
-                event = events.recv(), if engine_open => match event {
+                event = events.recv(), if engine_open && !self.starting => match event {
                     Some(event) => self.engine_msg(event),
                     None => {
                         engine_open = false;
@@ -162,16 +178,28 @@ impl Shell<'_> {
                     }
                 },
                 Some(msg) = done.recv() => msg,
+                Some(result) = opened.recv() => self.adopt(result),
                 _ = ticker.tick(), if ticking => Msg::Tick { now_s: clock.elapsed().as_secs_f64() },
                 _ = sigterm.recv() => Msg::Terminate,
                 _ = sighup.recv() => Msg::Terminate,
             };
             effects.extend(self.app.update(msg));
             // Take in whatever else the engine already sent, so a burst costs one redraw.
-            while let Ok(event) = events.try_recv() {
+            while !self.starting
+                && let Ok(event) = events.try_recv()
+            {
                 let msg = self.engine_msg(event);
                 effects.extend(self.app.update(msg));
             }
+        }
+    }
+
+    /// The recording the opening task opened (or why it could not) as a message for the app.
+    fn adopt(&mut self, result: anyhow::Result<Opened>) -> Msg {
+        self.starting = false;
+        match result {
+            Ok(opened) => Msg::Engine(self.engine.adopt(opened)),
+            Err(err) => Msg::StartFailed(format!("{err:#}")),
         }
     }
 
@@ -189,16 +217,38 @@ impl Shell<'_> {
     /// fed back to the app, which may answer with more effects.
     fn execute(&mut self, effects: &mut VecDeque<Effect>) -> Option<Exit> {
         while let Some(effect) = effects.pop_front() {
+            // Engine calls run on the loop; their time is logged because keys wait meanwhile.
+            let began = Instant::now();
+            let what = name(&effect);
             match effect {
-                Effect::StartRecording => {
-                    if let Err(err) = self.engine.start_recording(self.source.clone()) {
-                        effects.extend(self.app.update(Msg::StartFailed(format!("{err:#}"))));
-                    }
+                // Making the session folder and opening the input and the VAD take ~0.1 s:
+                // on the blocking pool, answered on `opened`.
+                Effect::StartRecording if !self.starting && !self.engine.is_recording() => {
+                    self.starting = true;
+                    let open = self.engine.opener(self.source.clone());
+                    let opened = self.opened.clone();
+                    tokio::task::spawn_blocking(move || {
+                        let _ = opened.send(open());
+                    });
                 }
-                Effect::StopRecording => self.engine.stop_recording(),
+                Effect::StartRecording => {}
+                // The audio thread's flush must not hold the keys up: RecordingStopped ends it.
+                Effect::StopRecording => self.engine.request_stop(),
                 Effect::Pause => self.engine.pause(),
                 Effect::Resume => self.engine.resume(),
                 Effect::UseDevice(id) => self.source = Source::Device(Some(id)),
+                // The audio thread opens the new device: the loop only sends it a message.
+                Effect::SwitchInput(id) => {
+                    self.engine.switch_input(Some(id));
+                }
+                Effect::ResumeSession(dir) => {
+                    // Reading one journal and queueing jobs: milliseconds, fine on the loop.
+                    let queued = crate::session::Session::load(&dir)
+                        .map_err(anyhow::Error::from)
+                        .and_then(|s| self.engine.resume_in_background(&s))
+                        .map_err(|e| format!("{e:#}"));
+                    effects.extend(self.app.update(Msg::ResumeStarted(queued)));
+                }
                 Effect::ListDevices => {
                     self.spawn_blocking(|| Msg::Devices(crate::audio::capture::list_devices()))
                 }
@@ -213,6 +263,10 @@ impl Shell<'_> {
                 }),
                 Effect::Quit => return Some(Exit::Graceful),
                 Effect::QuitNow => return Some(Exit::Now),
+            }
+            let ms = began.elapsed().as_secs_f64() * 1000.0;
+            if ms > 5.0 {
+                tracing::info!(ms, "effect {what} blocked the UI loop");
             }
         }
         None
@@ -244,6 +298,23 @@ impl Shell<'_> {
                 errors,
             });
         });
+    }
+}
+
+/// An effect's name for the log (never its contents: they may be the user's words).
+fn name(effect: &Effect) -> &'static str {
+    match effect {
+        Effect::StartRecording => "start",
+        Effect::StopRecording => "stop",
+        Effect::Pause => "pause",
+        Effect::Resume => "resume",
+        Effect::UseDevice(_) => "use device",
+        Effect::SwitchInput(_) => "switch input",
+        Effect::ResumeSession(_) => "resume session",
+        Effect::ListDevices => "list devices",
+        Effect::Copy { .. } => "copy",
+        Effect::Write { .. } => "write",
+        Effect::Quit | Effect::QuitNow => "quit",
     }
 }
 

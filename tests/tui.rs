@@ -9,19 +9,15 @@
 
 mod support;
 
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail, ensure};
+use anyhow::{Context, Result, ensure};
 use support::run::{Sandbox, concat_with_gaps, tiny_en};
+use support::tmux::{Tmux, check_restored, header, script, script_child};
 use support::vmic::{self, VirtualMic};
 use support::{have, poll_until, skip, speak};
-
-const WIDTH: u16 = 100;
-const HEIGHT: u16 = 30;
 
 /// Start-up: model check, ONNX Runtime, opening the mic, the TUI. Seconds normally.
 const START: Duration = Duration::from_secs(60);
@@ -36,181 +32,36 @@ const KEY: Duration = Duration::from_secs(10);
 /// sentence has reached the app before anything else happens.
 const TRAILING_SILENCE_S: f32 = 1.5;
 
-/// A private tmux server with one session; killed on drop.
-struct Tmux {
-    socket: String,
-}
-
-impl Tmux {
-    /// Starts a server running `script` in a `WIDTH`×`HEIGHT` pane.
-    fn start(script: &Path) -> Result<Tmux> {
-        static COUNT: AtomicU32 = AtomicU32::new(0);
-        let socket = format!(
-            "recorder-test-{}-{}",
-            std::process::id(),
-            COUNT.fetch_add(1, Ordering::SeqCst)
-        );
-        let tmux = Tmux { socket };
-        let width = WIDTH.to_string();
-        let height = HEIGHT.to_string();
-        let command = format!("bash {}", script.display());
-        tmux.run(&["new-session", "-d", "-x", &width, "-y", &height, &command])?;
-        Ok(tmux)
-    }
-
-    fn command(&self) -> Command {
-        let mut cmd = Command::new("tmux");
-        // No user config; UTF-8 whatever the locale (the screen has ● and …); the server must
-        // not think it is nested in the tester's tmux.
-        cmd.args(["-u", "-L", &self.socket, "-f", "/dev/null"])
-            .env_remove("TMUX")
-            .stdin(Stdio::null());
-        cmd
-    }
-
-    fn run(&self, args: &[&str]) -> Result<Output> {
-        let out = self.command().args(args).output().context("running tmux")?;
-        ensure!(
-            out.status.success(),
-            "tmux {} failed ({}): {}",
-            args.join(" "),
-            out.status,
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-        Ok(out)
-    }
-
-    /// Types `keys` (tmux key names: `p`, `Space`, `Enter`, or literal text).
-    fn keys(&self, keys: &[&str]) -> Result<()> {
-        let mut args = vec!["send-keys", "-t", "0"];
-        args.extend_from_slice(keys);
-        self.run(&args).map(|_| ())
-    }
-
-    fn screen(&self) -> Result<String> {
-        let out = self.run(&["capture-pane", "-p", "-t", "0"])?;
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-    }
-
-    /// Polls the screen until `ready` holds; returns that screen.
-    fn wait_for(
-        &self,
-        timeout: Duration,
-        what: &str,
-        ready: impl Fn(&str) -> bool,
-    ) -> Result<String> {
-        let mut seen = String::new();
-        let waited = poll_until(timeout, what, || {
-            seen = self.screen()?;
-            Ok(ready(&seen))
-        });
-        waited.with_context(|| format!("the screen was:\n{seen}"))?;
-        Ok(seen)
-    }
-
-    /// The newest tmux paste buffer (what `tmux load-buffer` got), if any.
-    fn buffer(&self) -> Option<String> {
-        let out = self.run(&["show-buffer"]).ok()?;
-        Some(String::from_utf8_lossy(&out.stdout).into_owned())
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = self.command().arg("kill-server").output();
-    }
-}
-
-/// Writes the script the pane runs: `recorder ARGS` with the sandbox's (and the mic's)
-/// environment, then its exit status and the terminal modes that matter, then an interactive
-/// shell with a recognisable prompt.
-fn script(sb: &Sandbox, mic: Option<&VirtualMic>, args: &[&str]) -> Result<PathBuf> {
-    let mut env: Vec<(String, Option<String>)> = sb
-        .cmd()
-        .get_envs()
-        .map(|(k, v)| {
-            let v = v.map(|v| v.to_string_lossy().into_owned());
-            (k.to_string_lossy().into_owned(), v)
-        })
-        .collect();
-    if let Some(mic) = mic {
-        env.extend(mic.env().into_iter().map(|(k, v)| (k, Some(v))));
-    }
-    let mut text = String::from("#!/bin/bash\n");
-    // For a test that signals recorder: it is this shell's child.
-    writeln!(
-        text,
-        "echo $$ > {}",
-        quote(&shell_pid_file(sb).display().to_string())
-    )?;
-    for (key, value) in env {
-        match value {
-            Some(v) => writeln!(text, "export {key}={}", quote(&v))?,
-            None => writeln!(text, "unset {key}")?,
-        }
-    }
-    let bin = support::run::bin();
-    let args: Vec<String> = args.iter().map(|a| quote(a)).collect();
-    writeln!(
-        text,
-        "{} {}",
-        quote(&bin.display().to_string()),
-        args.join(" ")
-    )?;
-    text.push_str(
-        "echo \"DONE-$?\"\n\
-         stty -a | tr ' ;' '\\n\\n' | grep -xE -- '-?(icanon|echo)' | sed 's/^/MODE:/'\n\
-         export PS1='PROMPT> '\n\
-         exec bash --norc --noprofile -i\n",
-    );
-    let path = sb.path().join("run.sh");
-    std::fs::write(&path, text)?;
-    Ok(path)
-}
-
-fn shell_pid_file(sb: &Sandbox) -> PathBuf {
-    sb.path().join("shell.pid")
-}
-
-/// The PID of the process the pane's script is running now (its only child).
-fn script_child(sb: &Sandbox) -> Result<i32> {
-    let shell = std::fs::read_to_string(shell_pid_file(sb))?
-        .trim()
-        .to_string();
-    for entry in std::fs::read_dir("/proc")?.flatten() {
-        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
-            continue;
-        };
-        // "pid (comm) state ppid ...": the fields after the parenthesised name.
-        let ppid = stat
-            .rsplit_once(')')
-            .and_then(|(_, rest)| rest.split_whitespace().nth(1));
-        if ppid == Some(shell.as_str()) {
-            return Ok(entry.file_name().to_string_lossy().parse()?);
-        }
-    }
-    bail!("the script (PID {shell}) has no child")
-}
-
-/// `s` in single quotes for bash.
-fn quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', r"'\''"))
-}
-
-/// The first line of the screen: the header with the recording state.
-fn header(screen: &str) -> &str {
-    screen.lines().next().unwrap_or_default()
-}
-
 /// True when no utterance is being heard or waiting for its text.
 fn pipeline_idle(screen: &str) -> bool {
-    !["listening…", "queued (#", "transcribing…"]
+    // "queued" alone: after live text, "queued (#2)" may wrap between its two words.
+    !["listening…", "queued", "transcribing…"]
         .iter()
         .any(|s| screen.contains(s))
+        && live_text(screen).is_none()
+}
+
+/// The live text of the utterance being spoken, if the screen shows some: the app draws the
+/// open utterance as `[mm:ss] ● words…` (the `●` only while it is open; before any pass has
+/// heard a word it says `● listening…`).
+fn live_text(screen: &str) -> Option<String> {
+    screen.lines().find_map(|line| {
+        let rest = line.strip_prefix('[')?;
+        let (stamp, rest) = rest.split_once("] ● ")?;
+        let is_stamp = stamp.len() == 5 && stamp.chars().filter(char::is_ascii_digit).count() == 4;
+        let words = rest.trim();
+        (is_stamp && !words.is_empty() && words != "listening…").then(|| words.to_string())
+    })
 }
 
 fn has_word(screen: &str, word: &str) -> bool {
     screen.to_lowercase().contains(word)
+}
+
+/// `word` is on screen as final text: live text may show it earlier, so wait until no
+/// utterance is open or pending.
+fn final_word(screen: &str, word: &str) -> bool {
+    has_word(screen, word) && pipeline_idle(screen)
 }
 
 /// A sentence as espeak-ng says it, followed by silence, ready to feed.
@@ -270,7 +121,18 @@ fn session(sb: &Sandbox, mic: &VirtualMic) -> Result<()> {
         sentence(sb, "museum", "The museum opens on Monday.")?,
         sentence(sb, "flight", "Our flight was delayed by fog.")?,
     ];
-    let tmux = Tmux::start(&script(sb, Some(mic), &[])?)?;
+    // Live text every second (the default is 0.7 s): a pass that takes up to 1.5 s still
+    // counts as keeping up on a loaded 2-core machine, and a 7 s sentence gets several passes.
+    let config = sb.path().join("config.toml");
+    std::fs::write(&config, "interim_every_ms = 1000\n")?;
+    let config = config.display().to_string();
+    let long = sentence(
+        sb,
+        "long",
+        "Please send the quarterly report to everyone in the marketing department before the \
+         weekly meeting starts tomorrow morning",
+    )?;
+    let tmux = Tmux::start(&script(sb, Some(mic), &["--config", &config])?)?;
 
     // Launch: recording starts at once, on the mic.
     tmux.wait_for(START, "the TUI recording", |s| header(s).contains(" REC "))?;
@@ -278,7 +140,13 @@ fn session(sb: &Sandbox, mic: &VirtualMic) -> Result<()> {
 
     // 1. Recording: the sentence shows up.
     mic.feed(&wavs[0])?;
-    tmux.wait_for(TEXT, "the first sentence's text", |s| has_word(s, "report"))?;
+    tmux.wait_for(TEXT, "the first sentence's text", |s| {
+        final_word(s, "report")
+    })?;
+
+    // 1b. Live text: words of a long sentence show while it is still being spoken, then the
+    // final text takes their place.
+    live_then_final(&tmux, mic, &long)?;
 
     // 2. Paused: nothing is recorded. The header says so only after the engine was told.
     let asked = Instant::now();
@@ -300,7 +168,9 @@ fn session(sb: &Sandbox, mic: &VirtualMic) -> Result<()> {
     tmux.keys(&["p"])?;
     tmux.wait_for(KEY, "recording again", |s| header(s).contains(" REC "))?;
     mic.feed(&wavs[2])?;
-    let screen = tmux.wait_for(TEXT, "the third sentence's text", |s| has_word(s, "museum"))?;
+    let screen = tmux.wait_for(TEXT, "the third sentence's text", |s| {
+        final_word(s, "museum")
+    })?;
     ensure!(
         !has_word(&screen, "mountain"),
         "paused speech showed up:\n{screen}"
@@ -318,17 +188,22 @@ fn session(sb: &Sandbox, mic: &VirtualMic) -> Result<()> {
     })?;
 
     // Switch the input without restarting: the device list comes up, Enter takes the
-    // highlighted one (the device in use); the session on the old input is closed and a new
-    // one opens below it.
+    // highlighted one (the device in use); recording moves to it in the same session.
     tmux.keys(&["d"])?;
     let list = tmux.wait_for(KEY * 3, "the device list", |s| {
         s.contains("Input device") && !s.contains("looking for input devices")
     })?;
     eprintln!("device list:\n{list}");
+    let asked = Instant::now();
     tmux.keys(&["Enter"])?;
-    tmux.wait_for(KEY, "the second session", |s| {
-        header(s).contains(" REC ") && s.contains("session 2")
+    let screen = tmux.wait_for(KEY, "the switch confirmed", |s| {
+        header(s).contains(" REC ") && s.contains("switched to")
     })?;
+    eprintln!("input switched {:?} after the key", asked.elapsed());
+    ensure!(
+        !screen.contains("session 2"),
+        "switching the input opened a new session:\n{screen}"
+    );
     mic.wait_for_capture(KEY)?;
 
     // 4. Stopped: the mic is closed and nothing more is recorded.
@@ -345,9 +220,9 @@ fn session(sb: &Sandbox, mic: &VirtualMic) -> Result<()> {
         !has_word(&screen, "flight"),
         "a sentence spoken after stopping was transcribed:\n{screen}"
     );
-    // Only the two sentences spoken while recording were kept as utterances.
+    // Only the three sentences spoken while recording were kept as utterances.
     let kept = utterance_wavs(&sb.sessions());
-    ensure!(kept.len() == 2, "expected 2 utterance WAVs, found {kept:?}");
+    ensure!(kept.len() == 3, "expected 3 utterance WAVs, found {kept:?}");
 
     // Export as Markdown into the session's folder; the status line names the file.
     tmux.keys(&["e"])?;
@@ -371,12 +246,53 @@ fn session(sb: &Sandbox, mic: &VirtualMic) -> Result<()> {
     // Nothing was pending, so this should take well under a second; it is printed rather
     // than asserted because the engine's shutdown is not this test's subject.
     eprintln!("quit with nothing pending took {:?}", asked.elapsed());
+    // What the app logs about engine calls that held its loop (and so the keys) up.
+    for line in sb
+        .log()
+        .lines()
+        .filter(|l| l.contains("blocked the UI loop"))
+    {
+        eprintln!("{line}");
+    }
     check_restored(&screen)?;
     tmux.keys(&["echo typed-$((6*7))", "Enter"])?;
     tmux.wait_for(KEY, "the shell to run a command", |s| {
         s.contains("typed-42")
     })?;
     Ok(())
+}
+
+/// Feeds `wav` (one long sentence) and watches the screen meanwhile: its live text must show
+/// while the utterance is open, and its final text must replace it once it has ended.
+fn live_then_final(tmux: &Tmux, mic: &VirtualMic, wav: &Path) -> Result<()> {
+    let fed = Instant::now();
+    std::thread::scope(|scope| -> Result<()> {
+        let feeding = scope.spawn(|| mic.feed(wav));
+        // The final text showing first would mean no live text was seen: stop waiting then.
+        let screen = tmux.wait_for(TEXT, "live text of the open utterance", |s| {
+            live_text(s).is_some() || has_word(s, "marketing") && pipeline_idle(s)
+        });
+        let (screen, still_feeding) = (screen?, !feeding.is_finished());
+        let live = live_text(&screen).with_context(|| {
+            format!("the final text came without live text before it:\n{screen}")
+        })?;
+        eprintln!(
+            "live text {:?} after {:?}, while feeding: {still_feeding}",
+            live,
+            fed.elapsed()
+        );
+        feeding.join().expect("feed thread")?;
+        let screen = tmux.wait_for(TEXT, "the final text in place of the live text", |s| {
+            has_word(s, "marketing") && has_word(s, "tomorrow") && pipeline_idle(s)
+        })?;
+        ensure!(
+            !screen
+                .lines()
+                .any(|l| l.starts_with('[') && l.trim_end().ends_with('…')),
+            "live text left behind after the final text:\n{screen}"
+        );
+        Ok(())
+    })
 }
 
 /// Keys are answered at once even with every core busy: `?` opens the help and `Esc` closes
@@ -414,21 +330,6 @@ fn responsiveness(tmux: &Tmux) -> Result<()> {
         open < bound && close < bound,
         "keys answered slowly: {open:?}, {close:?}"
     );
-    Ok(())
-}
-
-/// The exit status and terminal modes the script printed after `recorder` ended.
-fn check_restored(screen: &str) -> Result<()> {
-    ensure!(
-        screen.contains("DONE-0"),
-        "recorder did not exit 0:\n{screen}"
-    );
-    for mode in ["icanon", "echo"] {
-        let line = format!("MODE:{mode}");
-        if !screen.lines().any(|l| l.trim() == line) {
-            bail!("terminal mode {mode} not restored:\n{screen}");
-        }
-    }
     Ok(())
 }
 

@@ -144,8 +144,14 @@ impl History {
 
     /// Live text for a pending utterance of the newest session (ignored once it is final).
     pub fn interim(&mut self, id: u64, stable: String, tentative: String) {
-        let Some(session) = self.sessions.last_mut() else { return };
-        if let Some(e) = session.entries.get_mut(&id).filter(|e| e.state.is_pending()) {
+        let Some(session) = self.sessions.last_mut() else {
+            return;
+        };
+        if let Some(e) = session
+            .entries
+            .get_mut(&id)
+            .filter(|e| e.state.is_pending())
+        {
             e.interim = Some((stable, tentative));
         }
     }

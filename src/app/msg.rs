@@ -40,6 +40,8 @@ pub enum Msg {
     EngineClosed,
     /// SIGTERM or SIGHUP: leave now; the engine finishes pending work while shutting down.
     Terminate,
+    /// The answer to [`Effect::ResumeSession`]: how many utterances were queued, or why none.
+    ResumeStarted(Result<usize, String>),
     /// The input devices, for the picker ([`Effect::ListDevices`]).
     Devices(Vec<DeviceInfo>),
     /// An [`Effect::Copy`] was carried out. OSC 52 is always sent; `tools` are the system
@@ -96,6 +98,12 @@ pub enum Effect {
     Resume,
     /// Record from this device (an id from [`DeviceInfo`]) from the next start on.
     UseDevice(String),
+    /// Move the open recording to this device now, in the same session (answered by
+    /// `InputSwitched`, or a notice when it cannot be opened).
+    SwitchInput(String),
+    /// Transcribe in the background what the session in this folder has without text, then
+    /// answer with [`Msg::ResumeStarted`].
+    ResumeSession(PathBuf),
     /// List the input devices (slow: probes each one) and answer with [`Msg::Devices`].
     ListDevices,
     /// Put `text` on the clipboard, then answer with [`Msg::Copied`].

@@ -4,7 +4,7 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
-use super::{Action, App, Effect, NoticeLevel, RecState, Restart};
+use super::{Action, App, Effect, NoticeLevel, RecState};
 use crate::audio::capture::DeviceInfo;
 use crate::export::Format;
 
@@ -140,9 +140,8 @@ impl App {
         }
     }
 
-    /// Switches to device `index` of the list. While recording, that means stopping (the
-    /// session on the old device is closed and its text kept) and starting again on the new
-    /// one once the stop is through, paused again if it was paused.
+    /// Switches to device `index` of the list. While recording (or paused) the recording moves
+    /// to it in the same session: same journal, utterance ids going on, paused if it was.
     fn pick_device(&mut self, index: usize) -> Vec<Effect> {
         let Some(Overlay::Devices(picker)) = &self.overlay else {
             return vec![];
@@ -161,11 +160,7 @@ impl App {
         let mut effects = vec![Effect::UseDevice(device.id.clone())];
         match self.state {
             RecState::Recording | RecState::Paused => {
-                self.restart = Some(Restart {
-                    paused: self.state == RecState::Paused,
-                });
-                self.state = RecState::Stopping;
-                effects.push(Effect::StopRecording);
+                effects.push(Effect::SwitchInput(device.id.clone()));
                 self.set_notice(NoticeLevel::Info, format!("switching to {}…", device.name));
             }
             RecState::Idle | RecState::Starting | RecState::Stopping => {

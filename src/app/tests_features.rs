@@ -195,7 +195,7 @@ fn export_with_no_text_opens_nothing() {
 }
 
 #[test]
-fn picking_a_device_while_recording_restarts_on_it() {
+fn picking_a_device_while_recording_switches_in_the_same_session() {
     let mut app = recording();
     assert_eq!(app.update(ch('d')), [Effect::ListDevices]);
     app.update(Msg::Devices(vec![
@@ -209,16 +209,16 @@ fn picking_a_device_while_recording_restarts_on_it() {
     app.update(key(KeyCode::Down));
     assert_eq!(
         app.update(key(KeyCode::Enter)),
-        [Effect::UseDevice("alsa:usb".into()), Effect::StopRecording]
+        [
+            Effect::UseDevice("alsa:usb".into()),
+            Effect::SwitchInput("alsa:usb".into())
+        ]
     );
-    assert_eq!(app.state, RecState::Stopping);
-    assert_eq!(
-        app.update(ev(EngineEvent::RecordingStopped)),
-        [Effect::StartRecording]
-    );
-    app.update(started("usb"));
     assert_eq!(app.state, RecState::Recording);
-    assert_eq!(app.history.sessions().len(), 2);
+    app.update(ev(EngineEvent::InputSwitched("usb".into())));
+    assert_eq!(app.state, RecState::Recording);
+    assert_eq!(app.input.as_deref(), Some("usb"));
+    assert_eq!(app.history.sessions().len(), 1);
     assert!(app.notice.unwrap().text.contains("switched to usb"));
 }
 
@@ -231,9 +231,9 @@ fn a_paused_recording_stays_paused_on_the_new_device() {
         device("default", true),
         device("usb", false),
     ]));
-    app.update(ch('2'));
-    app.update(ev(EngineEvent::RecordingStopped));
-    assert_eq!(app.update(started("usb")), [Effect::Pause]);
+    let effects = app.update(ch('2'));
+    assert!(effects.contains(&Effect::SwitchInput("alsa:usb".into())));
+    app.update(ev(EngineEvent::InputSwitched("usb".into())));
     assert_eq!(app.state, RecState::Paused);
 }
 

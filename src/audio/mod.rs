@@ -3,6 +3,7 @@
 //! audio thread of ours ([`pipeline`]).
 
 pub mod capture;
+pub mod level;
 pub mod pipeline;
 pub mod resample;
 pub mod segmenter;

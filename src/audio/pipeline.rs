@@ -7,6 +7,7 @@ use std::thread::JoinHandle;
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 
+use super::level::Normaliser;
 use super::resample::ToMono16k;
 use super::segmenter::{SegEvent, Segmenter, SegmenterConfig};
 use super::source::{Input, Poll};
@@ -16,11 +17,13 @@ use crate::engine::Source;
 use crate::session::{Entry, Store};
 
 /// Commands into the audio thread.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Control {
     Pause,
     Resume,
     Stop,
+    /// Record from this microphone (`None`: the default) from now on, in the same session.
+    Switch(Option<String>),
 }
 
 /// What the audio thread reports.
@@ -49,6 +52,8 @@ pub enum AudioEvent {
     DeviceLost(String),
     /// The microphone is back; recording continues in the same session.
     DeviceBack(String),
+    /// [`Control::Switch`] went through: recording continues from this input, same session.
+    Switched(String),
     /// The open utterance's audio so far is at `wav` (overwritten by the next one), for an
     /// interim transcript.
     Interim {
@@ -144,6 +149,8 @@ struct Run {
     /// (utterance id, stream position) of the last interim snapshot.
     last_interim: Option<(u64, u64)>,
     level: LevelMeter,
+    /// Raises quiet input for the VAD only (see [`super::level`]).
+    agc: Normaliser,
     reported_overruns: u64,
 }
 
@@ -173,6 +180,7 @@ impl Run {
             interim_every: cfg.interim_every,
             last_interim: None,
             level: LevelMeter::default(),
+            agc: Normaliser::from_env(),
             reported_overruns: 0,
         }
     }
@@ -230,8 +238,49 @@ impl Run {
                 let _ = self.store.note(Entry::Resumed { at_s });
             }
             Control::Stop => self.stop_requested = true,
+            Control::Switch(name) => self.switch(name, emit),
             _ => {}
         }
+    }
+
+    /// Moves to another microphone without leaving the session: the old one's last audio is
+    /// processed and the open utterance closed (as at a device loss), the new one opened (the
+    /// old keeps running until then, so a device that will not open costs nothing), and the
+    /// clock skips the time the opening took.
+    fn switch(&mut self, name: Option<String>, emit: &mut dyn FnMut(AudioEvent)) {
+        if self.device.is_none() {
+            return emit(AudioEvent::Notice("a file input cannot be switched".into()));
+        }
+        let began = std::time::Instant::now();
+        let input = match Input::mic(name.as_deref()) {
+            Ok(input) => input,
+            Err(e) => {
+                let old = self.input.name().to_string();
+                return emit(AudioEvent::Notice(format!(
+                    "cannot switch input: {e:#}; still recording from {old}"
+                )));
+            }
+        };
+        let (rate, channels) = input.format();
+        let Ok(conv) = ToMono16k::new(rate, channels) else {
+            return emit(AudioEvent::Notice(format!(
+                "cannot switch input: {} has an unusable format",
+                input.name()
+            )));
+        };
+        self.drain_tail(emit);
+        self.close_open(emit);
+        // While the old device is lost, `device_lost` skips the whole gap, opening included.
+        if !matches!(self.input, Input::Lost) {
+            self.seg
+                .skip((began.elapsed().as_secs_f64() * SAMPLE_RATE as f64) as u64);
+        }
+        self.conv = conv;
+        self.input = input;
+        self.vad.reset();
+        self.device = Some(name);
+        self.reported_overruns = 0;
+        emit(AudioEvent::Switched(self.input.name().to_string()));
     }
 
     /// The microphone failed: close the open utterance, journal the loss, then try to reopen
@@ -256,7 +305,16 @@ impl Run {
         let device = self.device.clone().flatten();
         loop {
             match ctl.recv_timeout(std::time::Duration::from_millis(500)) {
-                Ok(c) => self.control(c, emit),
+                Ok(c) => {
+                    self.control(c, emit);
+                    if !matches!(self.input, Input::Lost) {
+                        // Another device was picked (`Control::Switch`) and opened: go on
+                        // from it; the clock runs on through the gap as at a return.
+                        let gap = lost_at.elapsed().as_secs_f64() * SAMPLE_RATE as f64;
+                        self.seg.skip(gap as u64);
+                        return Ok(());
+                    }
+                }
                 Err(RecvTimeoutError::Disconnected) => self.stop_requested = true,
                 Err(RecvTimeoutError::Timeout) => {}
             }
@@ -282,14 +340,16 @@ impl Run {
         let mut mono = std::mem::take(&mut self.mono);
         let before = mono.len();
         self.conv.push(&self.raw, &mut mono);
+        let mut failed = None;
         if self.paused {
             // Paused: the audio is neither kept nor transcribed, but the clock runs on.
             self.seg.skip((mono.len() - before) as u64);
             mono.truncate(before);
-        } else {
-            self.store
-                .audio(&mono[before..])
-                .map_err(|e| e.to_string())?;
+        } else if let Err(e) = self.store.audio(&mono[before..]) {
+            // Disk full: session.wav stops here, but this audio still goes to the open
+            // utterance (its own WAV, written when recording stops after this block);
+            // returning at once dropped it (tests/disk_full.rs).
+            failed = Some(e.to_string());
         }
         let mut used = 0;
         while mono.len() - used >= CHUNK {
@@ -298,11 +358,14 @@ impl Run {
         }
         mono.drain(..used);
         self.mono = mono;
-        self.store_error.take().map_or(Ok(()), Err)
+        self.deliver(emit, false);
+        let store_error = self.store_error.take();
+        failed.or(store_error).map_or(Ok(()), Err)
     }
 
     fn chunk(&mut self, chunk: &[f32], emit: &mut dyn FnMut(AudioEvent)) {
-        let prob = self.vad.predict(chunk);
+        // The VAD hears the level-normalised chunk; the utterance keeps the original.
+        let prob = self.vad.predict(self.agc.process(chunk));
         self.seg.push(chunk, prob, &mut self.events);
         self.handle_events(emit);
         self.maybe_interim(emit);
@@ -358,18 +421,38 @@ impl Run {
                 SegEvent::Discard { id } => emit(AudioEvent::SpeechDiscarded { id }),
                 SegEvent::Utterance(cut) => {
                     let (start_s, end_s) = (cut.start_s(), cut.end_s());
-                    match self.store.utterance(cut.id, start_s, end_s, &cut.samples) {
-                        Ok(wav) => emit(AudioEvent::Utterance {
-                            id: cut.id,
-                            start_s,
-                            end_s,
-                            wav,
-                        }),
-                        // Disk full or folder gone: stop recording (the caller sees the error
-                        // after this chunk); what is on disk stays intact.
-                        Err(e) => self.store_error = Some(e.to_string()),
+                    // The store's disk thread writes and fsyncs it; `deliver` reports it once
+                    // durable (fsyncs here cost this thread 8-12 ms: src/session/store.rs).
+                    let queued = self
+                        .store
+                        .queue_utterance(cut.id, start_s, end_s, cut.samples);
+                    if let Err(e) = queued {
+                        self.store_error = Some(e.to_string());
                     }
                 }
+            }
+        }
+    }
+
+    /// Reports the utterances the store made durable (waiting for all with `wait`): only now
+    /// may their jobs be queued.
+    fn deliver(&mut self, emit: &mut dyn FnMut(AudioEvent), wait: bool) {
+        let stored = if wait {
+            self.store.wait_stored()
+        } else {
+            self.store.poll_stored()
+        };
+        for r in stored {
+            match r {
+                Ok(s) => emit(AudioEvent::Utterance {
+                    id: s.id,
+                    start_s: s.start_s,
+                    end_s: s.end_s,
+                    wav: s.wav,
+                }),
+                // Disk full or folder gone: stop recording (the caller sees the error after
+                // this chunk); what is on disk stays intact.
+                Err(e) => self.store_error = Some(e.to_string()),
             }
         }
     }
@@ -377,6 +460,7 @@ impl Run {
     fn close_open(&mut self, emit: &mut dyn FnMut(AudioEvent)) {
         self.seg.flush(&mut self.events);
         self.handle_events(emit);
+        self.deliver(emit, true);
     }
 
     /// End of input, stop or failure: everything still buffered goes through (padded to a

@@ -44,8 +44,13 @@ pub struct AudioReport {
     pub dropped_samples: u64,
     /// Silero VAD alone per 32 ms chunk (µs).
     pub vad_us: Stats,
-    /// VAD + segmenter + store (utterance WAV + journal when one closes) per chunk (µs).
+    /// VAD + segmenter + store (appending audio; a closed utterance handed to the disk
+    /// thread, which writes and fsyncs it: src/session/store.rs) per chunk (µs).
     pub chunk_us: Stats,
+    /// The store's part of the chunks that closed an utterance: the hand-off to the disk
+    /// thread (µs). Was 8-12 ms when the audio thread fsynced (src/session/store.rs).
+    #[serde(default)]
+    pub store_us: Stats,
     /// One whole poll: drain, resample, session audio, its chunks (µs).
     pub poll_us: Stats,
     /// How late the 10 ms poll timer woke the audio thread (µs).
@@ -74,6 +79,7 @@ struct Timing {
     windows: Vec<(u64, u64)>,
     vad_ns: Vec<f64>,
     chunk_ns: Vec<f64>,
+    store_ns: Vec<f64>,
     poll_ns: Vec<f64>,
     late_ns: Vec<f64>,
 }
@@ -103,6 +109,7 @@ fn audio_thread(
     let mut seg = Segmenter::with_first_id(segmenter, first_id);
     let mut store = Store::new(Arc::new(Journal::open(&session_dir)?))?;
     let (mut raw, mut mono, mut events) = (Vec::new(), Vec::<f32>::new(), Vec::new());
+    let mut closed: Vec<(u64, Instant)> = Vec::new();
     let mut t = Timing::default();
     let mut n_utterances = 0;
     let mut last_callbacks = stats.callbacks.load(Ordering::Acquire);
@@ -134,18 +141,27 @@ fn audio_thread(
             seg.push(chunk, prob, &mut events);
             for ev in events.drain(..) {
                 if let SegEvent::Utterance(cut) = ev {
-                    let wav = store.utterance(cut.id, cut.start_s(), cut.end_s(), &cut.samples)?;
-                    n_utterances += 1;
-                    let _ = utterances.send(Utterance {
-                        id: cut.id,
-                        wav,
-                        end_s: cut.end_s() - cut.start_s(),
-                        closed_at: tc,
-                    });
+                    // As the pipeline: the disk thread makes it durable, then it is queued.
+                    let (start_s, end_s) = (cut.start_s(), cut.end_s());
+                    let ts = Instant::now();
+                    store.queue_utterance(cut.id, start_s, end_s, cut.samples)?;
+                    t.store_ns.push(ts.elapsed().as_nanos() as f64);
+                    closed.push((cut.id, tc));
                 }
             }
             t.chunk_ns.push(tc.elapsed().as_nanos() as f64);
             used += CHUNK;
+        }
+        for s in store.poll_stored() {
+            let s = s?;
+            n_utterances += 1;
+            let closed_at = closed.iter().find(|c| c.0 == s.id).map_or(t0, |c| c.1);
+            let _ = utterances.send(Utterance {
+                id: s.id,
+                wav: s.wav,
+                end_s: s.end_s - s.start_s,
+                closed_at,
+            });
         }
         mono.drain(..used);
         t.poll_ns.push(t0.elapsed().as_nanos() as f64);
@@ -176,6 +192,7 @@ fn audio_thread(
         dropped_samples: dropped - dropped0,
         vad_us: us(&t.vad_ns),
         chunk_us: us(&t.chunk_ns),
+        store_us: us(&t.store_ns),
         poll_us: us(&t.poll_ns),
         wake_late_us: us(&t.late_ns),
         utterances: n_utterances,

@@ -250,6 +250,7 @@ pub async fn run(
     manifest_path: &Path,
     runs: usize,
     names: &[String],
+    longest: bool,
     json: bool,
 ) -> anyhow::Result<i32> {
     anyhow::ensure!(runs > 0, "--runs must be at least 1");
@@ -290,16 +291,19 @@ pub async fn run(
     }
     let worker_peak_rss_kb = pool.peak_rss_kb();
     // The worst case for memory: the segmenter's longest utterance (25 s), made of the clips.
-    let longest: Vec<f32> = audio
-        .iter()
-        .flatten()
-        .copied()
-        .cycle()
-        .take(LONGEST_UTTERANCE_S * 16_000)
-        .collect();
-    id += 1;
-    pool.utterance(tmp.path(), id, &longest).await?;
-    let worker_peak_rss_25s_kb = pool.peak_rss_kb();
+    let mut worker_peak_rss_25s_kb = Vec::new();
+    if longest {
+        let longest: Vec<f32> = audio
+            .iter()
+            .flatten()
+            .copied()
+            .cycle()
+            .take(LONGEST_UTTERANCE_S * 16_000)
+            .collect();
+        id += 1;
+        pool.utterance(tmp.path(), id, &longest).await?;
+        worker_peak_rss_25s_kb = pool.peak_rss_kb();
+    }
     let worker_load_ms = pool.load_ms.clone();
     let notices = pool.notices.clone();
     pool.close().await;

@@ -6,11 +6,13 @@
 //!   arriving where the UI would get it.
 //! - [`audio`]: the capture → VAD → segmenter path on a live input while the workers keep
 //!   the cores busy: callback durations, VAD and chunk times, overruns.
-//! - [`report`]: the table from the JSON files the other steps wrote.
+//! - [`report`]: the table from the JSON files the other steps wrote; [`summary`] its goals.
 
 pub mod audio;
+pub mod interim;
 pub mod latency;
 pub mod report;
+pub mod summary;
 
 use std::path::{Path, PathBuf};
 
@@ -31,6 +33,10 @@ pub enum BenchCommand {
         /// Only these clips (file names without .wav, comma-separated).
         #[arg(long, value_delimiter = ',')]
         clips: Vec<String>,
+        /// Skip the closing 25 s utterance that measures the worker's peak memory (levers:
+        /// it costs 1-10 s per run and says nothing about the lever).
+        #[arg(long)]
+        no_longest: bool,
     },
     /// The audio path on the input device (e.g. the virtual mic of scripts/vmic.sh) for
     /// SECONDS, while the workers transcribe MANIFEST's clips back to back.
@@ -39,6 +45,21 @@ pub enum BenchCommand {
         manifest: PathBuf,
         #[arg(long, default_value_t = 30.0)]
         seconds: f64,
+    },
+    /// Interim text: speech clips of MANIFEST at real-time pace through the engine, with
+    /// interim passes and without; word end → interim text, final-text latency on vs off,
+    /// word flips (JSON with --json). Default clips: `bench::interim::DEFAULT_CLIPS`.
+    Interim {
+        #[arg(value_name = "MANIFEST")]
+        manifest: PathBuf,
+        #[arg(long, default_value_t = 1)]
+        runs: usize,
+        /// Only these clips (file names without .wav, comma-separated).
+        #[arg(long, value_delimiter = ',')]
+        clips: Vec<String>,
+        /// Interim pass cadence in ms (default: the config's `interim_every_ms`).
+        #[arg(long, value_name = "MS")]
+        every_ms: Option<u64>,
     },
     /// The table (markdown) from the JSON files a `make bench` run left in DIR.
     Report {
@@ -53,10 +74,17 @@ pub async fn run(cfg: &Config, cmd: BenchCommand, json: bool) -> anyhow::Result<
             manifest,
             runs,
             clips,
-        } => latency::run(cfg, &manifest, runs, &clips, json).await,
+            no_longest,
+        } => latency::run(cfg, &manifest, runs, &clips, !no_longest, json).await,
         BenchCommand::Audio { manifest, seconds } => {
             audio::run(cfg, &manifest, seconds, json).await
         }
+        BenchCommand::Interim {
+            manifest,
+            runs,
+            clips,
+            every_ms,
+        } => interim::run(cfg, &manifest, runs, &clips, every_ms, json).await,
         BenchCommand::Report { dir } => {
             print!("{}", report::render(&dir)?);
             Ok(0)

@@ -5,6 +5,7 @@
 //! - `throughput.json`: wall times of `recorder transcribe` over the whole eval set;
 //! - `audio.json`: `recorder bench audio --json` ([`AudioReport`]);
 //! - `tui.json`: peak RSS of the TUI process and its worker;
+//! - `interim.json`: `recorder bench interim --json` ([`super::interim::InterimReport`]);
 //! - `levers-*.json`: latency runs with one lever changed (`scripts/bench.sh --levers`);
 //! - `machine.txt`: the machine and its load.
 //!
@@ -94,6 +95,7 @@ pub fn render(dir: &Path) -> anyhow::Result<String> {
     if let Ok(machine) = std::fs::read_to_string(dir.join("machine.txt")) {
         out += &format!("```\n{}\n```\n\n", machine.trim());
     }
+    out += &super::summary::render(dir);
     if let Some(ours) = &ours {
         out += &latency_table(ours, int8.as_ref(), f32.as_ref());
     }
@@ -106,6 +108,9 @@ pub fn render(dir: &Path) -> anyhow::Result<String> {
         read::<AudioReport>(dir, "audio.json")?.as_ref(),
         read::<TuiMemory>(dir, "tui.json")?.as_ref(),
     );
+    if let Some(r) = read::<super::interim::InterimReport>(dir, "interim.json")? {
+        out += &super::interim::render_md(&r);
+    }
     out += &levers(dir, int8.as_ref())?;
     Ok(out)
 }
@@ -231,6 +236,7 @@ fn audio(a: &AudioReport) -> String {
          | cpal callback ({} callbacks) | {:.1} µs | {:.1} µs | p99 < 500 µs |\n\
          | Silero VAD per 32 ms chunk | {:.0} µs | {:.0} µs | |\n\
          | VAD + segmenter + store per chunk | {:.0} µs | {:.0} µs | p99 < 2,000 µs |\n\
+         | store hand-off per utterance ({} utterances) | {:.0} µs | {:.0} µs | |\n\
          | audio thread wake-up lateness (10 ms timer) | {:.0} µs | {:.0} µs | |\n\
          | ring overruns / dropped samples | {} / {} | | 0 |\n\n",
         a.input,
@@ -246,6 +252,9 @@ fn audio(a: &AudioReport) -> String {
         a.vad_us.max,
         a.chunk_us.p99,
         a.chunk_us.max,
+        a.store_us.n,
+        a.store_us.p99,
+        a.store_us.max,
         a.wake_late_us.p99,
         a.wake_late_us.max,
         a.overruns,
@@ -301,10 +310,11 @@ fn levers(dir: &Path, int8: Option<&FwReport>) -> anyhow::Result<String> {
         return Ok(String::new());
     }
     files.sort();
-    let mut out = "**Levers** (same clips, 3 runs, one setting changed; WER of the whole clips)\n\n\
-                   | setting | median latency | median encode | median decode | median ours / fw int8 | WER |\n\
-                   | --- | ---: | ---: | ---: | ---: | ---: |\n"
+    let mut out = "**Levers** (same clips, one setting changed; WER of the whole clips)\n\n\
+                   | setting | runs | median latency | median encode | median decode | median ours / fw int8 | WER |\n\
+                   | --- | ---: | ---: | ---: | ---: | ---: | ---: |\n"
         .to_string();
+    let mut unmodified = None;
     for f in files {
         let Some(r) = read::<LatencyReport>(dir, &f)? else {
             continue;
@@ -318,8 +328,12 @@ fn levers(dir: &Path, int8: Option<&FwReport>) -> anyhow::Result<String> {
             .iter()
             .map(|c| c.latency.median / fw_median(int8, &c.name))
             .collect();
+        if name.contains("f16-full-window") {
+            unmodified = Some(r.score);
+        }
         out += &format!(
-            "| {name} | {} ms | {} ms | {} ms | {} | {:.2}% |\n",
+            "| {name} | {} | {} ms | {} ms | {} ms | {} | {:.2}% |\n",
+            r.runs,
             ms(col(&|c| c.latency.median)),
             ms(col(&|c| c.encode_ms)),
             ms(col(&|c| c.decode_ms)),
@@ -328,7 +342,27 @@ fn levers(dir: &Path, int8: Option<&FwReport>) -> anyhow::Result<String> {
         );
     }
     out += "\n";
+    if let (Some(base), Some(ours)) = (unmodified, read::<LatencyReport>(dir, "latency.json")?) {
+        out += &accuracy_line(ours.score, base);
+    }
     Ok(out)
+}
+
+/// The accuracy goal: the default setting's word error rate against the unmodified model's
+/// (f16 weights, full window), at most +0.5 points. On 326 words one word is 0.31 points.
+fn accuracy_line(ours: Words, base: Words) -> String {
+    let delta = (ours.wer() - base.wer()) * 100.0;
+    format!(
+        "Accuracy: the default setting's WER {:.2}% ({}/{}) vs the unmodified model's {:.2}% \
+         ({}/{}): {delta:+.2} points (goal ≤ +0.50; {}).\n\n",
+        ours.wer() * 100.0,
+        ours.errors,
+        ours.ref_words,
+        base.wer() * 100.0,
+        base.errors,
+        base.ref_words,
+        if delta <= 0.5 { "met" } else { "not met" }
+    )
 }
 
 #[cfg(test)]

@@ -23,19 +23,21 @@ use crate::transcribe::guards::Guards;
 
 /// Runs the eval and prints the report; the exit code is 1 when any utterance failed.
 pub async fn run(cfg: &Config, args: EvalArgs, json: bool) -> anyhow::Result<i32> {
-    let clips = manifest::select(manifest::load(&args.manifest)?, &args.clips, args.subset)?;
+    let mut clips = manifest::select(manifest::load(&args.manifest)?, &args.clips, args.subset)?;
     let tmp = tempfile::Builder::new()
         .prefix("recorder-eval-")
         .tempdir()?;
-    let mut clips = if args.gain_db != 0.0 {
-        runner::with_gain(clips, &tmp.path().join("gain"), args.gain_db)?
-    } else {
-        clips
-    };
     if let Some(seconds) = args.noise {
         anyhow::ensure!(seconds > 0.0, "--noise takes a positive number of seconds");
         clips.extend(noise::write_clips(tmp.path(), seconds)?);
     }
+    // The generated noise too: quiet noise must stay out of the transcript as well, whatever
+    // the level normaliser in front of the VAD makes of it (src/audio/level.rs).
+    let clips = if args.gain_db != 0.0 {
+        runner::with_gain(clips, &tmp.path().join("gain"), args.gain_db)?
+    } else {
+        clips
+    };
     crate::ortlib::init(cfg.models_dir.as_deref())?;
     // The table goes out clip by clip (a full run takes a minute); JSON comes whole at the end.
     let runs = runner::run_clips(

@@ -8,6 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Widget;
 
 use super::{Piece, Theme, fit_line, truncate};
+use crate::app::resume::{NO, YES};
 use crate::app::{Action, App, NoticeLevel, Overlay, RecState, Scroll};
 
 pub(super) fn render_status(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
@@ -22,7 +23,7 @@ pub(super) fn render_status(app: &App, theme: &Theme, area: Rect, buf: &mut Buff
 
 fn status(app: &App, theme: &Theme) -> Option<(String, ratatui::style::Style)> {
     if app.quitting {
-        let pending = app.history.pending();
+        let pending = app.pending();
         // The footer says how to quit at once; this line only says what is being waited for.
         let text = match (app.state, pending) {
             (RecState::Idle, 0) => "quitting…".to_string(),
@@ -31,6 +32,10 @@ fn status(app: &App, theme: &Theme) -> Option<(String, ratatui::style::Style)> {
             _ => "stopping the recording…".to_string(),
         };
         return Some((text, theme.warn()));
+    }
+    // A question waiting for an answer outranks a notice (which stays for later).
+    if let Some(question) = app.resume_question() {
+        return Some((question, theme.warn()));
     }
     let notice = app.notice.as_ref()?;
     let (prefix, style) = match notice.level {
@@ -92,6 +97,10 @@ fn main_keys(app: &App, keys: &mut Vec<(u8, Option<String>, &'static str)>) {
         keys.push((0, label(Action::Quit), "quit now"));
         return;
     }
+    if app.resume_question().is_some() {
+        keys.push((0, Some(YES.to_string()), "resume it"));
+        keys.push((0, Some(NO.to_string()), "leave it"));
+    }
     match app.state {
         RecState::Idle => keys.push((0, label(Action::ToggleRecording), "record")),
         RecState::Recording => {
@@ -108,8 +117,11 @@ fn main_keys(app: &App, keys: &mut Vec<(u8, Option<String>, &'static str)>) {
         keys.push((3, label(Action::Bottom), "follow"));
     }
     let has_text = app.history.last_done().is_some();
+    // While the question is open `y` answers it, so copy is not offered (it works again after).
     if has_text {
-        keys.push((4, label(Action::Copy), "copy"));
+        if app.resume_question().is_none() {
+            keys.push((4, label(Action::Copy), "copy"));
+        }
         let select = pair(app, Action::SelectPrev, Action::SelectNext);
         keys.push((7, select, "select"));
         keys.push((6, label(Action::Export), "export"));

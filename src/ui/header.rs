@@ -38,6 +38,17 @@ fn pieces(app: &App, theme: &Theme) -> Vec<Piece> {
     ];
     pieces.push(Piece::new(4, model));
     pieces.push(Piece::new(3, workers(app, theme)));
+    if app.live_text_off {
+        // Said for the whole run: the notice that explained it may be long gone.
+        pieces.push(Piece::new(
+            2,
+            vec![Span::styled("live text off", theme.warn())],
+        ));
+    }
+    if let Some((done, total)) = app.resume_progress() {
+        let text = format!("resuming {done}/{total}");
+        pieces.push(Piece::new(2, vec![Span::styled(text, theme.warn())]));
+    }
     if let Some(w) = app.workers.filter(|w| w.queued > 0) {
         let queue = vec![
             Span::styled("queue ", theme.dim()),

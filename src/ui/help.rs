@@ -8,6 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Widget};
 
 use super::{Theme, text_width, truncate};
+use crate::app::resume::{NO, YES};
 use crate::app::{Action, App};
 
 /// The box's width when the screen allows; descriptions are written to fit 40 columns.
@@ -56,6 +57,9 @@ fn lines(app: &App, theme: &Theme, width: usize) -> Vec<Line<'static>> {
         .label(Action::Quit)
         .unwrap_or_else(|| "Ctrl-C".into());
     rows.push((format!("{quit} {quit}"), "quit at once (audio kept)"));
+    if app.resume_question().is_some() {
+        rows.push((format!("{YES} {NO}"), "resume the unfinished session?"));
+    }
     let key_column = rows
         .iter()
         .map(|(keys, _)| text_width(keys))
@@ -99,7 +103,41 @@ fn lines(app: &App, theme: &Theme, width: usize) -> Vec<Line<'static>> {
     if let Some(dir) = app.history.sessions().last().and_then(|s| s.dir.as_ref()) {
         place("audio", dir.display().to_string());
     }
+    out.extend(vocabulary(app, theme, width));
     out
+}
+
+/// The config's vocabulary (what whisper is primed with), wrapped under its label so the user
+/// can check which names and terms are in force.
+fn vocabulary(app: &App, theme: &Theme, width: usize) -> Vec<Line<'static>> {
+    const LABEL: &str = " words ";
+    let room = width.saturating_sub(LABEL.len()).max(1);
+    let mut rows: Vec<String> = Vec::new();
+    for (i, word) in app.vocabulary.iter().enumerate() {
+        let item = if i + 1 < app.vocabulary.len() {
+            format!("{word},")
+        } else {
+            word.clone()
+        };
+        match rows.last_mut() {
+            Some(row) if text_width(row) + 1 + text_width(&item) <= room => {
+                row.push(' ');
+                row.push_str(&item);
+            }
+            _ => rows.push(truncate(&item, room)),
+        }
+    }
+    rows.into_iter()
+        .enumerate()
+        .map(|(i, row)| {
+            let label = if i == 0 {
+                LABEL.to_string()
+            } else {
+                " ".repeat(LABEL.len())
+            };
+            Line::from(vec![Span::styled(label, theme.dim()), Span::raw(row)])
+        })
+        .collect()
 }
 
 /// Where the box goes on `screen`.

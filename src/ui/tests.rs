@@ -380,3 +380,6 @@ fn idle_after_a_session_with_text() {
     ev(&mut app, EngineEvent::RecordingStopped);
     assert_snapshot!(screen(&mut app, 80, 24));
 }
+
+#[path = "tests_live.rs"]
+mod live;

@@ -57,6 +57,28 @@ impl Theme {
         self.fg(Color::Cyan, Style::new().add_modifier(Modifier::ITALIC))
     }
 
+    /// Interim words two passes agreed on: they will most likely stay, so they read almost
+    /// like text, only dimmed (cyan, or faint without colour).
+    pub fn interim_stable(&self) -> Style {
+        if self.color {
+            Style::new().fg(Color::Cyan)
+        } else {
+            Style::new().add_modifier(Modifier::DIM)
+        }
+    }
+
+    /// Interim words only the newest pass heard: they may still change, so they are set
+    /// further apart from the stable ones (dark grey italic; faint italic without colour,
+    /// where the trailing `…` marks them too).
+    pub fn interim_tentative(&self) -> Style {
+        let style = Style::new().add_modifier(Modifier::ITALIC);
+        if self.color {
+            style.fg(Color::DarkGray)
+        } else {
+            style.add_modifier(Modifier::DIM)
+        }
+    }
+
     pub fn heading(&self) -> Style {
         self.fg(Color::Blue, Style::new().add_modifier(Modifier::BOLD))
     }

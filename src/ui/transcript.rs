@@ -109,16 +109,27 @@ fn lines(app: &App, theme: &Theme, width: usize) -> Vec<Tagged> {
                 entry,
                 queue_pos,
             } => {
-                let (body, style) = match (&entry.interim, entry.state.is_pending()) {
-                    // Live text: stable words, then the tentative rest marked with "…".
-                    (Some((stable, tentative)), true) => {
-                        let tail = if tentative.is_empty() { String::new() } else { format!(" {tentative}…") };
-                        (format!("{stable}{tail}").trim().to_string(), theme.pending())
+                let status = body(&entry.state, queue_pos, theme);
+                let runs = match &entry.interim {
+                    Some((stable, tentative)) if entry.state.is_pending() => {
+                        live(&entry.state, stable, tentative, theme)
                     }
-                    _ => body(&entry.state, queue_pos, theme),
-                };
+                    _ => None,
+                }
+                .map_or_else(
+                    || vec![status.clone()],
+                    |mut runs| {
+                        // Closed but not final yet: the live text stays, followed by what it
+                        // waits for, so it is not mistaken for the final text.
+                        if !matches!(entry.state, EntryState::Listening) {
+                            runs.push(("·".into(), theme.dim()));
+                            runs.push(status.clone());
+                        }
+                        runs
+                    },
+                );
                 let selected = app.selected == Some(key);
-                let wrapped = utterance(entry.start_s, &body, style, selected, theme, width);
+                let wrapped = utterance(entry.start_s, &runs, selected, theme, width);
                 out.extend(wrapped.into_iter().map(|line| (line, Some(key))));
             }
         }
@@ -166,7 +177,7 @@ fn heading(session: &Session, theme: &Theme, width: usize) -> Line<'static> {
 }
 
 /// The text shown for an utterance and its style.
-fn body(state: &EntryState, queue_pos: Option<usize>, theme: &Theme) -> (String, Style) {
+fn body(state: &EntryState, queue_pos: Option<usize>, theme: &Theme) -> Run {
     match state {
         EntryState::Listening => ("● listening…".into(), theme.speech()),
         EntryState::Queued => match queue_pos {
@@ -180,63 +191,114 @@ fn body(state: &EntryState, queue_pos: Option<usize>, theme: &Theme) -> (String,
     }
 }
 
+/// Live text of a pending utterance: the stable words dimmed, the tentative rest set further
+/// apart and ending in `…` (the marker that survives NO_COLOR and a copy of the screen). While
+/// the utterance is still being spoken it starts with `●`; once closed the caller adds what it
+/// waits for. `None` when no pass has heard a word yet.
+fn live(state: &EntryState, stable: &str, tentative: &str, theme: &Theme) -> Option<Vec<Run>> {
+    let (stable, tentative) = (stable.trim(), tentative.trim());
+    if stable.is_empty() && tentative.is_empty() {
+        return None;
+    }
+    let mut runs = Vec::new();
+    if matches!(state, EntryState::Listening) {
+        runs.push(("●".to_string(), theme.speech()));
+    }
+    if !stable.is_empty() {
+        runs.push((stable.to_string(), theme.interim_stable()));
+    }
+    if !tentative.is_empty() {
+        runs.push((format!("{tentative}…"), theme.interim_tentative()));
+    }
+    Some(runs)
+}
+
 /// `[mm:ss] body`, wrapped with a hanging indent so the timestamps stay a clean column. The
 /// selected utterance has its timestamp reversed and a bar down its continuation lines:
 /// visible without colour.
 fn utterance(
     start_s: f64,
-    body: &str,
-    style: Style,
+    runs: &[Run],
     selected: bool,
     theme: &Theme,
     width: usize,
 ) -> Vec<Line<'static>> {
     let body_width = width.saturating_sub(PREFIX).max(1);
-    let (stamp_style, style) = if selected {
-        (theme.selected(), style.add_modifier(Modifier::BOLD))
+    let stamp_style = if selected {
+        theme.selected()
     } else {
-        (theme.dim(), style)
+        theme.dim()
     };
-    wrap(body, body_width)
+    let runs: Vec<Run> = runs
+        .iter()
+        .map(|(text, style)| {
+            let style = if selected {
+                style.add_modifier(Modifier::BOLD)
+            } else {
+                *style
+            };
+            (text.clone(), style)
+        })
+        .collect();
+    wrap_runs(&runs, body_width)
         .into_iter()
         .enumerate()
-        .map(|(i, piece)| {
+        .map(|(i, pieces)| {
             let prefix = match (i, selected) {
                 (0, _) => Span::styled(format!("[{}]", clock(start_s)), stamp_style),
                 (_, true) => Span::styled(format!("{:>w$}", "▕", w = PREFIX - 1), theme.key()),
                 (_, false) => Span::raw(" ".repeat(PREFIX - 1)),
             };
-            Line::from(vec![prefix, Span::raw(" "), Span::styled(piece, style)])
+            let mut spans = vec![prefix, Span::raw(" ")];
+            spans.extend(
+                pieces
+                    .into_iter()
+                    .map(|(text, style)| Span::styled(text, style)),
+            );
+            Line::from(spans)
         })
         .collect()
 }
 
-/// Greedy word wrap to `width` cells; words longer than a line are split. Always at least
-/// one (possibly empty) line.
-fn wrap(text: &str, width: usize) -> Vec<String> {
+/// Text in one style; an utterance's body is one or more of them (live text mixes styles).
+type Run = (String, Style);
+
+/// Greedy word wrap to `width` cells over runs of differently styled text; words longer than
+/// a line are split. Neighbouring words of one style share a piece. Always at least one
+/// (possibly empty) line.
+fn wrap_runs(runs: &[Run], width: usize) -> Vec<Vec<Run>> {
+    fn put(line: &mut Vec<Run>, text: &str, style: Style) {
+        match line.last_mut() {
+            Some((last, s)) if *s == style => last.push_str(text),
+            _ => line.push((text.to_string(), style)),
+        }
+    }
     let mut lines = Vec::new();
-    let mut line = String::new();
+    let mut line: Vec<Run> = Vec::new();
     let mut used = 0;
-    for word in text.split_whitespace() {
-        let w = text_width(word);
-        if used > 0 && used + 1 + w <= width {
-            line.push(' ');
-            line.push_str(word);
-            used += 1 + w;
-            continue;
-        }
-        if used > 0 {
-            lines.push(std::mem::take(&mut line));
-            used = 0;
-        }
-        for ch in word.chars() {
-            let cw = char_width(ch);
-            if used > 0 && used + cw > width {
+    for (text, style) in runs {
+        let style = *style;
+        for word in text.split_whitespace() {
+            let w = text_width(word);
+            if used > 0 && used + 1 + w <= width {
+                put(&mut line, " ", style);
+                put(&mut line, word, style);
+                used += 1 + w;
+                continue;
+            }
+            if used > 0 {
                 lines.push(std::mem::take(&mut line));
                 used = 0;
             }
-            line.push(ch);
-            used += cw;
+            for ch in word.chars() {
+                let cw = char_width(ch);
+                if used > 0 && used + cw > width {
+                    lines.push(std::mem::take(&mut line));
+                    used = 0;
+                }
+                put(&mut line, ch.encode_utf8(&mut [0; 4]), style);
+                used += cw;
+            }
         }
     }
     if used > 0 || lines.is_empty() {
@@ -245,9 +307,39 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
     lines
 }
 
+/// [`wrap_runs`] of plain text, as strings.
+#[cfg(test)]
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    wrap_runs(&[(text.to_string(), Style::new())], width)
+        .into_iter()
+        .map(|runs| runs.into_iter().map(|(t, _)| t).collect())
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
-    use super::wrap;
+    use ratatui::style::Style;
+
+    use super::{wrap, wrap_runs};
+
+    #[test]
+    fn styled_runs_wrap_as_one_text() {
+        let (a, b) = (Style::new(), Style::new().italic());
+        let lines = wrap_runs(&[("one two".into(), a), ("three four…".into(), b)], 9);
+        assert_eq!(
+            lines,
+            [
+                vec![("one two".to_string(), a)],
+                vec![("three".to_string(), b)],
+                vec![("four…".to_string(), b)],
+            ]
+        );
+        let lines = wrap_runs(&[("one".into(), a), ("two".into(), b)], 20);
+        assert_eq!(
+            lines,
+            [vec![("one".to_string(), a), (" two".to_string(), b)]]
+        );
+    }
 
     #[test]
     fn wraps_at_word_boundaries() {

@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod run;
+pub mod tmux;
 pub mod vmic;
 
 use std::path::Path;

@@ -1,0 +1,522 @@
+//! Interim text, measured: speech clips played through the engine at real-time pace (the
+//! same path as `recorder --input FILE`), once with interim passes and once without, and
+//! every event timed where the front end receives it, relative to the start of the feed.
+//!
+//! - Interim latency: for each word of an utterance's final text, from the word's end in the
+//!   audio to the first interim pass showing it (stable or tentative), the pass's words lined
+//!   up with the final text's (a word missing early on does not shift the rest). Word
+//!   ends come from a separate offline whisper pass with token timestamps over the same
+//!   utterance WAV, run after the feeds so it does not compete with them for the cores.
+//! - Final-text latency (utterance closed → final text) with interim on and off.
+//! - Word flips: words of the last interim text that the final text changed (edit distance in
+//!   words), and stable prefixes taken back (LocalAgreement promises none).
+//! - The audio thread's lag behind real time: a file has no capture ring to overrun, so the
+//!   lag is what a microphone's 2 s ring would have to absorb.
+
+mod table;
+pub mod words;
+
+pub use table::render_md;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc::UnboundedReceiver;
+
+use super::Stats;
+use crate::audio::wav;
+use crate::config::Config;
+use crate::engine::{Engine, EngineConfig, EngineEvent, Source};
+use crate::eval::manifest::{self, Clip};
+use words::{Pass, align, edit_distance, first_appearance, group_tokens, retractions, words};
+
+/// The default clips: 3–12 s of speech each, about 50 s in all, so both feeds of one run take
+/// under two minutes (`make bench` keeps the whole benchmark under ten).
+pub const DEFAULT_CLIPS: &[&str] = &[
+    "fw_jfk",
+    "leopard_test",
+    "ps_librivox_sense_and_sensibility_0870",
+    "speechbrain_LJ050-0131",
+    "wenet_librispeech_1995-1837-0001",
+    "cheetah_test_en",
+    "deepspeech_new-home-in-the-stars",
+];
+
+/// Stream time per level event (the audio thread publishes one per 800 samples at 16 kHz).
+const LEVEL_S: f64 = 0.05;
+/// Level events of the first second are left out of the lag: the audio thread starts by
+/// catching up on what played while Silero loaded, which a microphone's ring absorbs.
+const LAG_SKIP_S: f64 = 1.0;
+
+/// One utterance of an interim-on feed, measured.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct UttResult {
+    pub clip: String,
+    pub run: usize,
+    pub id: u64,
+    pub start_s: f64,
+    pub end_s: f64,
+    pub text: String,
+    /// The last interim text before the final one ("" if no pass came back in time).
+    pub last_interim: String,
+    pub passes: usize,
+    /// Time between consecutive interim results of the utterance (ms): the cadence as seen.
+    #[serde(default)]
+    pub pass_gaps_ms: Vec<f64>,
+    /// Words of the final text, and of those: with an offline timestamp, shown as interim.
+    pub words: usize,
+    pub words_timed: usize,
+    pub words_interim: usize,
+    /// Word end → first interim appearance (ms), one per word shown as interim.
+    pub interim_ms: Vec<f64>,
+    /// Word end → final text (ms), for words no interim pass showed at their position.
+    pub final_only_ms: Vec<f64>,
+    /// Edit distance in words, last interim text → final text (`None`: no interim text).
+    pub flips: Option<usize>,
+    /// Edit distance between the last stable words and the final text's words there.
+    pub stable_wrong: usize,
+    /// Times a pass's stable words did not start with the previous pass's stable words.
+    pub retractions: usize,
+    /// Closed → final text (ms).
+    pub final_ms: f64,
+    /// The pool's figures for the final job (ms): waiting for the worker (an interim pass
+    /// being stopped), and the worker's own time (fewer threads show here).
+    #[serde(default)]
+    pub queue_ms: f64,
+    #[serde(default)]
+    pub worker_ms: f64,
+}
+
+/// One utterance of an interim-off feed.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct OffUtt {
+    pub clip: String,
+    /// Closed → final text (ms).
+    pub final_ms: f64,
+    /// The pool's figures for the final job (ms): waiting for the worker (an interim pass
+    /// being stopped), and the worker's own time (fewer threads show here).
+    #[serde(default)]
+    pub queue_ms: f64,
+    #[serde(default)]
+    pub worker_ms: f64,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct InterimReport {
+    pub model: String,
+    pub workers: usize,
+    pub threads: usize,
+    pub interim_every_ms: u64,
+    pub runs: usize,
+    pub clips: Vec<String>,
+    pub audio_s: f64,
+    pub utterances: Vec<UttResult>,
+    /// Closed → final text of every utterance of the interim-off feeds.
+    pub final_off: Vec<OffUtt>,
+    /// The audio thread's lag behind real time (ms), level events after the first second.
+    pub lag_on_ms: Stats,
+    pub lag_off_ms: Stats,
+    /// What the engine said during the feeds ("live text turned off", a worker replaced).
+    pub notices: Vec<String>,
+    pub load_before: Option<f64>,
+    pub load_after: Option<f64>,
+}
+
+impl InterimReport {
+    pub fn interim_ms(&self) -> Stats {
+        Stats::of(&self.all(|u| &u.interim_ms))
+    }
+
+    /// Word end → first text of any kind (interim, or the final text for words no pass
+    /// showed): what a reader waits for each word.
+    pub fn first_text_ms(&self) -> Stats {
+        let mut v = self.all(|u| &u.interim_ms);
+        v.extend(self.all(|u| &u.final_only_ms));
+        Stats::of(&v)
+    }
+
+    pub fn final_on(&self) -> Stats {
+        Stats::of(
+            &self
+                .utterances
+                .iter()
+                .map(|u| u.final_ms)
+                .collect::<Vec<_>>(),
+        )
+    }
+
+    pub fn final_off(&self) -> Stats {
+        Stats::of(
+            &self
+                .final_off
+                .iter()
+                .map(|u| u.final_ms)
+                .collect::<Vec<_>>(),
+        )
+    }
+
+    fn all(&self, f: impl Fn(&UttResult) -> &Vec<f64>) -> Vec<f64> {
+        self.utterances.iter().flat_map(|u| f(u).clone()).collect()
+    }
+}
+
+/// Everything one feed of a clip gave.
+#[derive(Debug, Default)]
+struct Feed {
+    /// id → (start_s, end_s, WAV, closed at, final at, text).
+    utts: BTreeMap<u64, FeedUtt>,
+    passes: BTreeMap<u64, Vec<Pass>>,
+    lag_ms: Vec<f64>,
+    notices: Vec<String>,
+}
+
+#[derive(Debug, Default)]
+struct FeedUtt {
+    start_s: f64,
+    end_s: f64,
+    wav: PathBuf,
+    closed_at: f64,
+    final_at: Option<f64>,
+    queue_ms: f64,
+    worker_ms: f64,
+    text: String,
+}
+
+/// Plays `clip` through `engine` (at real-time pace unless `fast`) and records every event's
+/// arrival.
+async fn feed(
+    engine: &mut Engine,
+    events: &mut UnboundedReceiver<EngineEvent>,
+    clip: &Clip,
+    fast: bool,
+) -> anyhow::Result<Feed> {
+    let mut f = Feed::default();
+    // The file's clock starts when the audio thread opens it, just after this.
+    let t0 = Instant::now();
+    engine.start_recording(Source::File {
+        path: clip.path.clone(),
+        realtime: !fast,
+    })?;
+    let deadline = t0 + Duration::from_secs_f64(clip.duration_s + 60.0);
+    let (mut levels, mut stopped) = (0u64, false);
+    while !(stopped && f.utts.values().all(|u| u.final_at.is_some())) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let ev = match tokio::time::timeout(left, events.recv()).await {
+            Ok(Some(ev)) => ev,
+            Ok(None) => anyhow::bail!("the engine stopped during {}", clip.name),
+            Err(_) => anyhow::bail!("{}: no final text within 60 s of its end", clip.name),
+        };
+        let at = t0.elapsed().as_secs_f64();
+        match ev {
+            EngineEvent::Level(_) => {
+                levels += 1;
+                let stream_s = levels as f64 * LEVEL_S;
+                if stream_s > LAG_SKIP_S {
+                    f.lag_ms.push((at - stream_s) * 1000.0);
+                }
+            }
+            // A blip's id is used again by the next utterance: its passes are not that one's.
+            EngineEvent::SpeechDiscarded { id } => {
+                f.passes.remove(&id);
+            }
+            EngineEvent::Queued {
+                id,
+                start_s,
+                end_s,
+                wav,
+            } => {
+                f.utts.insert(
+                    id,
+                    FeedUtt {
+                        start_s,
+                        end_s,
+                        wav,
+                        closed_at: at,
+                        ..FeedUtt::default()
+                    },
+                );
+            }
+            EngineEvent::Interim {
+                id,
+                stable,
+                tentative,
+            } => f.passes.entry(id).or_default().push(Pass {
+                at,
+                stable: words(&stable),
+                words: words(&format!("{stable} {tentative}")),
+            }),
+            EngineEvent::Transcribed(t) => {
+                if let Some(u) = f.utts.get_mut(&t.id) {
+                    u.final_at = Some(at);
+                    u.text = t.text.trim().to_string();
+                    u.queue_ms = t.timings.queue_ms;
+                    u.worker_ms = t.timings.worker_ms;
+                }
+            }
+            EngineEvent::Failed { id, reason, .. } => {
+                f.notices
+                    .push(format!("{}: utterance {id} failed: {reason}", clip.name));
+                if let Some(u) = f.utts.get_mut(&id) {
+                    u.final_at = Some(at);
+                }
+            }
+            EngineEvent::Notice(n) => f.notices.push(format!("{}: {n}", clip.name)),
+            EngineEvent::SourceError(e) => anyhow::bail!("{}: {e}", clip.name),
+            EngineEvent::RecordingStopped => {
+                stopped = true;
+                engine.recording_ended();
+            }
+            _ => {}
+        }
+    }
+    Ok(f)
+}
+
+fn engine_config(
+    cfg: &Config,
+    sessions: &Path,
+    every: Option<Duration>,
+) -> anyhow::Result<EngineConfig> {
+    let model = crate::paths::resolve_model(&cfg.model, cfg.models_dir.as_deref())?;
+    let worker = Some(crate::transcribe::whisper::worker_spec(cfg, &model)?);
+    Ok(EngineConfig {
+        model,
+        workers: cfg.workers,
+        threads: cfg.threads,
+        language: cfg.language.clone(),
+        max_attempts: cfg.max_attempts,
+        segmenter: cfg.segmenter.clone(),
+        sessions_dir: sessions.to_path_buf(),
+        interim: every,
+        worker,
+    })
+}
+
+/// Word ends (s from the WAV's start) from an offline whisper pass with token timestamps.
+struct WordTimer {
+    ctx: whisper_rs::WhisperContext,
+    threads: usize,
+}
+
+impl WordTimer {
+    fn load(model: &Path, threads: usize) -> anyhow::Result<WordTimer> {
+        // whisper.cpp's messages go to the log file, as the workers' do.
+        whisper_rs::install_logging_hooks();
+        let path = model
+            .to_str()
+            .ok_or_else(|| anyhow::anyhow!("model path is not UTF-8"))?;
+        let ctx = whisper_rs::WhisperContext::new_with_params(path, Default::default())
+            .map_err(|e| anyhow::anyhow!("cannot load '{path}': {e}"))?;
+        Ok(WordTimer { ctx, threads })
+    }
+
+    fn word_ends(&self, wav_path: &Path) -> anyhow::Result<Vec<(String, f64)>> {
+        use whisper_rs::{FullParams, SamplingStrategy};
+        let mut audio = wav::read_16k_mono(wav_path)?;
+        // As the workers do: whisper.cpp is unreliable under ~1 s.
+        if audio.len() < 17_600 {
+            audio.resize(17_600, 0.0);
+        }
+        let mut state = self
+            .ctx
+            .create_state()
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let mut p = FullParams::new(SamplingStrategy::Greedy { best_of: 1 });
+        p.set_n_threads(self.threads as i32);
+        p.set_no_context(true);
+        p.set_suppress_blank(true);
+        p.set_token_timestamps(true);
+        p.set_print_progress(false);
+        p.set_print_realtime(false);
+        p.set_print_special(false);
+        p.set_print_timestamps(false);
+        if !self.ctx.is_multilingual() {
+            p.set_language(Some("en"));
+        }
+        state
+            .full(p, &audio)
+            .map_err(|e| anyhow::anyhow!("whisper: {e}"))?;
+        let eot = self.ctx.token_eot();
+        let mut tokens = Vec::new();
+        for i in 0..state.full_n_segments() {
+            let Some(seg) = state.get_segment(i) else {
+                continue;
+            };
+            for t in 0..seg.n_tokens() {
+                let Some(tok) = seg.get_token(t) else {
+                    continue;
+                };
+                if tok.token_id() >= eot {
+                    continue;
+                }
+                let piece = String::from_utf8_lossy(tok.to_bytes().unwrap_or_default());
+                // whisper.cpp times are in 10 ms units.
+                tokens.push((piece.into_owned(), tok.token_data().t1 as f64 / 100.0));
+            }
+        }
+        Ok(group_tokens(&tokens))
+    }
+}
+
+/// Turns an interim-on feed into per-utterance results (word times from `timer`).
+fn measure(clip: &str, run: usize, f: &Feed, timer: &WordTimer) -> anyhow::Result<Vec<UttResult>> {
+    let mut out = Vec::new();
+    for (&id, u) in &f.utts {
+        let Some(final_at) = u.final_at else { continue };
+        let final_words = words(&u.text);
+        let passes = f.passes.get(&id).map(Vec::as_slice).unwrap_or_default();
+        let ends = align(&final_words, &timer.word_ends(&u.wav)?);
+        let seen = first_appearance(&final_words, passes);
+        let mut r = UttResult {
+            clip: clip.to_string(),
+            run,
+            id,
+            start_s: u.start_s,
+            end_s: u.end_s,
+            text: u.text.clone(),
+            passes: passes.len(),
+            pass_gaps_ms: passes
+                .windows(2)
+                .map(|p| (p[1].at - p[0].at) * 1000.0)
+                .collect(),
+            words: final_words.len(),
+            words_timed: ends.iter().flatten().count(),
+            words_interim: seen.iter().flatten().count(),
+            final_ms: (final_at - u.closed_at) * 1000.0,
+            queue_ms: u.queue_ms,
+            worker_ms: u.worker_ms,
+            retractions: retractions(passes),
+            ..UttResult::default()
+        };
+        for (end, at) in ends.iter().zip(&seen) {
+            let Some(end) = end else { continue };
+            let spoken = u.start_s + end;
+            match at {
+                Some(at) => r.interim_ms.push((at - spoken) * 1000.0),
+                None => r.final_only_ms.push((final_at - spoken) * 1000.0),
+            }
+        }
+        if let Some(last) = passes.last() {
+            r.last_interim = last.words.join(" ");
+            r.flips = Some(edit_distance(&last.words, &final_words));
+            let n = last.stable.len().min(final_words.len());
+            r.stable_wrong = edit_distance(&last.stable, &final_words[..n]);
+        }
+        out.push(r);
+    }
+    Ok(out)
+}
+
+pub async fn run(
+    cfg: &Config,
+    manifest_path: &Path,
+    runs: usize,
+    names: &[String],
+    every_ms: Option<u64>,
+    json: bool,
+) -> anyhow::Result<i32> {
+    anyhow::ensure!(runs > 0, "--runs must be at least 1");
+    let all = manifest::load(manifest_path)?;
+    let clips: Vec<Clip> = if names.is_empty() {
+        let wanted: Vec<String> = DEFAULT_CLIPS
+            .iter()
+            .filter(|n| all.iter().any(|c| &c.name == *n))
+            .map(|n| n.to_string())
+            .collect();
+        manifest::select(all, &wanted, None)?
+    } else {
+        manifest::select(all, names, None)?
+    };
+    let clips: Vec<Clip> = clips.into_iter().filter(Clip::is_speech).collect();
+    anyhow::ensure!(
+        !clips.is_empty(),
+        "{}: no speech clips",
+        manifest_path.display()
+    );
+    crate::ortlib::init(cfg.models_dir.as_deref())?;
+    let every_ms = every_ms.unwrap_or(cfg.interim_every_ms).max(200);
+    let tmp = tempfile::Builder::new()
+        .prefix("recorder-bench-interim-")
+        .tempdir()?;
+    let load_before = super::load_average();
+    let every = Some(Duration::from_millis(every_ms));
+    let (mut on, mut on_events) = Engine::new(engine_config(cfg, tmp.path(), every)?)?;
+    let (mut off, mut off_events) = Engine::new(engine_config(cfg, tmp.path(), None)?)?;
+    // Warm-up: the first job of a worker allocates whisper's buffers (and waits for its model).
+    let shortest = clips
+        .iter()
+        .min_by(|a, b| a.duration_s.total_cmp(&b.duration_s))
+        .expect("not empty");
+    // As fast as possible: nothing of it is measured.
+    feed(&mut on, &mut on_events, shortest, true).await?;
+    feed(&mut off, &mut off_events, shortest, true).await?;
+    let mut report = InterimReport {
+        model: cfg.model.clone(),
+        workers: cfg.workers,
+        threads: cfg.threads,
+        interim_every_ms: every_ms,
+        runs,
+        clips: clips.iter().map(|c| c.name.clone()).collect(),
+        audio_s: clips.iter().map(|c| c.duration_s).sum(),
+        load_before,
+        ..InterimReport::default()
+    };
+    let (mut on_feeds, mut lag_on, mut lag_off) = (Vec::new(), Vec::new(), Vec::new());
+    for run in 0..runs {
+        for (i, clip) in clips.iter().enumerate() {
+            if !json {
+                eprint!(
+                    "\rrun {}/{runs}, clip {}/{} {}   ",
+                    run + 1,
+                    i + 1,
+                    clips.len(),
+                    clip.name
+                );
+            }
+            // Alternating which goes first spreads any drift in the machine's load evenly.
+            let on_first = (run + i) % 2 == 0;
+            for with_interim in [on_first, !on_first] {
+                if with_interim {
+                    let f = feed(&mut on, &mut on_events, clip, false).await?;
+                    lag_on.extend_from_slice(&f.lag_ms);
+                    report.notices.extend(f.notices.iter().cloned());
+                    on_feeds.push((clip.name.clone(), run, f));
+                } else {
+                    let f = feed(&mut off, &mut off_events, clip, false).await?;
+                    lag_off.extend_from_slice(&f.lag_ms);
+                    report.notices.extend(f.notices.iter().cloned());
+                    report.final_off.extend(f.utts.values().filter_map(|u| {
+                        u.final_at.map(|t| OffUtt {
+                            clip: clip.name.clone(),
+                            final_ms: (t - u.closed_at) * 1000.0,
+                            queue_ms: u.queue_ms,
+                            worker_ms: u.worker_ms,
+                        })
+                    }));
+                }
+            }
+        }
+    }
+    if !json {
+        eprintln!();
+    }
+    on.shutdown(Duration::from_secs(10)).await;
+    off.shutdown(Duration::from_secs(10)).await;
+    report.load_after = super::load_average();
+    // Word times after the feeds: this pass would otherwise compete with them for the cores.
+    let model = crate::paths::resolve_model(&cfg.model, cfg.models_dir.as_deref())?;
+    let timer = WordTimer::load(&model, cfg.threads)?;
+    for (name, run, f) in &on_feeds {
+        report.utterances.extend(measure(name, *run, f, &timer)?);
+    }
+    report.lag_on_ms = Stats::of(&lag_on);
+    report.lag_off_ms = Stats::of(&lag_off);
+    if json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        print!("{}", render_md(&report));
+    }
+    Ok(0)
+}
