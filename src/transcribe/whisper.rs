@@ -238,9 +238,26 @@ impl Whisper {
         }
         // Encode only as much of the 30 s window as the utterance needs (see `speed`).
         super::speed::apply(&mut params, audio.len(), self.threads);
+        let shortened = super::speed::audio_ctx(audio.len()) != 0;
         self.state
             .full(params, &audio)
             .map_err(|e| anyhow::anyhow!("whisper failed: {e}"))?;
+        // A shortened window costs a few words that the full one gets right; those show as
+        // an unsure token, so a final pass with one re-decodes on the full window (see
+        // `speed::recheck_below`).
+        let limit = super::speed::recheck_below().filter(|_| shortened && !self.interruptible);
+        if let Some(limit) = limit {
+            let weakest = self.weakest_token();
+            if weakest < limit {
+                tracing::debug!(weakest, "unsure token on a shortened window: full window");
+                let mut params = crate::transcribe::whisper::params(&call, &marks);
+                params.set_audio_ctx(0);
+                params.set_n_threads(super::speed::threads_now(self.threads) as c_int);
+                self.state
+                    .full(params, &audio)
+                    .map_err(|e| anyhow::anyhow!("whisper failed: {e}"))?;
+            }
+        }
         let done = Instant::now();
         let raw = self.collect_segments();
         let no_speech_prob = raw.iter().map(|s| s.no_speech_prob).fold(0.0, f32::max);
@@ -255,6 +272,21 @@ impl Whisper {
             encode_ms: ms(enc_end.saturating_duration_since(enc_start)),
             decode_ms: ms(done.saturating_duration_since(enc_end)),
         })
+    }
+
+    /// The lowest probability (log) of any text token the last pass chose.
+    fn weakest_token(&self) -> f32 {
+        let eot = self.ctx.token_eot();
+        (0..self.state.full_n_segments())
+            .filter_map(|i| self.state.get_segment(i))
+            .flat_map(|seg| {
+                (0..seg.n_tokens())
+                    .filter_map(|t| seg.get_token(t))
+                    .filter(|t| t.token_id() < eot)
+                    .map(|t| t.token_data().plog)
+                    .collect::<Vec<_>>()
+            })
+            .fold(0.0, f32::min)
     }
 
     fn collect_segments(&self) -> Vec<Segment> {
