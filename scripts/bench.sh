@@ -227,6 +227,14 @@ if ((LEVERS > 1)); then
   kill "$HOG_PID" 2>/dev/null || true
   HOG_PID=
 fi
+# --- 5. accuracy: the whole eval harness (README "Accuracy"), as recorded and 30 dB down ------
+# About 30 s: every clip through VAD + workers, plus a minute each of generated noise and
+# silence, where the right output is nothing.
+say "accuracy: recorder eval over the eval set (+ generated noise), as recorded and -30 dB"
+"$BIN" --threads "$THREADS" eval "$MANIFEST" --noise 60 >"$OUT/eval.txt" 2>&1 || true
+"$BIN" --threads "$THREADS" eval "$MANIFEST" --gain-db=-30 >"$OUT/eval-30db.txt" 2>&1 || true
+echo "load:    $(load) after accuracy" >>"$OUT/machine.txt"
+
 echo "load:    $(load) at the end; $((SECONDS - t_start)) s in all" >>"$OUT/machine.txt"
 
 # --- the table ------------------------------------------------------------------------------------
@@ -236,6 +244,15 @@ echo "load:    $(load) at the end; $((SECONDS - t_start)) s in all" >>"$OUT/mach
   echo "Written by \`make bench\` (scripts/bench.sh); README \"Speed\" explains the setup."
   echo
   "$BIN" bench report "$OUT"
+  echo
+  echo "**Accuracy** (\`recorder eval\` over the whole eval set through VAD + workers; per-clip output in .bench/last/eval*.txt)"
+  echo
+  echo '```'
+  echo "as recorded, plus 60 s each of generated white, pink, brown noise, hum and silence:"
+  tail -n 3 "$OUT/eval.txt"
+  echo "30 dB down:"
+  tail -n 3 "$OUT/eval-30db.txt"
+  echo '```'
 } >"$ROOT/bench/results.md"
 cat "$ROOT/bench/results.md"
 say "done in $((SECONDS - t_start)) s; table in bench/results.md, raw data in .bench/last/"
