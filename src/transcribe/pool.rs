@@ -4,20 +4,19 @@
 //! a malformed frame is killed and replaced, and the job is tried again, up to `max_attempts`;
 //! then the utterance is reported failed (its audio stays on disk).
 
-use std::collections::VecDeque;
 use std::ffi::OsString;
 use std::path::PathBuf;
-use std::process::Stdio;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::process::{Child, ChildStdin, ChildStdout};
 use tokio::sync::mpsc;
 
-use super::protocol::{self, Request, Response};
+use super::protocol::Response;
 use super::{Segment, Timings};
+
+mod process;
+use process::WorkerProc;
 
 /// How to start a worker process.
 #[derive(Debug, Clone)]
@@ -324,26 +323,6 @@ impl Pool {
     }
 }
 
-/// Why a worker could not finish a job.
-#[derive(Debug)]
-enum WorkerFailure {
-    Died(String),
-    Hung(Duration),
-    BadFrame(String),
-}
-
-impl std::fmt::Display for WorkerFailure {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            WorkerFailure::Died(why) => write!(f, "worker died ({why})"),
-            WorkerFailure::Hung(t) => {
-                write!(f, "worker hung (no answer in {:.0} s)", t.as_secs_f64())
-            }
-            WorkerFailure::BadFrame(why) => write!(f, "worker sent garbage ({why})"),
-        }
-    }
-}
-
 struct Slot {
     index: usize,
     cfg: Arc<PoolConfig>,
@@ -522,161 +501,5 @@ impl Slot {
             self.cfg.max_attempts
         );
         let _ = self.events.send(PoolEvent::Failed { job, reason });
-    }
-}
-
-/// A running worker child. Dropping it kills the process (tokio reaps it).
-struct WorkerProc {
-    child: Child,
-    stdin: Option<ChildStdin>,
-    stdout: BufReader<ChildStdout>,
-    pid: u32,
-    stderr_tail: Arc<Mutex<VecDeque<String>>>,
-}
-
-impl WorkerProc {
-    async fn spawn(spec: &WorkerSpec, timeout: Duration) -> anyhow::Result<(WorkerProc, f64)> {
-        let mut child = tokio::process::Command::new(&spec.program)
-            .args(&spec.args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            // A panic then prints its message and one note, not a backtrace: the message is
-            // what the user sees as the reason.
-            .env("RUST_BACKTRACE", "0")
-            .spawn()
-            .map_err(|e| anyhow::anyhow!("cannot start '{}': {e}", spec.program.display()))?;
-        let pid = child.id().unwrap_or(0);
-        let stderr_tail = Arc::new(Mutex::new(VecDeque::new()));
-        if let Some(err) = child.stderr.take() {
-            tokio::spawn(capture_stderr(err, pid, stderr_tail.clone()));
-        }
-        let stdin = child.stdin.take();
-        let stdout = BufReader::new(child.stdout.take().expect("piped"));
-        let mut w = WorkerProc {
-            child,
-            stdin,
-            stdout,
-            pid,
-            stderr_tail,
-        };
-        let hello = tokio::time::timeout(timeout, w.read_response()).await;
-        match hello {
-            Ok(Ok(Response::Hello { load_ms, .. })) => Ok((w, load_ms)),
-            Ok(Ok(other)) => anyhow::bail!("expected hello, got {other:?}"),
-            Ok(Err(e)) => {
-                let tail = w.stderr_tail_after_exit().await;
-                anyhow::bail!(
-                    "{e}{}",
-                    if tail.is_empty() {
-                        String::new()
-                    } else {
-                        format!(": {tail}")
-                    }
-                )
-            }
-            Err(_) => anyhow::bail!("no hello within {} s", timeout.as_secs()),
-        }
-    }
-
-    async fn read_response(&mut self) -> Result<Response, WorkerFailure> {
-        let mut line = String::new();
-        let n = self
-            .stdout
-            .read_line(&mut line)
-            .await
-            .map_err(|e| WorkerFailure::Died(e.to_string()))?;
-        if n == 0 {
-            let status = self.child.try_wait().ok().flatten();
-            let why = match status {
-                Some(s) => s.to_string(),
-                None => "closed its output".into(),
-            };
-            return Err(WorkerFailure::Died(why));
-        }
-        protocol::decode_response(&line).map_err(|e| WorkerFailure::BadFrame(e.to_string()))
-    }
-
-    async fn run_job(
-        &mut self,
-        job: &Job,
-        timeout: Duration,
-        interim: bool,
-    ) -> Result<Response, WorkerFailure> {
-        let req = protocol::encode(&Request::Job {
-            id: job.id,
-            wav: job.wav.clone(),
-            interim,
-        });
-        let stdin = self
-            .stdin
-            .as_mut()
-            .ok_or_else(|| WorkerFailure::Died("stdin closed".into()))?;
-        stdin
-            .write_all(req.as_bytes())
-            .await
-            .map_err(|e| WorkerFailure::Died(format!("broken pipe: {e}")))?;
-        stdin
-            .flush()
-            .await
-            .map_err(|e| WorkerFailure::Died(format!("broken pipe: {e}")))?;
-        let resp = tokio::time::timeout(timeout, self.read_response())
-            .await
-            .map_err(|_| WorkerFailure::Hung(timeout))??;
-        match &resp {
-            Response::Done { id, .. } | Response::Error { id, .. } if *id != job.id => Err(
-                WorkerFailure::BadFrame(format!("answer for #{id}, expected #{}", job.id)),
-            ),
-            _ => Ok(resp),
-        }
-    }
-
-    fn stderr_tail(&self) -> String {
-        let t = self
-            .stderr_tail
-            .lock()
-            .map(|t| t.iter().cloned().collect::<Vec<_>>())
-            .unwrap_or_default();
-        t.iter()
-            .rev()
-            .find(|l| !l.trim().is_empty() && !l.starts_with("note:"))
-            .cloned()
-            .unwrap_or_default()
-    }
-
-    /// After a failed start, give the stderr reader a moment to collect the worker's last words.
-    async fn stderr_tail_after_exit(&mut self) -> String {
-        let _ = tokio::time::timeout(Duration::from_millis(500), self.child.wait()).await;
-        tokio::task::yield_now().await;
-        self.stderr_tail()
-    }
-
-    /// Graceful end: EOF on stdin makes the worker exit; kill it if it does not within 2 s.
-    async fn close(mut self) {
-        self.stdin = None;
-        if tokio::time::timeout(Duration::from_secs(2), self.child.wait())
-            .await
-            .is_err()
-        {
-            let _ = self.child.start_kill();
-        }
-    }
-}
-
-async fn capture_stderr(
-    err: tokio::process::ChildStderr,
-    pid: u32,
-    tail: Arc<Mutex<VecDeque<String>>>,
-) {
-    let mut lines = BufReader::new(err).lines();
-    while let Ok(Some(line)) = lines.next_line().await {
-        tracing::info!(target: "worker", "[worker {pid}] {line}");
-        if let Ok(mut t) = tail.lock() {
-            t.push_back(line);
-            if t.len() > 5 {
-                t.pop_front();
-            }
-        }
     }
 }
