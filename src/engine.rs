@@ -108,6 +108,29 @@ pub struct EngineConfig {
     pub worker: Option<WorkerSpec>,
 }
 
+impl EngineConfig {
+    /// From the resolved settings: the model found on the search path, this binary's worker
+    /// mode, sessions in `sessions_dir` (or the data dir), interim passes off.
+    pub fn from_config(cfg: &crate::config::Config) -> anyhow::Result<EngineConfig> {
+        let model = crate::paths::resolve_model(&cfg.model, cfg.models_dir.as_deref())?;
+        let worker = Some(crate::transcribe::whisper::worker_spec(cfg, &model)?);
+        Ok(EngineConfig {
+            model,
+            workers: cfg.workers,
+            threads: cfg.threads,
+            language: cfg.language.clone(),
+            max_attempts: cfg.max_attempts,
+            segmenter: cfg.segmenter.clone(),
+            sessions_dir: cfg
+                .sessions_dir
+                .clone()
+                .unwrap_or_else(crate::paths::sessions_dir),
+            interim: None,
+            worker,
+        })
+    }
+}
+
 /// Ids of jobs for an earlier session transcribed in the background are offset by this: the
 /// live session's ids start at 1 in every run, so the old session's own ids would collide with
 /// them in the front end and in the interim tracker.

@@ -100,19 +100,7 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 }
 
 fn engine_config(cfg: &Config) -> anyhow::Result<EngineConfig> {
-    let model = paths::resolve_model(&cfg.model, cfg.models_dir.as_deref())?;
-    let worker = Some(transcribe::whisper::worker_spec(cfg, &model)?);
-    Ok(EngineConfig {
-        model,
-        workers: cfg.workers,
-        threads: cfg.threads,
-        language: cfg.language.clone(),
-        max_attempts: cfg.max_attempts,
-        segmenter: cfg.segmenter.clone(),
-        sessions_dir: cfg.sessions_dir.clone().unwrap_or_else(paths::sessions_dir),
-        worker,
-        interim: None,
-    })
+    EngineConfig::from_config(cfg)
 }
 
 /// Checks the model and ONNX Runtime first (clear errors before anything starts), then starts

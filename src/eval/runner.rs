@@ -77,23 +77,16 @@ fn no_vad_segmenter(base: &SegmenterConfig) -> SegmenterConfig {
 }
 
 fn engine_config(cfg: &Config, sessions_dir: &Path, no_vad: bool) -> anyhow::Result<EngineConfig> {
-    let model = crate::paths::resolve_model(&cfg.model, cfg.models_dir.as_deref())?;
-    let worker = Some(crate::transcribe::whisper::worker_spec(cfg, &model)?);
+    let base = EngineConfig::from_config(cfg)?;
     let segmenter = if no_vad {
-        no_vad_segmenter(&cfg.segmenter)
+        no_vad_segmenter(&base.segmenter)
     } else {
-        cfg.segmenter.clone()
+        base.segmenter.clone()
     };
     Ok(EngineConfig {
-        model,
-        workers: cfg.workers,
-        threads: cfg.threads,
-        language: cfg.language.clone(),
-        max_attempts: cfg.max_attempts,
         segmenter,
         sessions_dir: sessions_dir.to_path_buf(),
-        worker,
-        interim: None,
+        ..base
     })
 }
 

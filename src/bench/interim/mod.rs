@@ -279,18 +279,10 @@ fn engine_config(
     sessions: &Path,
     every: Option<Duration>,
 ) -> anyhow::Result<EngineConfig> {
-    let model = crate::paths::resolve_model(&cfg.model, cfg.models_dir.as_deref())?;
-    let worker = Some(crate::transcribe::whisper::worker_spec(cfg, &model)?);
     Ok(EngineConfig {
-        model,
-        workers: cfg.workers,
-        threads: cfg.threads,
-        language: cfg.language.clone(),
-        max_attempts: cfg.max_attempts,
-        segmenter: cfg.segmenter.clone(),
         sessions_dir: sessions.to_path_buf(),
         interim: every,
-        worker,
+        ..EngineConfig::from_config(cfg)?
     })
 }
 
