@@ -174,6 +174,15 @@ pub struct EvalArgs {
     /// Send whole clips to whisper without VAD cutting (to measure the other guards alone).
     #[arg(long)]
     pub no_vad: bool,
+    /// Run every clip whole and then with each number of samples of silence in front
+    /// (e.g. 0,128,256,384): words lost or changed against whole-clip whisper.
+    #[arg(
+        long,
+        value_name = "N,M",
+        value_delimiter = ',',
+        conflicts_with = "no_vad"
+    )]
+    pub shifts: Vec<usize>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -292,7 +292,8 @@ impl Engine {
         let journal = Arc::new(Journal::open(&s.dir)?);
         let mut ids = Vec::new();
         for u in s.untranscribed() {
-            let (id, start_s, end_s, wav) = (u.id, u.start_s, u.end_s, u.wav.clone());
+            let (id, start_s, end_s, wav, hints) =
+                (u.id, u.start_s, u.end_s, u.wav.clone(), u.hints);
             let _ = self.events.send(EngineEvent::Queued {
                 id,
                 start_s,
@@ -305,6 +306,7 @@ impl Engine {
                 wav,
                 start_s,
                 end_s,
+                hints,
                 closed_at: Instant::now(),
                 journal,
             });
@@ -326,6 +328,7 @@ impl Engine {
                 wav: u.wav.clone(),
                 start_s: u.start_s,
                 end_s: u.end_s,
+                hints: u.hints,
                 closed_at: Instant::now(),
                 journal: Some(journal.clone()),
             });
@@ -380,6 +383,7 @@ fn on_audio_event(
             start_s,
             end_s,
             wav,
+            hints,
         } => {
             let _ = events.send(EngineEvent::Queued {
                 id,
@@ -392,6 +396,7 @@ fn on_audio_event(
                 wav,
                 start_s,
                 end_s,
+                hints,
                 closed_at: Instant::now(),
                 journal: Some(journal.clone()),
             };
@@ -413,6 +418,7 @@ fn on_audio_event(
                     wav,
                     start_s,
                     end_s,
+                    hints: Default::default(),
                     closed_at,
                     journal: None,
                 });

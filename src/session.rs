@@ -14,6 +14,7 @@ use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 
+use crate::audio::segmenter::Hints;
 use crate::transcribe::{Segment, Timings};
 
 mod audio;
@@ -40,6 +41,15 @@ pub enum Entry {
         start_s: f64,
         end_s: f64,
         wav: String,
+        /// What the VAD knew about it (the worker's guards and an overlapped split use it).
+        #[serde(default)]
+        hints: Hints,
+    },
+    /// A candidate the segmenter did not keep (almost no speech evidence: a click). Its
+    /// audio is still in `session.wav`.
+    Discarded {
+        start_s: f64,
+        end_s: f64,
     },
     Transcribed {
         id: u64,
@@ -158,6 +168,7 @@ pub struct Utterance {
     pub start_s: f64,
     pub end_s: f64,
     pub wav: PathBuf,
+    pub hints: Hints,
     pub text: Option<String>,
     pub segments: Vec<Segment>,
     pub failed: Option<String>,
@@ -175,6 +186,8 @@ pub struct Session {
     pub utterances: BTreeMap<u64, Utterance>,
     /// Journal lines that could not be read (a line torn by a crash).
     pub bad_lines: usize,
+    /// Spans (s) of candidates the segmenter discarded; their audio is in `session.wav`.
+    pub discarded: Vec<(f64, f64)>,
 }
 
 impl Session {
@@ -216,13 +229,16 @@ impl Session {
                 start_s,
                 end_s,
                 wav,
+                hints,
             } => {
                 let u = self.utterances.entry(id).or_default();
                 u.id = id;
                 u.start_s = start_s;
                 u.end_s = end_s;
                 u.wav = self.dir.join(wav);
+                u.hints = hints;
             }
+            Entry::Discarded { start_s, end_s } => self.discarded.push((start_s, end_s)),
             Entry::Transcribed {
                 id, text, segments, ..
             } => {
@@ -315,6 +331,7 @@ mod tests {
             start_s: id as f64,
             end_s: id as f64 + 0.5,
             wav: format!("utt-{id:06}.wav"),
+            hints: Hints::default(),
         }
     }
 

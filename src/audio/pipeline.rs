@@ -9,7 +9,7 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 
 use super::level::Normaliser;
 use super::resample::ToMono16k;
-use super::segmenter::{SegEvent, Segmenter, SegmenterConfig};
+use super::segmenter::{Hints, SegEvent, Segmenter, SegmenterConfig};
 use super::source::{Input, Poll};
 use super::vad::Vad;
 use super::{CHUNK, Level, SAMPLE_RATE, wav};
@@ -34,6 +34,7 @@ pub enum AudioEvent {
         id: u64,
         start_s: f64,
     },
+    /// The open candidate was not kept (journaled with its span; see the segmenter).
     SpeechDiscarded {
         id: u64,
     },
@@ -43,6 +44,7 @@ pub enum AudioEvent {
         start_s: f64,
         end_s: f64,
         wav: PathBuf,
+        hints: Hints,
     },
     Notice(String),
     /// The source failed; the thread ends after this (the open utterance was flushed first).
@@ -418,14 +420,24 @@ impl Run {
                     id,
                     start_s: start_sample as f64 / SAMPLE_RATE as f64,
                 }),
-                SegEvent::Discard { id } => emit(AudioEvent::SpeechDiscarded { id }),
+                SegEvent::Discard {
+                    id,
+                    start_sample,
+                    end_sample,
+                } => {
+                    let span = |s: u64| s as f64 / SAMPLE_RATE as f64;
+                    let (start_s, end_s) = (span(start_sample), span(end_sample));
+                    tracing::debug!(start_s, end_s, "no speech evidence: candidate discarded");
+                    let _ = self.store.note(Entry::Discarded { start_s, end_s });
+                    emit(AudioEvent::SpeechDiscarded { id });
+                }
                 SegEvent::Utterance(cut) => {
                     let (start_s, end_s) = (cut.start_s(), cut.end_s());
                     // The store's disk thread writes and fsyncs it; `deliver` reports it once
                     // durable (fsyncs here cost this thread 8-12 ms: src/session/store.rs).
-                    let queued = self
-                        .store
-                        .queue_utterance(cut.id, start_s, end_s, cut.samples);
+                    let queued =
+                        self.store
+                            .queue_utterance(cut.id, start_s, end_s, cut.samples, cut.hints);
                     if let Err(e) = queued {
                         self.store_error = Some(e.to_string());
                     }
@@ -449,6 +461,7 @@ impl Run {
                     start_s: s.start_s,
                     end_s: s.end_s,
                     wav: s.wav,
+                    hints: s.hints,
                 }),
                 // Disk full or folder gone: stop recording (the caller sees the error after
                 // this chunk); what is on disk stays intact.

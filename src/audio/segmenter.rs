@@ -4,11 +4,21 @@
 //!   voiced while they stay above the lower `end_threshold`, so a word's soft tail does not flap.
 //! - Pre-roll: the chunks just before the onset are kept (Silero fires ~100-200 ms after a
 //!   soft consonant starts; without them first words lose their first phoneme).
-//! - End: after `end_silence_ms` below `end_threshold` the utterance closes, keeping
-//!   `post_roll_ms` of that silence (whisper drops the last word more often without it).
-//! - Blips with less voiced audio than `min_speech_ms` are dropped (a cough, a click).
-//! - Monologues are split at the quietest chunk in the last `split_window_s` before
-//!   `max_utterance_s`, and the rest continues as the next utterance: nothing is dropped.
+//! - End: after `end_silence_ms` below `end_threshold` the utterance closes once the VAD has
+//!   also fallen under `weak_threshold` (soft trailing words such as JFK's "not" sit at
+//!   0.15-0.32), keeping `post_roll_ms` after the last chunk at or above `weak_threshold`.
+//! - Nothing is dropped silently. A candidate with less voiced audio than `min_speech_ms` is
+//!   still transcribed, marked as one the VAD does not vouch for (the worker's guards then
+//!   decide, on energy and on whisper's own evidence): Silero's probabilities for a short soft
+//!   phrase depend on where the 32 ms chunk grid falls (JFK's "ask not" peaks at 0.90 with the
+//!   clip as it is and at 0.53 with 24 ms of silence in front, with 4 voiced chunks), and the
+//!   same VAD figures come from a car horn, so the VAD alone cannot tell them apart. Only a
+//!   candidate with almost no evidence at all (under `min_evidence_ms` at `weak_threshold`: a
+//!   click) is discarded, and the discard is reported with its span for the journal.
+//! - Monologues are split before `max_utterance_s`: at the middle of a real pause in the last
+//!   `split_window_s` when there is one; otherwise at the quietest chunk with both parts
+//!   overlapping by `split_overlap_ms`, each told which of its words to keep (by their time),
+//!   so a word on the cut is neither lost nor doubled.
 
 use std::collections::VecDeque;
 
@@ -20,12 +30,15 @@ use super::{CHUNK, SAMPLE_RATE};
 pub struct SegmenterConfig {
     pub start_threshold: f32,
     pub end_threshold: f32,
+    pub weak_threshold: f32,
     pub pre_roll_ms: u32,
     pub end_silence_ms: u32,
     pub post_roll_ms: u32,
     pub min_speech_ms: u32,
+    pub min_evidence_ms: u32,
     pub max_utterance_s: f32,
     pub split_window_s: f32,
+    pub split_overlap_ms: u32,
 }
 
 impl Default for SegmenterConfig {
@@ -33,14 +46,37 @@ impl Default for SegmenterConfig {
         SegmenterConfig {
             start_threshold: 0.5,
             end_threshold: 0.35,
+            weak_threshold: 0.15,
             pre_roll_ms: 300,
             end_silence_ms: 550,
             post_roll_ms: 300,
             min_speech_ms: 250,
+            min_evidence_ms: 96,
             max_utterance_s: 25.0,
             split_window_s: 5.0,
+            split_overlap_ms: 1000,
         }
     }
+}
+
+/// What the audio side knows about an utterance that the transcription's decisions need.
+/// Travels with the utterance to the worker and into the journal (so a resume decides alike).
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Hints {
+    /// Audio the VAD called voiced (at or above `end_threshold`), in ms.
+    #[serde(default)]
+    pub voiced_ms: u32,
+    /// The VAD vouches for speech (at least `min_speech_ms` voiced): the guards may not drop
+    /// text on whisper's no-speech probability alone.
+    #[serde(default)]
+    pub vad_sure: bool,
+    /// Part of an overlapped split: words whose middle lies before this many seconds from the
+    /// WAV's start belong to the previous part.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keep_from_s: Option<f64>,
+    /// Words whose middle lies at or after this belong to the next part.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keep_to_s: Option<f64>,
 }
 
 /// What the segmenter reports, in stream order.
@@ -48,8 +84,14 @@ impl Default for SegmenterConfig {
 pub enum SegEvent {
     /// Speech began; `start_sample` includes the pre-roll.
     Start { id: u64, start_sample: u64 },
-    /// The open utterance was a blip and was dropped; its id will be reused.
-    Discard { id: u64 },
+    /// The open candidate had almost no speech evidence (a click) and was not kept; its id
+    /// will be reused. Its span (stream samples) is for the journal: the audio stays in the
+    /// session's recording.
+    Discard {
+        id: u64,
+        start_sample: u64,
+        end_sample: u64,
+    },
     /// A finished utterance.
     Utterance(Cut),
 }
@@ -60,6 +102,7 @@ pub struct Cut {
     pub id: u64,
     pub start_sample: u64,
     pub samples: Vec<f32>,
+    pub hints: Hints,
 }
 
 impl Cut {
@@ -79,7 +122,12 @@ struct Open {
     /// One probability per chunk of `samples`.
     probs: Vec<f32>,
     voiced_chunks: usize,
+    /// Chunks at or above `weak_threshold` since the onset.
+    weak_chunks: usize,
     silent_run: usize,
+    /// Set when this part began inside an overlapped split: seconds of its start that the
+    /// previous part keeps.
+    keep_from_s: Option<f64>,
 }
 
 pub struct Segmenter {
@@ -95,6 +143,14 @@ fn chunks_for_ms(ms: f32) -> usize {
     let samples = ms * SAMPLE_RATE as f32 / 1000.0;
     (samples / CHUNK as f32).ceil() as usize
 }
+
+fn chunks_to_s(chunks: usize) -> f64 {
+    (chunks * CHUNK) as f64 / SAMPLE_RATE as f64
+}
+
+/// A pause of 160 ms under `end_threshold` is a real one for a split (word gaps inside
+/// fluent speech are shorter).
+const QUIET_CHUNKS: usize = 5;
 
 impl Segmenter {
     pub fn new(cfg: SegmenterConfig) -> Self {
@@ -137,42 +193,68 @@ impl Segmenter {
     /// Moves the stream clock forward without audio (time spent paused), so that utterance
     /// times stay on the session clock.
     pub fn skip(&mut self, samples: u64) {
-        self.flush_into_nothing();
-        self.pos += samples;
-    }
-
-    fn flush_into_nothing(&mut self) {
         self.pre_roll.clear();
+        self.pos += samples;
     }
 
     /// Feeds one chunk of `CHUNK` samples with its speech probability.
     pub fn push(&mut self, chunk: &[f32], prob: f32, out: &mut Vec<SegEvent>) {
         debug_assert_eq!(chunk.len(), CHUNK);
         self.pos += chunk.len() as u64;
+        let cfg = &self.cfg;
         match self.open.as_mut() {
-            None if prob >= self.cfg.start_threshold => self.open_utterance(chunk, prob, out),
+            None if prob >= cfg.start_threshold => self.open_utterance(chunk, prob, out),
             None => self.remember(chunk.to_vec(), prob),
             Some(open) => {
                 open.samples.extend_from_slice(chunk);
                 open.probs.push(prob);
-                if prob >= self.cfg.end_threshold {
+                if prob >= cfg.weak_threshold {
+                    open.weak_chunks += 1;
+                }
+                if prob >= cfg.end_threshold {
                     open.voiced_chunks += 1;
                     open.silent_run = 0;
                 } else {
                     open.silent_run += 1;
                 }
-                if open.silent_run >= chunks_for_ms(self.cfg.end_silence_ms as f32) {
+                if self.ended() {
                     self.close(out);
-                } else if open.samples.len() as f32 >= self.cfg.max_utterance_s * SAMPLE_RATE as f32
-                {
+                } else if self.too_long() {
                     self.split(out);
                 }
             }
         }
     }
 
-    /// Closes the open utterance now (stop, pause, end of input). It is emitted if it holds
-    /// enough speech, as at a natural end.
+    /// The open utterance has had `end_silence_ms` under `end_threshold` and its soft tail
+    /// (if any) has died down too, or `post_roll_ms` more have passed (so steady noise that
+    /// hovers around `weak_threshold` cannot hold an utterance open).
+    fn ended(&self) -> bool {
+        let Some(open) = &self.open else {
+            return false;
+        };
+        let end = chunks_for_ms(self.cfg.end_silence_ms as f32);
+        if open.silent_run < end {
+            return false;
+        }
+        let quiet = open
+            .probs
+            .iter()
+            .rev()
+            .take_while(|&&p| p < self.cfg.weak_threshold)
+            .count();
+        let post = chunks_for_ms(self.cfg.post_roll_ms as f32);
+        quiet >= post || open.silent_run >= end + post
+    }
+
+    fn too_long(&self) -> bool {
+        self.open.as_ref().is_some_and(|o| {
+            o.samples.len() as f32 >= self.cfg.max_utterance_s * SAMPLE_RATE as f32
+        })
+    }
+
+    /// Closes the open utterance now (stop, pause, end of input). It is emitted (or
+    /// discarded) on the same evidence as at a natural end.
     pub fn flush(&mut self, out: &mut Vec<SegEvent>) {
         if self.open.is_some() {
             self.close(out);
@@ -206,68 +288,135 @@ impl Segmenter {
             samples,
             probs,
             voiced_chunks: 1,
+            weak_chunks: 1,
             silent_run: 0,
+            keep_from_s: None,
         });
     }
 
-    /// Ends the open utterance: trims the trailing silence to the post-roll, hands the trimmed
-    /// tail to the pre-roll (it is the audio right before any next onset).
+    /// How many chunks of the trailing silent run to keep: `post_roll_ms` after the last
+    /// chunk of the run at or above `weak_threshold` (or after the run's start).
+    fn tail_to_keep(&self, open: &Open) -> usize {
+        let run = open.silent_run;
+        let first = open.probs.len() - run;
+        let last_weak = (first..open.probs.len())
+            .rev()
+            .find(|&i| open.probs[i] >= self.cfg.weak_threshold)
+            .map_or(0, |i| i + 1 - first);
+        (last_weak + chunks_for_ms(self.cfg.post_roll_ms as f32)).min(run)
+    }
+
+    /// Ends the open utterance: trims the trailing silence (see [`Self::tail_to_keep`]), hands
+    /// the trimmed tail to the pre-roll (it is the audio right before any next onset).
     fn close(&mut self, out: &mut Vec<SegEvent>) {
         let Some(mut open) = self.open.take() else {
             return;
         };
-        let keep_silent = chunks_for_ms(self.cfg.post_roll_ms as f32);
-        let drop_chunks = open.silent_run.saturating_sub(keep_silent);
+        let drop_chunks = open.silent_run - self.tail_to_keep(&open);
         let keep_chunks = open.probs.len() - drop_chunks;
         let tail = open.samples.split_off(keep_chunks * CHUNK);
         let tail_probs = open.probs.split_off(keep_chunks);
         for (c, p) in tail.chunks(CHUNK).zip(tail_probs) {
             self.remember(c.to_vec(), p);
         }
-        if open.voiced_chunks >= chunks_for_ms(self.cfg.min_speech_ms as f32) {
-            self.next_id += 1;
-            out.push(SegEvent::Utterance(Cut {
+        let evidence = chunks_for_ms(self.cfg.min_evidence_ms as f32);
+        if open.weak_chunks < evidence && open.keep_from_s.is_none() {
+            let end_sample = open.start_sample + open.samples.len() as u64;
+            out.push(SegEvent::Discard {
                 id: open.id,
                 start_sample: open.start_sample,
-                samples: open.samples,
-            }));
-        } else {
-            out.push(SegEvent::Discard { id: open.id });
+                end_sample,
+            });
+            return;
+        }
+        self.next_id += 1;
+        let hints = self.hints(&open, None);
+        out.push(SegEvent::Utterance(Cut {
+            id: open.id,
+            start_sample: open.start_sample,
+            samples: open.samples,
+            hints,
+        }));
+    }
+
+    fn hints(&self, open: &Open, keep_to_s: Option<f64>) -> Hints {
+        Hints {
+            voiced_ms: (chunks_to_s(open.voiced_chunks) * 1000.0).round() as u32,
+            vad_sure: open.voiced_chunks >= chunks_for_ms(self.cfg.min_speech_ms as f32),
+            keep_from_s: open.keep_from_s,
+            keep_to_s,
         }
     }
 
-    /// Splits an over-long utterance at the quietest chunk of the last `split_window_s`; the
-    /// part after the cut stays open as the next utterance.
+    /// The middle of the longest run of at least [`QUIET_CHUNKS`] chunks under
+    /// `end_threshold` within `range`, if any: a real pause to split at.
+    fn pause_in(&self, probs: &[f32], range: std::ops::Range<usize>) -> Option<usize> {
+        let mut best: Option<(usize, usize)> = None; // (length, middle)
+        let mut run_start = None;
+        for i in range.start..=range.end {
+            let quiet = i < range.end && probs[i] < self.cfg.end_threshold;
+            match (quiet, run_start) {
+                (true, None) => run_start = Some(i),
+                (false, Some(s)) => {
+                    let len = i - s;
+                    if len >= QUIET_CHUNKS && best.is_none_or(|(l, _)| len > l) {
+                        best = Some((len, s + len / 2));
+                    }
+                    run_start = None;
+                }
+                _ => {}
+            }
+        }
+        best.map(|(_, mid)| mid)
+    }
+
+    /// Splits an over-long utterance; the part after the cut stays open as the next utterance.
+    /// At a real pause the parts meet there. Without one the cut goes through the quietest
+    /// chunk no later than `split_overlap_ms` before the end, the first part keeps that much
+    /// audio past the cut and the second starts that much before it: each holds every word
+    /// near the cut whole, and the word times decide which part writes it.
     fn split(&mut self, out: &mut Vec<SegEvent>) {
         let Some(mut open) = self.open.take() else {
             return;
         };
         let n = open.probs.len();
-        let window = chunks_for_ms(self.cfg.split_window_s * 1000.0).clamp(1, n);
-        let quietest = (n - window..n)
-            .min_by(|&a, &b| {
-                let key = |i: usize| (open.probs[i], chunk_energy(&open.samples, i));
-                key(a)
-                    .partial_cmp(&key(b))
-                    .unwrap_or(std::cmp::Ordering::Equal)
-            })
-            .unwrap_or(n - 1);
-        // Cut in the middle of the quietest chunk; the rest belongs to the next utterance.
-        let cut_chunks = quietest + 1;
-        let rest = open.samples.split_off(cut_chunks * CHUNK);
-        let rest_probs = open.probs.split_off(cut_chunks);
-        let rest_start = open.start_sample + open.samples.len() as u64;
+        let overlap = chunks_for_ms(self.cfg.split_overlap_ms as f32).min(n / 4);
+        let window = chunks_for_ms(self.cfg.split_window_s * 1000.0).clamp(1, n - overlap);
+        let range = n - overlap - window..n - overlap;
+        let (cut, overlap) = match self.pause_in(&open.probs, range.start..n) {
+            Some(mid) => (mid + 1, 0),
+            None => {
+                let quietest = range
+                    .clone()
+                    .min_by(|&a, &b| {
+                        let key = |i: usize| (open.probs[i], chunk_energy(&open.samples, i));
+                        key(a)
+                            .partial_cmp(&key(b))
+                            .unwrap_or(std::cmp::Ordering::Equal)
+                    })
+                    .unwrap_or(range.end - 1);
+                (quietest + 1, overlap)
+            }
+        };
+        let first_end = (cut + overlap).min(n);
+        let rest_from = cut - overlap;
+        let rest = open.samples[rest_from * CHUNK..].to_vec();
+        let rest_probs = open.probs[rest_from..].to_vec();
+        open.samples.truncate(first_end * CHUNK);
+        open.probs.truncate(first_end);
+        let rest_start = open.start_sample + (rest_from * CHUNK) as u64;
+        let keep_to_s = (overlap > 0).then(|| chunks_to_s(cut));
+        // The first part's evidence counts only its own chunks.
+        open.voiced_chunks = self.count(&open.probs[..cut], self.cfg.end_threshold);
         self.next_id += 1;
+        let hints = self.hints(&open, keep_to_s);
         out.push(SegEvent::Utterance(Cut {
             id: open.id,
             start_sample: open.start_sample,
             samples: open.samples,
+            hints,
         }));
         let id = self.next_id;
-        let voiced_chunks = rest_probs
-            .iter()
-            .filter(|&&p| p >= self.cfg.end_threshold)
-            .count();
         let silent_run = rest_probs
             .iter()
             .rev()
@@ -280,11 +429,17 @@ impl Segmenter {
         self.open = Some(Open {
             id,
             start_sample: rest_start,
+            voiced_chunks: self.count(&rest_probs[overlap..], self.cfg.end_threshold),
+            weak_chunks: self.count(&rest_probs[overlap..], self.cfg.weak_threshold),
             samples: rest,
             probs: rest_probs,
-            voiced_chunks,
             silent_run,
+            keep_from_s: (overlap > 0).then(|| chunks_to_s(overlap)),
         });
+    }
+
+    fn count(&self, probs: &[f32], threshold: f32) -> usize {
+        probs.iter().filter(|&&p| p >= threshold).count()
     }
 }
 
@@ -378,13 +533,69 @@ mod tests {
     }
 
     #[test]
-    fn blips_are_dropped_and_their_id_reused() {
-        let probs = script(&[(0.9, 3), (0.0, 40), (0.9, 30), (0.0, 40)]);
+    fn clicks_are_discarded_with_their_span_and_their_id_reused() {
+        // 2 chunks (64 ms) of evidence: under min_evidence_ms (96 ms).
+        let probs = script(&[(0.0, 20), (0.9, 2), (0.0, 40), (0.9, 30), (0.0, 40)]);
         let events = run(SegmenterConfig::default(), &probs, false);
-        assert!(events.contains(&SegEvent::Discard { id: 1 }));
+        let discard = events
+            .iter()
+            .find_map(|e| match e {
+                SegEvent::Discard {
+                    id,
+                    start_sample,
+                    end_sample,
+                } => Some((*id, *start_sample, *end_sample)),
+                _ => None,
+            })
+            .expect("a discard");
+        // From the pre-roll (10 chunks before the onset) to the end of the kept post-roll.
+        assert_eq!(discard, (1, 10 * CHUNK as u64, 32 * CHUNK as u64));
         let c = cuts(&events);
         assert_eq!(c.len(), 1);
         assert_eq!(c[0].id, 1);
+        assert!(c[0].hints.vad_sure);
+    }
+
+    #[test]
+    fn short_weak_speech_is_transcribed_not_dropped() {
+        // JFK's "ask not" with 24 ms of silence in front: a bump of 0.1-0.5 with 4 voiced
+        // chunks (under the 8 of min_speech_ms) that used to be discarded.
+        let mut probs = script(&[(0.0, 20)]);
+        probs.extend([
+            0.2, 0.33, 0.36, 0.17, 0.25, 0.53, 0.45, 0.2, 0.1, 0.32, 0.39, 0.27, 0.35,
+        ]);
+        probs.extend(script(&[(0.0, 40)]));
+        let events = run(SegmenterConfig::default(), &probs, false);
+        assert!(!events.iter().any(|e| matches!(e, SegEvent::Discard { .. })));
+        let c = cuts(&events);
+        assert_eq!(c.len(), 1);
+        assert!(!c[0].hints.vad_sure, "the VAD does not vouch for it");
+        // The whole bump is inside, pre-roll included.
+        assert_eq!(chunk_ids(c[0]).first(), Some(&15));
+        assert!(chunk_ids(c[0]).contains(&32));
+    }
+
+    #[test]
+    fn a_soft_tail_is_kept_and_waited_for() {
+        // Voiced until chunk 49, then 10 chunks under end_threshold, then a soft word at
+        // 0.25 (chunks 60-65, under end_threshold but over weak_threshold), then silence.
+        let probs = script(&[(0.0, 20), (0.9, 30), (0.05, 10), (0.25, 6), (0.0, 40)]);
+        let events = run(SegmenterConfig::default(), &probs, false);
+        let c = cuts(&events);
+        assert_eq!(c.len(), 1);
+        let ids = chunk_ids(c[0]);
+        // Post-roll (10 chunks) counted from the soft word's last chunk (65).
+        assert_eq!(ids.last(), Some(&75));
+    }
+
+    #[test]
+    fn noise_around_weak_threshold_cannot_hold_an_utterance_open() {
+        let probs = script(&[(0.9, 30), (0.2, 200)]);
+        let events = run(SegmenterConfig::default(), &probs, false);
+        let c = cuts(&events);
+        assert_eq!(c.len(), 1);
+        // Closed after end_silence (18 chunks) + post_roll (10).
+        assert_eq!(c[0].samples.len(), (30 + 28) * CHUNK);
     }
 
     #[test]
@@ -396,33 +607,72 @@ mod tests {
         assert_eq!(chunk_ids(c[0]).last(), Some(&34));
     }
 
-    #[test]
-    fn long_monologue_is_split_at_quietest_point_losing_nothing() {
-        let cfg = SegmenterConfig {
+    fn split_cfg() -> SegmenterConfig {
+        SegmenterConfig {
             max_utterance_s: 4.0,
             split_window_s: 1.0,
+            split_overlap_ms: 320,
             ..Default::default()
-        };
-        // 4 s = 125 chunks. One quieter chunk (0.36, still voiced) at index 110 inside the
-        // last second of the limit.
+        }
+    }
+
+    #[test]
+    fn a_monologue_without_pauses_is_split_with_overlapping_parts() {
+        // 4 s = 125 chunks; overlap 320 ms = 10 chunks; the cut is searched in chunks
+        // 83..115. One quieter chunk (0.36, still voiced: no pause) at 100.
         let mut probs = script(&[(0.9, 300)]);
-        probs[110] = 0.36;
+        probs[100] = 0.36;
         probs.extend(script(&[(0.0, 40)]));
-        let events = run(cfg, &probs, false);
+        let events = run(split_cfg(), &probs, false);
         let c = cuts(&events);
         assert!(c.len() >= 3, "{} cuts", c.len());
+        // The first part runs 10 chunks past the cut (after chunk 100) and keeps words
+        // before it; the second starts 10 chunks before it and keeps words after 0.32 s.
         assert_eq!(chunk_ids(c[0]).last(), Some(&110));
-        assert_eq!(chunk_ids(c[1]).first(), Some(&111));
-        // Every chunk from the onset to the end of speech is in exactly one cut.
-        let all: Vec<usize> = c.iter().flat_map(|c| chunk_ids(c)).collect();
-        let expect: Vec<usize> = (0..all.len()).collect();
-        assert_eq!(all, expect);
-        // Ids stay consecutive.
+        assert_eq!(c[0].hints.keep_to_s, Some(101.0 * CHUNK as f64 / 16_000.0));
+        assert_eq!(c[0].hints.keep_from_s, None);
+        assert_eq!(chunk_ids(c[1]).first(), Some(&91));
+        assert_eq!(c[1].start_sample, 91 * CHUNK as u64);
+        assert_eq!(c[1].hints.keep_from_s, Some(10.0 * CHUNK as f64 / 16_000.0));
+        // Kept spans tile the stream: every chunk up to the post-roll is kept exactly once.
+        assert_eq!(kept_chunks(&c), (0..310).collect::<Vec<_>>());
+        // Ids stay consecutive; no part is longer than the limit.
         let ids: Vec<u64> = c.iter().map(|c| c.id).collect();
         assert_eq!(ids, (1..=ids.len() as u64).collect::<Vec<_>>());
         for cut in &c {
             assert!(cut.samples.len() <= 125 * CHUNK);
         }
+    }
+
+    #[test]
+    fn a_monologue_with_a_real_pause_is_split_there_without_overlap() {
+        // A 6-chunk pause (chunks 90-95, under end_threshold but shorter than end_silence).
+        let mut probs = script(&[(0.9, 300)]);
+        for p in &mut probs[90..96] {
+            *p = 0.1;
+        }
+        probs.extend(script(&[(0.0, 40)]));
+        let events = run(split_cfg(), &probs, false);
+        let c = cuts(&events);
+        // Cut in the middle of the pause: after chunk 93.
+        assert_eq!(chunk_ids(c[0]).last(), Some(&93));
+        assert_eq!(chunk_ids(c[1]).first(), Some(&94));
+        assert_eq!(c[0].hints.keep_to_s, None);
+        assert_eq!(c[1].hints.keep_from_s, None);
+        assert_eq!(kept_chunks(&c), (0..310).collect::<Vec<_>>());
+    }
+
+    /// The chunks each part keeps (its keep span), in order.
+    fn kept_chunks(c: &[&Cut]) -> Vec<usize> {
+        let mut kept = Vec::new();
+        for cut in c {
+            let ids = chunk_ids(cut);
+            let at = |s: f64| (s * 16_000.0).round() as usize / CHUNK;
+            let from = cut.hints.keep_from_s.map_or(0, at);
+            let to = cut.hints.keep_to_s.map_or(ids.len(), at);
+            kept.extend_from_slice(&ids[from..to]);
+        }
+        kept
     }
 
     #[test]

@@ -144,7 +144,7 @@ fn audio_thread(
                     // As the pipeline: the disk thread makes it durable, then it is queued.
                     let (start_s, end_s) = (cut.start_s(), cut.end_s());
                     let ts = Instant::now();
-                    store.queue_utterance(cut.id, start_s, end_s, cut.samples)?;
+                    store.queue_utterance(cut.id, start_s, end_s, cut.samples, cut.hints)?;
                     t.store_ns.push(ts.elapsed().as_nanos() as f64);
                     closed.push((cut.id, tc));
                 }

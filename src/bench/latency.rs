@@ -175,6 +175,7 @@ impl WarmPool {
             wav: wav.to_path_buf(),
             start_s: 0.0,
             end_s,
+            hints: Default::default(),
             closed_at,
             journal: None,
         });

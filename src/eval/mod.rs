@@ -14,6 +14,7 @@ pub mod normalize;
 mod numbers;
 pub mod report;
 pub mod runner;
+pub mod shifts;
 mod spelling;
 pub mod wer;
 
@@ -39,6 +40,15 @@ pub async fn run(cfg: &Config, args: EvalArgs, json: bool) -> anyhow::Result<i32
         clips
     };
     crate::ortlib::init(cfg.models_dir.as_deref())?;
+    if !args.shifts.is_empty() {
+        let r = shifts::run(cfg, &clips, tmp.path(), &args.shifts).await?;
+        if json {
+            println!("{}", serde_json::to_string(&r)?);
+        } else {
+            print!("{}", shifts::text(&r));
+        }
+        return Ok(i32::from(r.summary.failures > 0));
+    }
     // The table goes out clip by clip (a full run takes a minute); JSON comes whole at the end.
     let runs = runner::run_clips(
         cfg,

@@ -72,6 +72,9 @@ fn no_vad_segmenter(base: &SegmenterConfig) -> SegmenterConfig {
     SegmenterConfig {
         start_threshold: 0.0,
         end_threshold: 0.0,
+        weak_threshold: 0.0,
+        // The VAD is not asked, so it vouches for nothing: the guards decide alone.
+        min_speech_ms: u32::MAX,
         ..base.clone()
     }
 }

@@ -84,6 +84,50 @@ pub fn score<S: AsRef<str>>(reference: &[S], hyp: &[S]) -> Score {
     s
 }
 
+/// What a cheapest alignment did with one reference word.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    Hit,
+    Substituted,
+    Deleted,
+}
+
+/// For each reference word, whether a cheapest alignment of `hyp` to it kept, substituted or
+/// deleted it (ties prefer hits, then substitutions, as [`score`] does).
+pub fn ref_ops<S: AsRef<str>>(reference: &[S], hyp: &[S]) -> Vec<Op> {
+    let (n, m) = (reference.len(), hyp.len());
+    let mut cost = vec![vec![0usize; m + 1]; n + 1];
+    for (i, row) in cost.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for j in 0..=m {
+        cost[0][j] = j;
+    }
+    for i in 1..=n {
+        for j in 1..=m {
+            let same = reference[i - 1].as_ref() == hyp[j - 1].as_ref();
+            cost[i][j] = (cost[i - 1][j - 1] + usize::from(!same))
+                .min(cost[i - 1][j] + 1)
+                .min(cost[i][j - 1] + 1);
+        }
+    }
+    let mut ops = vec![Op::Deleted; n];
+    let (mut i, mut j) = (n, m);
+    while i > 0 {
+        let same = j > 0 && reference[i - 1].as_ref() == hyp[j - 1].as_ref();
+        if j > 0 && cost[i][j] == cost[i - 1][j - 1] + usize::from(!same) {
+            ops[i - 1] = if same { Op::Hit } else { Op::Substituted };
+            i -= 1;
+            j -= 1;
+        } else if cost[i][j] == cost[i - 1][j] + 1 {
+            i -= 1;
+        } else {
+            j -= 1;
+        }
+    }
+    ops
+}
+
 /// Joins a pair of adjacent words on one side when the other side writes them as one word
 /// ("cold hearted" / "coldhearted", "there under" / "thereunder"): a spelling choice for
 /// compounds, not a recognition error. Both halves must have 3 letters or more so that real
@@ -116,6 +160,22 @@ fn join_against(side: &[String], other: &[String]) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ref_ops_tell_hits_substitutions_and_deletions() {
+        let r = ["ask", "not", "what", "your", "country"];
+        assert_eq!(
+            ref_ops(&r, &["ask", "not", "what", "your", "country"]),
+            [Op::Hit; 5]
+        );
+        assert_eq!(
+            ref_ops(&r, &["as", "what", "your", "country"]),
+            [Op::Substituted, Op::Deleted, Op::Hit, Op::Hit, Op::Hit]
+        );
+        assert_eq!(ref_ops(&r, &[] as &[&str]), [Op::Deleted; 5]);
+        let ops = ref_ops(&r, &["and", "ask", "not", "what", "your", "country"]);
+        assert_eq!(ops, [Op::Hit; 5], "an insertion changes no reference word");
+    }
 
     fn w(s: &str) -> Vec<String> {
         s.split_whitespace().map(String::from).collect()

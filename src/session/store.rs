@@ -21,6 +21,7 @@ use std::thread::JoinHandle;
 use crossbeam_channel::{Receiver, Sender};
 
 use super::{Entry, Journal, JournalError, SESSION_WAV, SessionAudio, now_text};
+use crate::audio::segmenter::Hints;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -44,6 +45,7 @@ pub struct Stored {
     pub start_s: f64,
     pub end_s: f64,
     pub wav: PathBuf,
+    pub hints: Hints,
 }
 
 enum Task {
@@ -52,6 +54,7 @@ enum Task {
         start_s: f64,
         end_s: f64,
         samples: Vec<f32>,
+        hints: Hints,
     },
     /// A journal line without fsync, kept in order with the utterances' lines.
     Note(Entry),
@@ -129,12 +132,14 @@ impl Store {
         start_s: f64,
         end_s: f64,
         samples: Vec<f32>,
+        hints: Hints,
     ) -> Result<(), StoreError> {
         let task = Task::Utterance {
             id,
             start_s,
             end_s,
             samples,
+            hints,
         };
         match &self.tasks {
             Some(tx) if tx.send(task).is_ok() => self.pending += 1,
@@ -195,7 +200,7 @@ impl Store {
         end_s: f64,
         samples: &[f32],
     ) -> Result<PathBuf, StoreError> {
-        self.queue_utterance(id, start_s, end_s, samples.to_vec())?;
+        self.queue_utterance(id, start_s, end_s, samples.to_vec(), Hints::default())?;
         let mut wav = None;
         for r in self.wait_stored() {
             let s = r?;
@@ -264,6 +269,7 @@ fn disk_thread(
                 start_s,
                 end_s,
                 samples,
+                hints,
             } => {
                 let name = format!("utt-{id:06}.wav");
                 let path = journal.dir().join(&name);
@@ -275,6 +281,7 @@ fn disk_thread(
                             start_s,
                             end_s,
                             wav: name,
+                            hints,
                         };
                         Ok(journal.append(&entry, true)?)
                     })
@@ -283,6 +290,7 @@ fn disk_thread(
                         start_s,
                         end_s,
                         wav: path,
+                        hints,
                     });
                 let _ = done.send(r);
                 // The audio thread rewrote the header right after the hand-off, ~8 ms
@@ -311,11 +319,11 @@ mod tests {
         let mut store = Store::new(journal).unwrap();
         store.audio(&vec![0.1; 48_000]).unwrap();
         store
-            .queue_utterance(1, 0.0, 1.0, vec![0.1; 16_000])
+            .queue_utterance(1, 0.0, 1.0, vec![0.1; 16_000], Hints::default())
             .unwrap();
         store.note(Entry::Paused { at_s: 1.5 }).unwrap();
         store
-            .queue_utterance(2, 2.0, 2.5, vec![0.2; 8_000])
+            .queue_utterance(2, 2.0, 2.5, vec![0.2; 8_000], Hints::default())
             .unwrap();
         let mut stored = store.poll_stored();
         stored.extend(store.wait_stored());
@@ -363,7 +371,7 @@ mod tests {
         // A folder where the WAV's temporary file would go: its creation fails.
         std::fs::create_dir(dir.path().join("utt-000003.wav.part")).unwrap();
         store
-            .queue_utterance(3, 0.0, 0.5, vec![0.0; 8_000])
+            .queue_utterance(3, 0.0, 0.5, vec![0.0; 8_000], Hints::default())
             .unwrap();
         let r = store.wait_stored();
         assert_eq!(r.len(), 1);

@@ -347,11 +347,14 @@ pub fn max_tokens(audio_s: f32) -> i32 {
     (24.0 + 12.0 * audio_s.max(0.0)).ceil() as i32
 }
 
-/// The text guards on one utterance's segments (`nsp`: whisper's no-speech probability).
-pub fn filter(g: &Guards, segments: Vec<Segment>, level: &Level) -> Vec<Segment> {
+/// The text guards on one utterance's segments. `vad_sure`: the VAD heard at least
+/// `min_speech_ms` of speech in it. Then whisper's no-speech probability alone never drops
+/// text: on real short utterances it runs up to 0.53 ("and then", a dictation pause), while
+/// the VAD and the energy guard are the evidence that somebody spoke.
+pub fn filter(g: &Guards, segments: Vec<Segment>, level: &Level, vad_sure: bool) -> Vec<Segment> {
     let mut kept: Vec<Segment> = Vec::with_capacity(segments.len());
     for mut seg in segments {
-        if g.gate && is_silence(&seg) {
+        if g.gate && !vad_sure && is_silence(&seg) {
             continue;
         }
         if g.tags {
@@ -372,7 +375,7 @@ pub fn filter(g: &Guards, segments: Vec<Segment>, level: &Level) -> Vec<Segment>
     if g.phrases {
         let text = super::whisper::join_segments(&kept);
         let nsp = kept.iter().map(|s| s.no_speech_prob).fold(0.0, f32::max);
-        let weak = nsp >= PHRASE_NO_SPEECH || level.snr_db() < PHRASE_WEAK_SNR_DB;
+        let weak = (nsp >= PHRASE_NO_SPEECH && !vad_sure) || level.snr_db() < PHRASE_WEAK_SNR_DB;
         if weak && is_stock_phrase(&text) {
             kept.clear();
         }
@@ -457,13 +460,13 @@ mod tests {
     fn stock_phrase_needs_weak_audio_or_likely_silence() {
         let g = Guards::default();
         // Real "Thank you." at the end of a talk (eval clip leopard_diarization: nsp 0.09).
-        let kept = filter(&g, vec![seg("Thank you.", 0.09, -0.3)], &CLEAR);
+        let kept = filter(&g, vec![seg("Thank you.", 0.09, -0.3)], &CLEAR, false);
         assert_eq!(texts(&kept), ["Thank you."]);
-        assert!(filter(&g, vec![seg("Thank you.", 0.45, -0.3)], &CLEAR).is_empty());
-        assert!(filter(&g, vec![seg("Thank you.", 0.05, -0.3)], &NOISY).is_empty());
+        assert!(filter(&g, vec![seg("Thank you.", 0.45, -0.3)], &CLEAR, false).is_empty());
+        assert!(filter(&g, vec![seg("Thank you.", 0.05, -0.3)], &NOISY, false).is_empty());
         let off = Guards::parse("-phrases").unwrap();
         assert_eq!(
-            filter(&off, vec![seg("Thank you.", 0.45, -0.3)], &CLEAR).len(),
+            filter(&off, vec![seg("Thank you.", 0.45, -0.3)], &CLEAR, false).len(),
             1
         );
     }
@@ -489,8 +492,23 @@ mod tests {
             &g,
             vec![seg("Hello there.", 0.1, -0.2), seg("Wow.", 0.8, -1.4)],
             &CLEAR,
+            false,
         );
         assert_eq!(texts(&kept), ["Hello there."]);
+    }
+
+    #[test]
+    fn whispers_no_speech_alone_never_drops_what_the_vad_vouches_for() {
+        let g = Guards::default();
+        // "and then" in a dictation pause: no-speech 0.53 and unsure tokens (logged).
+        let unsure = || vec![seg("And then...", 0.65, -1.3)];
+        assert!(filter(&g, unsure(), &CLEAR, false).is_empty());
+        assert_eq!(texts(&filter(&g, unsure(), &CLEAR, true)), ["And then..."]);
+        // A stock phrase with a likely no-speech but clear audio and a sure VAD stays; with
+        // audio that barely stands out of its noise it goes whatever the VAD says.
+        let thanks = || vec![seg("Thank you.", 0.45, -0.3)];
+        assert_eq!(filter(&g, thanks(), &CLEAR, true).len(), 1);
+        assert!(filter(&g, thanks(), &NOISY, true).is_empty());
     }
 
     #[test]
@@ -502,11 +520,12 @@ mod tests {
                 seg("Go forward.", 0.01, -0.2),
             ],
             &CLEAR,
+            false,
         );
         assert_eq!(texts(&kept), ["Go forward."]);
         let off = Guards::none();
         assert_eq!(
-            filter(&off, vec![seg("(beeping)", 0.2, -0.5)], &CLEAR).len(),
+            filter(&off, vec![seg("(beeping)", 0.2, -0.5)], &CLEAR, false).len(),
             1
         );
     }
@@ -530,7 +549,7 @@ mod tests {
         }
         let g = Guards::parse("repeats").unwrap();
         let segs = vec![seg("Okay.", 0.1, -0.3); 5];
-        assert_eq!(filter(&g, segs, &CLEAR).len(), 2);
+        assert_eq!(filter(&g, segs, &CLEAR, false).len(), 2);
     }
 
     #[test]

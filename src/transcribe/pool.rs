@@ -82,6 +82,8 @@ pub struct Job {
     pub wav: PathBuf,
     pub start_s: f64,
     pub end_s: f64,
+    /// What the VAD knew about it, for the worker's guards and an overlapped split.
+    pub hints: crate::audio::segmenter::Hints,
     /// When the segmenter closed it (latency is measured from here).
     pub closed_at: Instant,
     /// The session journal its result is written to.

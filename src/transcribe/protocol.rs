@@ -8,9 +8,10 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use super::Segment;
+use crate::audio::segmenter::Hints;
 
 /// Bump on any incompatible change to the messages below.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// A response line longer than this is garbage (a result is a few KB at most).
 pub const MAX_LINE: usize = 4 << 20;
@@ -25,6 +26,9 @@ pub enum Request {
         wav: PathBuf,
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         interim: bool,
+        /// The VAD's evidence and, for an overlapped split, which words to keep.
+        #[serde(default)]
+        hints: Hints,
     },
 }
 
@@ -118,6 +122,12 @@ mod tests {
             id: 3,
             wav: "/tmp/a b.wav".into(),
             interim: true,
+            hints: Hints {
+                voiced_ms: 640,
+                vad_sure: true,
+                keep_from_s: Some(1.0),
+                keep_to_s: None,
+            },
         };
         assert_eq!(decode_request(&encode(&q)).unwrap(), q);
     }

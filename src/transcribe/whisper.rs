@@ -10,6 +10,7 @@ use whisper_rs::{FullParams, SamplingStrategy, WhisperContext, WhisperState};
 
 use super::Segment;
 use super::guards::{self, Guards};
+use crate::audio::segmenter::Hints;
 
 /// What to decode, beyond the model: set once per worker from the config.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -158,6 +159,10 @@ struct Call<'a> {
     audio_s: f32,
     guards: Guards,
     interruptible: bool,
+    /// The VAD vouches for speech: whisper.cpp's own no-speech skip is off (see `filter`).
+    vad_sure: bool,
+    /// Word times are needed (an overlapped split keeps words by time).
+    word_times: bool,
 }
 
 fn params<'a>(call: &Call<'a>, marks: &'a Marks) -> FullParams<'a, 'a> {
@@ -179,7 +184,12 @@ fn params<'a>(call: &Call<'a>, marks: &'a Marks) -> FullParams<'a, 'a> {
     p.set_temperature_inc(if call.guards.fallback { 0.2 } else { 0.0 });
     p.set_entropy_thold(2.4);
     p.set_logprob_thold(-1.0);
-    p.set_no_speech_thold(if call.guards.gate { 0.6 } else { f32::INFINITY });
+    p.set_no_speech_thold(if call.guards.gate && !call.vad_sure {
+        0.6
+    } else {
+        f32::INFINITY
+    });
+    p.set_token_timestamps(call.word_times);
     if call.guards.max_tokens {
         p.set_max_tokens(guards::max_tokens(call.audio_s));
     }
@@ -203,7 +213,7 @@ fn params<'a>(call: &Call<'a>, marks: &'a Marks) -> FullParams<'a, 'a> {
 }
 
 impl Whisper {
-    pub fn transcribe(&mut self, samples: &[f32]) -> anyhow::Result<Output> {
+    pub fn transcribe(&mut self, samples: &[f32], hints: &Hints) -> anyhow::Result<Output> {
         let level = guards::level(samples);
         if self.guards.energy && guards::too_weak(&level) {
             tracing::debug!(
@@ -229,6 +239,8 @@ impl Whisper {
             audio_s: samples.len() as f32 / 16_000.0,
             guards: self.guards,
             interruptible: self.interruptible,
+            vad_sure: hints.vad_sure,
+            word_times: hints.keep_from_s.is_some() || hints.keep_to_s.is_some(),
         };
         let mut params = params(&call, &marks);
         // whisper.cpp refuses input under 100 ms and is unreliable under ~1 s: pad with silence.
@@ -259,9 +271,9 @@ impl Whisper {
             }
         }
         let done = Instant::now();
-        let raw = self.collect_segments();
+        let raw = self.collect_segments(hints);
         let no_speech_prob = raw.iter().map(|s| s.no_speech_prob).fold(0.0, f32::max);
-        let segments = guards::filter(&self.guards, raw, &level);
+        let segments = guards::filter(&self.guards, raw, &level, hints.vad_sure);
         let text = join_segments(&segments);
         let enc_start = marks.encoder_start.get().unwrap_or(started);
         let enc_end = marks.first_logits.get().unwrap_or(done);
@@ -289,17 +301,28 @@ impl Whisper {
             .fold(0.0, f32::min)
     }
 
-    fn collect_segments(&self) -> Vec<Segment> {
+    /// The last pass's segments; with a keep span (an overlapped split), only the words
+    /// whose middle lies inside it.
+    fn collect_segments(&self, hints: &Hints) -> Vec<Segment> {
         let eot = self.ctx.token_eot();
+        let span = (hints.keep_from_s.is_some() || hints.keep_to_s.is_some()).then(|| {
+            (
+                hints.keep_from_s.unwrap_or(f64::NEG_INFINITY),
+                hints.keep_to_s.unwrap_or(f64::INFINITY),
+            )
+        });
         let mut out = Vec::new();
         for i in 0..self.state.full_n_segments() {
             let Some(seg) = self.state.get_segment(i) else {
                 continue;
             };
-            let text = seg
-                .to_str_lossy()
-                .map(|t| t.trim().to_string())
-                .unwrap_or_default();
+            let text = match span {
+                Some(span) => words_within(&seg, eot, span),
+                None => seg
+                    .to_str_lossy()
+                    .map(|t| t.trim().to_string())
+                    .unwrap_or_default(),
+            };
             // Text tokens only: timestamps and other special tokens come after end-of-text.
             let logprobs: Vec<f32> = (0..seg.n_tokens())
                 .filter_map(|t| seg.get_token(t))
@@ -323,6 +346,39 @@ impl Whisper {
         }
         out
     }
+}
+
+/// The text of `seg`'s words whose middle (from whisper's token times) lies in
+/// `[from, to)` seconds. A word is the run of tokens from one that starts with a space.
+fn words_within(seg: &whisper_rs::WhisperSegment<'_>, eot: i32, (from, to): (f64, f64)) -> String {
+    let mut words: Vec<(Vec<u8>, i64, i64)> = Vec::new();
+    for t in 0..seg.n_tokens() {
+        let Some(tok) = seg.get_token(t) else {
+            continue;
+        };
+        if tok.token_id() >= eot {
+            continue;
+        }
+        let bytes = tok.to_bytes().unwrap_or_default();
+        let data = tok.token_data();
+        match words.last_mut() {
+            Some((text, _, end)) if !bytes.starts_with(b" ") => {
+                text.extend_from_slice(bytes);
+                *end = data.t1;
+            }
+            _ => words.push((bytes.to_vec(), data.t0, data.t1)),
+        }
+    }
+    let kept: Vec<u8> = words
+        .into_iter()
+        // whisper.cpp times are in 10 ms units.
+        .filter(|(_, t0, t1)| {
+            let mid = (t0 + t1) as f64 / 200.0;
+            mid >= from && mid < to
+        })
+        .flat_map(|(text, _, _)| text)
+        .collect();
+    String::from_utf8_lossy(&kept).trim().to_string()
 }
 
 impl Output {

@@ -13,6 +13,7 @@ use std::time::Instant;
 
 use super::protocol::{self, PROTOCOL_VERSION, Request, Response};
 use super::whisper::{DecodeOptions, Whisper};
+use crate::audio::segmenter::Hints;
 use crate::audio::wav;
 
 /// Moves the protocol off fd 1: returns a writer on a duplicate of the original stdout, and
@@ -95,11 +96,16 @@ pub fn run(model: &Path, threads: usize, options: DecodeOptions) -> anyhow::Resu
             continue;
         }
         let response = match protocol::decode_request(&line) {
-            Ok(Request::Job { id, wav, interim }) => {
+            Ok(Request::Job {
+                id,
+                wav,
+                interim,
+                hints,
+            }) => {
                 // A signal meant for an earlier pass must not cut this one short.
                 INTERRUPT.store(false, std::sync::atomic::Ordering::SeqCst);
                 whisper.interruptible = interim;
-                job(&mut whisper, id, &wav)
+                job(&mut whisper, id, &wav, &hints)
             }
             Err(e) => {
                 // A parent that speaks garbage is broken; say so and stop.
@@ -112,7 +118,7 @@ pub fn run(model: &Path, threads: usize, options: DecodeOptions) -> anyhow::Resu
     Ok(())
 }
 
-fn job(whisper: &mut Whisper, id: u64, wav_path: &Path) -> Response {
+fn job(whisper: &mut Whisper, id: u64, wav_path: &Path, hints: &Hints) -> Response {
     let t0 = Instant::now();
     let samples = match wav::read_16k_mono(wav_path) {
         Ok(s) => s,
@@ -123,7 +129,7 @@ fn job(whisper: &mut Whisper, id: u64, wav_path: &Path) -> Response {
             };
         }
     };
-    match whisper.transcribe(&samples) {
+    match whisper.transcribe(&samples, hints) {
         Ok(o) => Response::Done {
             id,
             text: o.text,

@@ -118,6 +118,7 @@ impl WorkerProc {
             id: job.id,
             wav: job.wav.clone(),
             interim,
+            hints: job.hints,
         });
         let stdin = self
             .stdin
