@@ -444,6 +444,7 @@ async fn forward_pool_events(
     interval: Option<Duration>,
 ) {
     let mut interim = crate::transcribe::interim::Tracker::default();
+    let mut seams = crate::transcribe::junction::Seams::default();
     let interval_ms = interval.map_or(f64::INFINITY, |d| d.as_secs_f64() * 1000.0);
     while let Some(ev) = rx.recv().await {
         let out = match ev {
@@ -460,6 +461,7 @@ async fn forward_pool_events(
                 no_speech_prob,
                 timings,
             } if background_id(job.id).is_some() => {
+                let text = seams.reconcile(job.id, &job.hints, text);
                 let id = background_id(job.id).unwrap_or_default();
                 let entry = Entry::Transcribed {
                     id,
@@ -491,6 +493,7 @@ async fn forward_pool_events(
                 timings,
             } => {
                 interim.finished(job.id);
+                let text = seams.reconcile(job.id, &job.hints, text);
                 journal_result(
                     &job,
                     Entry::Transcribed {

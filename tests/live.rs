@@ -79,3 +79,59 @@ fn headless_prints_each_spoken_sentence_as_its_own_line() {
         .collect();
     assert!(spans.windows(2).all(|w| w[0].1 <= w[1].0), "{spans:?}");
 }
+
+/// JFK's "ask not" is a soft, short phrase whose Silero probabilities depend on where the
+/// 32 ms chunk grid falls; through the microphone (48 kHz stereo from the sound server,
+/// resampled) that is wherever the stream happens to start. Played three times into one
+/// session, each time at another offset of the grid, the phrase must come out every time.
+#[test]
+fn jfk_keeps_ask_not_through_the_microphone_every_time() {
+    tiny_en();
+    let test = "jfk_keeps_ask_not_through_the_microphone_every_time";
+    if let Some(why) = vmic::unavailable() {
+        return skip(test, &why);
+    }
+    let Some(jfk) = support::run::eval_clip("fw_jfk.wav") else {
+        return skip(test, "../shared/eval is absent");
+    };
+    let sb = Sandbox::new();
+    let mic = VirtualMic::start().expect("virtual mic");
+    let mut child = sb
+        .cmd()
+        .envs(mic.env())
+        .args(["--headless", "--json"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start recorder");
+    let (tx, rx) = mpsc::channel::<String>();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    mic.wait_for_capture(Duration::from_secs(30)).unwrap();
+    for run in 1..=3 {
+        mic.feed(&jfk).unwrap();
+        // The clip's last utterance ends "... for your country."; collect up to it.
+        let mut heard = String::new();
+        while !heard.contains("do for your country") {
+            let line = rx
+                .recv_timeout(LINE_DEADLINE)
+                .unwrap_or_else(|_| panic!("run {run}: no more lines after {heard:?}"));
+            let v: serde_json::Value = serde_json::from_str(&line).expect("JSON line");
+            heard.push_str(&norm(v["text"].as_str().unwrap_or("")));
+            heard.push(' ');
+        }
+        assert!(
+            heard.contains("ask not what your country"),
+            "run {run}: \"ask not\" lost: {heard:?}"
+        );
+    }
+    // SAFETY: kill(2) on our child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let status = wait_child(&mut child, Duration::from_secs(30), "recorder").unwrap();
+    assert!(status.success(), "exit {status}");
+}

@@ -40,6 +40,7 @@ fn level(rms_dbfs: f32, peak_dbfs: f32) -> Msg {
         peak_dbfs,
         speech_prob: 0.0,
         in_speech: false,
+        xruns: 0,
     }))
 }
 

@@ -42,6 +42,10 @@ pub struct CaptureStats {
     pub overruns: AtomicU64,
     /// Longest callback in nanoseconds (for the benchmark).
     pub max_callback_ns: AtomicU64,
+    /// Buffer over/underruns the backend reported (cpal's `ErrorKind::Xrun`): the device
+    /// dropped audio because nobody read it in time, then recovered by itself (ALSA: prepare
+    /// and start again). Not a lost device.
+    pub xruns: AtomicU64,
 }
 
 /// An open input stream. Not `Send` (cpal streams are not on every platform): it lives on the
@@ -50,7 +54,8 @@ pub struct Capture {
     _stream: cpal::Stream,
     pub consumer: RingConsumer,
     pub stats: Arc<CaptureStats>,
-    pub errors: crossbeam_channel::Receiver<String>,
+    /// Stream errors other than xruns, by kind only (no allocation in cpal's thread).
+    pub errors: crossbeam_channel::Receiver<cpal::ErrorKind>,
     pub name: String,
     pub sample_rate: u32,
     pub channels: u16,
@@ -188,8 +193,16 @@ pub fn open(device: Option<&str>) -> Result<Capture, CaptureError> {
     let (producer, consumer) = rb.split();
     let stats = Arc::new(CaptureStats::default());
     let (err_tx, errors) = crossbeam_channel::bounded(16);
-    let err_fn = move |e: cpal::Error| {
-        let _ = err_tx.try_send(e.to_string());
+    let err_stats = stats.clone();
+    // Runs on cpal's stream thread: a count or a send into a preallocated channel, nothing
+    // that allocates or blocks (the error's own text is cpal's, dropped here).
+    let err_fn = move |e: cpal::Error| match e.kind() {
+        cpal::ErrorKind::Xrun => {
+            err_stats.xruns.fetch_add(1, Ordering::Relaxed);
+        }
+        kind => {
+            let _ = err_tx.try_send(kind);
+        }
     };
     let cfg: cpal::StreamConfig = config.config();
     let st = stats.clone();

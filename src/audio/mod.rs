@@ -27,4 +27,7 @@ pub struct Level {
     pub speech_prob: f32,
     /// True while an utterance is open.
     pub in_speech: bool,
+    /// Buffer overruns the input device reported so far (audio the device dropped while
+    /// this process was not reading in time; recording goes on).
+    pub xruns: u64,
 }

@@ -154,6 +154,9 @@ struct Run {
     /// Raises quiet input for the VAD only (see [`super::level`]).
     agc: Normaliser,
     reported_overruns: u64,
+    /// Xruns of the current input already reported, and of earlier inputs of this session.
+    reported_xruns: u64,
+    xruns_before: u64,
 }
 
 impl Run {
@@ -184,6 +187,8 @@ impl Run {
             level: LevelMeter::default(),
             agc: Normaliser::from_env(),
             reported_overruns: 0,
+            reported_xruns: 0,
+            xruns_before: 0,
         }
     }
 
@@ -282,6 +287,8 @@ impl Run {
         self.vad.reset();
         self.device = Some(name);
         self.reported_overruns = 0;
+        self.xruns_before += self.reported_xruns;
+        self.reported_xruns = 0;
         emit(AudioEvent::Switched(self.input.name().to_string()));
     }
 
@@ -327,6 +334,8 @@ impl Run {
                 let (rate, channels) = input.format();
                 self.conv = ToMono16k::new(rate, channels).map_err(|e| e.to_string())?;
                 self.input = input;
+                self.xruns_before += self.reported_xruns;
+                self.reported_xruns = 0;
                 self.vad.reset();
                 self.seg
                     .skip((lost_at.elapsed().as_secs_f64() * SAMPLE_RATE as f64) as u64);
@@ -504,6 +513,20 @@ impl Run {
     }
 
     fn report_overruns(&mut self, emit: &mut dyn FnMut(AudioEvent)) {
+        let xruns = self.input.xruns();
+        if xruns > self.reported_xruns {
+            // The device recovers by itself: the open utterance stays open and whole but
+            // for the audio the device dropped.
+            tracing::warn!(xruns, "input buffer overrun (xrun); recording continues");
+            if self.reported_xruns == 0 {
+                emit(AudioEvent::Notice(format!(
+                    "audio glitch: the input device dropped audio (xrun) while this machine was \
+                     busy; recording continues"
+                )));
+            }
+            self.reported_xruns = xruns;
+            self.level.xruns = self.xruns_before + xruns;
+        }
         let (overruns, dropped) = self.input.overruns();
         if overruns > self.reported_overruns {
             self.reported_overruns = overruns;
@@ -520,6 +543,8 @@ struct LevelMeter {
     sum_sq: f64,
     peak: f32,
     n: usize,
+    /// Xruns so far in this session, published with every level.
+    xruns: u64,
 }
 
 fn dbfs(x: f32) -> f32 {
@@ -540,8 +565,12 @@ impl LevelMeter {
                     peak_dbfs: dbfs(self.peak),
                     speech_prob: prob,
                     in_speech,
+                    xruns: self.xruns,
                 });
-                *self = LevelMeter::default();
+                *self = LevelMeter {
+                    xruns: self.xruns,
+                    ..LevelMeter::default()
+                };
             }
         }
         out

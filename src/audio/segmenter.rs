@@ -148,6 +148,11 @@ fn chunks_to_s(chunks: usize) -> f64 {
     (chunks * CHUNK) as f64 / SAMPLE_RATE as f64
 }
 
+/// Each part of an overlapped split keeps the words whose middle lies up to this far past the
+/// cut: whisper's token times are rough, and a word both parts write is taken out at the seam
+/// (`transcribe::junction`) while one that neither writes would be lost.
+const SEAM_MARGIN_S: f64 = 0.25;
+
 /// A pause of 160 ms under `end_threshold` is a real one for a split (word gaps inside
 /// fluent speech are shorter).
 const QUIET_CHUNKS: usize = 5;
@@ -405,7 +410,7 @@ impl Segmenter {
         open.samples.truncate(first_end * CHUNK);
         open.probs.truncate(first_end);
         let rest_start = open.start_sample + (rest_from * CHUNK) as u64;
-        let keep_to_s = (overlap > 0).then(|| chunks_to_s(cut));
+        let keep_to_s = (overlap > 0).then(|| chunks_to_s(cut) + SEAM_MARGIN_S);
         // The first part's evidence counts only its own chunks.
         open.voiced_chunks = self.count(&open.probs[..cut], self.cfg.end_threshold);
         self.next_id += 1;
@@ -434,7 +439,7 @@ impl Segmenter {
             samples: rest,
             probs: rest_probs,
             silent_run,
-            keep_from_s: (overlap > 0).then(|| chunks_to_s(overlap)),
+            keep_from_s: (overlap > 0).then(|| chunks_to_s(overlap) - SEAM_MARGIN_S),
         });
     }
 
@@ -629,11 +634,17 @@ mod tests {
         // The first part runs 10 chunks past the cut (after chunk 100) and keeps words
         // before it; the second starts 10 chunks before it and keeps words after 0.32 s.
         assert_eq!(chunk_ids(c[0]).last(), Some(&110));
-        assert_eq!(c[0].hints.keep_to_s, Some(101.0 * CHUNK as f64 / 16_000.0));
+        assert_eq!(
+            c[0].hints.keep_to_s,
+            Some(101.0 * CHUNK as f64 / 16_000.0 + SEAM_MARGIN_S)
+        );
         assert_eq!(c[0].hints.keep_from_s, None);
         assert_eq!(chunk_ids(c[1]).first(), Some(&91));
         assert_eq!(c[1].start_sample, 91 * CHUNK as u64);
-        assert_eq!(c[1].hints.keep_from_s, Some(10.0 * CHUNK as f64 / 16_000.0));
+        assert_eq!(
+            c[1].hints.keep_from_s,
+            Some(10.0 * CHUNK as f64 / 16_000.0 - SEAM_MARGIN_S)
+        );
         // Kept spans tile the stream: every chunk up to the post-roll is kept exactly once.
         assert_eq!(kept_chunks(&c), (0..310).collect::<Vec<_>>());
         // Ids stay consecutive; no part is longer than the limit.
@@ -667,9 +678,13 @@ mod tests {
         let mut kept = Vec::new();
         for cut in c {
             let ids = chunk_ids(cut);
+            // Back to the cut itself (the margins overlap by design).
             let at = |s: f64| (s * 16_000.0).round() as usize / CHUNK;
-            let from = cut.hints.keep_from_s.map_or(0, at);
-            let to = cut.hints.keep_to_s.map_or(ids.len(), at);
+            let from = cut.hints.keep_from_s.map_or(0, |s| at(s + SEAM_MARGIN_S));
+            let to = cut
+                .hints
+                .keep_to_s
+                .map_or(ids.len(), |s| at(s - SEAM_MARGIN_S));
             kept.extend_from_slice(&ids[from..to]);
         }
         kept

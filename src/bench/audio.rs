@@ -42,6 +42,9 @@ pub struct AudioReport {
     pub callback_max_us: f64,
     pub overruns: u64,
     pub dropped_samples: u64,
+    /// Buffer overruns the device reported (cpal's xruns; audio the device dropped).
+    #[serde(default)]
+    pub xruns: u64,
     /// Silero VAD alone per 32 ms chunk (µs).
     pub vad_us: Stats,
     /// VAD + segmenter + store (appending audio; a closed utterance handed to the disk
@@ -115,6 +118,7 @@ fn audio_thread(
     let mut last_callbacks = stats.callbacks.load(Ordering::Acquire);
     stats.max_callback_ns.store(0, Ordering::Relaxed);
     let (overruns0, dropped0) = input.overruns();
+    let xruns0 = input.xruns();
     let start = Instant::now();
     while start.elapsed().as_secs_f64() < seconds {
         let wait = input.poll_interval();
@@ -190,6 +194,7 @@ fn audio_thread(
         callback_max_us: callback_max as f64 / 1000.0,
         overruns: overruns - overruns0,
         dropped_samples: dropped - dropped0,
+        xruns: input.xruns() - xruns0,
         vad_us: us(&t.vad_ns),
         chunk_us: us(&t.chunk_ns),
         store_us: us(&t.store_ns),
@@ -283,7 +288,7 @@ pub async fn run(cfg: &Config, manifest: &Path, seconds: f64, json: bool) -> any
 pub fn text(r: &AudioReport) -> String {
     format!(
         "input {} ({} Hz, {} ch), {:.1} s, CPU busy {:.0}%, {} load jobs, {} utterances cut\n\
-         callback: {} callbacks, p99 {:.1} µs, max {:.1} µs; overruns {}, dropped samples {}\n\
+         callback: {} callbacks, p99 {:.1} µs, max {:.1} µs; overruns {}, dropped samples {}, xruns {}\n\
          VAD per chunk: median {:.0} µs, p99 {:.0} µs, max {:.0} µs\n\
          VAD+segmenter+store per chunk: median {:.0} µs, p99 {:.0} µs, max {:.0} µs\n\
          poll: p99 {:.0} µs, max {:.0} µs; timer wake-up late p99 {:.0} µs, max {:.0} µs\n\
@@ -300,6 +305,7 @@ pub fn text(r: &AudioReport) -> String {
         r.callback_max_us,
         r.overruns,
         r.dropped_samples,
+        r.xruns,
         r.vad_us.median,
         r.vad_us.p99,
         r.vad_us.max,

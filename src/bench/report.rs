@@ -238,7 +238,7 @@ fn audio(a: &AudioReport) -> String {
          | VAD + segmenter + store per chunk | {:.0} µs | {:.0} µs | p99 < 2,000 µs |\n\
          | store hand-off per utterance ({} utterances) | {:.0} µs | {:.0} µs | |\n\
          | audio thread wake-up lateness (10 ms timer) | {:.0} µs | {:.0} µs | |\n\
-         | ring overruns / dropped samples | {} / {} | | 0 |\n\n",
+         | ring overruns / dropped samples / device xruns | {} / {} / {} | | 0 |\n\n",
         a.input,
         a.sample_rate,
         a.channels,
@@ -259,6 +259,7 @@ fn audio(a: &AudioReport) -> String {
         a.wake_late_us.max,
         a.overruns,
         a.dropped_samples,
+        a.xruns,
     )
 }
 

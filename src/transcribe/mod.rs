@@ -3,6 +3,7 @@
 
 pub mod guards;
 pub mod interim;
+pub mod junction;
 pub mod pool;
 pub mod protocol;
 pub mod speed;

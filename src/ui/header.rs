@@ -45,6 +45,12 @@ fn pieces(app: &App, theme: &Theme) -> Vec<Piece> {
             vec![Span::styled("live text off", theme.warn())],
         ));
     }
+    if let Some(xruns) = app.level.map(|l| l.xruns).filter(|&n| n > 0) {
+        // Glitches the device reported: the text goes on, but the user should know the
+        // machine could not keep up (a few ms of audio each).
+        let text = format!("xruns {xruns}");
+        pieces.push(Piece::new(2, vec![Span::styled(text, theme.warn())]));
+    }
     if let Some((done, total)) = app.resume_progress() {
         let text = format!("resuming {done}/{total}");
         pieces.push(Piece::new(2, vec![Span::styled(text, theme.warn())]));

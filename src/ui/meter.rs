@@ -41,6 +41,7 @@ const SILENCE: Level = Level {
     peak_dbfs: -100.0,
     speech_prob: 0.0,
     in_speech: false,
+    xruns: 0,
 };
 
 fn level_line(

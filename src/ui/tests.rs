@@ -101,6 +101,7 @@ fn recording() -> App {
         peak_dbfs: -9.0,
         speech_prob: 0.93,
         in_speech: true,
+        xruns: 0,
     };
     ev(&mut app, EngineEvent::Level(level));
     app.update(Msg::Tick { now_s: 0.0 });
@@ -277,6 +278,7 @@ fn level(app: &mut App, rms_dbfs: f32, peak_dbfs: f32, times: usize) {
             peak_dbfs,
             speech_prob: 0.0,
             in_speech: false,
+            xruns: 0,
         };
         ev(app, EngineEvent::Level(level));
     }

@@ -172,6 +172,11 @@ impl VirtualMic {
         self.launch_daemon()
     }
 
+    /// The daemon's PID while it runs (to stall it with SIGSTOP/SIGCONT).
+    pub fn daemon_pid(&self) -> Option<i32> {
+        self.pid.filter(|&pid| self.is_our_daemon(pid))
+    }
+
     /// Whether the daemon is running (it can also die on its own, e.g. on a crash).
     pub fn is_running(&self) -> bool {
         self.pid.is_some_and(|pid| self.is_our_daemon(pid))

@@ -1,0 +1,144 @@
+//! A stalled audio path is not a lost device. The recorder (all of it: cpal's thread, the
+//! audio thread) or the virtual microphone's PulseAudio daemon is stopped with SIGSTOP in
+//! the middle of a sentence and continued: the sentence comes out as one utterance with its
+//! words from before and after the stall, and the session goes on without a device loss.
+//! (A real disconnect, the daemon killed, is `tests/device_loss.rs`.)
+
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use support::run::{Sandbox, norm, tiny_en};
+use support::vmic::{self, VirtualMic};
+use support::{skip, speak, wait_child};
+
+const SENTENCE: &str = "This sentence is long enough to hold the microphone open while the \
+                        process is stopped for a short while and then it simply continues.";
+
+fn lines_of(r: impl std::io::Read + Send + 'static) -> mpsc::Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for l in BufReader::new(r).lines().map_while(Result::ok) {
+            let _ = tx.send(l);
+        }
+    });
+    rx
+}
+
+fn wait_line(rx: &mpsc::Receiver<String>, needle: &str, secs: u64) -> String {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(l) if l.contains(needle) => return l,
+            Ok(_) => continue,
+            Err(_) => panic!("no line with {needle:?} within {secs} s"),
+        }
+    }
+}
+
+fn signal(pid: i32, sig: i32) {
+    // SAFETY: kill(2) on a process this test started.
+    assert_eq!(unsafe { libc::kill(pid, sig) }, 0, "kill({pid}, {sig})");
+}
+
+/// Records `SENTENCE` from the virtual mic; once live text shows the utterance is open,
+/// stops `target(child, mic)` for `stall`, continues it, and returns the final lines, stderr
+/// and the journal.
+fn stalled_sentence(
+    test: &str,
+    stall: Duration,
+    target: impl Fn(&Child, &VirtualMic) -> i32,
+) -> Option<(Vec<String>, Vec<String>, String)> {
+    tiny_en();
+    if let Some(why) = vmic::unavailable() {
+        skip(test, &why);
+        return None;
+    }
+    let sb = Sandbox::new();
+    let mic = VirtualMic::start().expect("virtual mic");
+    let wav = sb.path().join("long.wav");
+    speak(SENTENCE, &wav).unwrap();
+    let mut child = sb
+        .cmd()
+        .envs(mic.env())
+        .args(["--headless", "--json", "--interim"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = lines_of(child.stdout.take().unwrap());
+    let err = lines_of(child.stderr.take().unwrap());
+    mic.wait_for_capture(Duration::from_secs(30)).unwrap();
+    std::thread::scope(|s| {
+        let feeding = s.spawn(|| mic.feed(&wav));
+        // Live text means the utterance is open: stall now, in its middle.
+        wait_line(&out, "\"kind\":\"interim\"", 30);
+        let pid = target(&child, &mic);
+        signal(pid, libc::SIGSTOP);
+        // The stall itself (the fault injected), not a wait for anything.
+        std::thread::sleep(stall);
+        signal(pid, libc::SIGCONT);
+        feeding.join().unwrap().unwrap();
+    });
+    let last = wait_line(&out, "\"kind\":\"final\"", 60);
+    signal(child.id() as i32, libc::SIGINT);
+    let status = wait_child(&mut child, Duration::from_secs(30), "recorder").unwrap();
+    assert!(status.success(), "exit {status}\n{}", sb.log());
+    let mut finals = vec![last];
+    finals.extend(out.try_iter().filter(|l| l.contains("\"kind\":\"final\"")));
+    let stderr: Vec<String> = err.try_iter().collect();
+    let dirs: Vec<_> = std::fs::read_dir(sb.sessions())
+        .unwrap()
+        .flatten()
+        .collect();
+    assert_eq!(dirs.len(), 1, "one session");
+    let journal = std::fs::read_to_string(dirs[0].path().join("journal.jsonl")).unwrap();
+    Some((finals, stderr, journal))
+}
+
+fn assert_whole(finals: &[String], stderr: &[String], journal: &str) {
+    assert_eq!(
+        finals.len(),
+        1,
+        "one utterance, not cut at the stall: {finals:#?}"
+    );
+    let text = norm(&finals[0]);
+    for word in ["sentence", "microphone", "continues"] {
+        assert!(text.contains(word), "{word:?} missing: {text}");
+    }
+    assert!(
+        !stderr.iter().any(|l| l.contains("on hold")),
+        "a stall is not a device loss: {stderr:?}"
+    );
+    assert!(!journal.contains("device_lost"), "{journal}");
+}
+
+#[test]
+fn the_recorder_stopped_mid_sentence_keeps_the_utterance_whole() {
+    let stalled = stalled_sentence(
+        "the_recorder_stopped_mid_sentence_keeps_the_utterance_whole",
+        // Longer than the 1 s after which a silent device counts as lost.
+        Duration::from_millis(2500),
+        |child, _| child.id() as i32,
+    );
+    if let Some((finals, stderr, journal)) = stalled {
+        assert_whole(&finals, &stderr, &journal);
+    }
+}
+
+#[test]
+fn the_sound_server_stalled_mid_sentence_keeps_the_utterance_whole() {
+    let stalled = stalled_sentence(
+        "the_sound_server_stalled_mid_sentence_keeps_the_utterance_whole",
+        Duration::from_millis(700),
+        |_, mic| mic.daemon_pid().expect("daemon running"),
+    );
+    if let Some((finals, stderr, journal)) = stalled {
+        assert_whole(&finals, &stderr, &journal);
+    }
+}
