@@ -183,6 +183,10 @@ pub struct EvalArgs {
         conflicts_with = "no_vad"
     )]
     pub shifts: Vec<usize>,
+    /// Cut the speech clips at word boundaries into pieces of 1-4 words and count how many
+    /// the pipeline (VAD and guards) keeps.
+    #[arg(long, conflicts_with_all = ["no_vad", "shifts"])]
+    pub short: bool,
 }
 
 #[derive(Debug, Subcommand)]

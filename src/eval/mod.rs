@@ -15,6 +15,7 @@ mod numbers;
 pub mod report;
 pub mod runner;
 pub mod shifts;
+pub mod short;
 mod spelling;
 pub mod wer;
 
@@ -40,6 +41,15 @@ pub async fn run(cfg: &Config, args: EvalArgs, json: bool) -> anyhow::Result<i32
         clips
     };
     crate::ortlib::init(cfg.models_dir.as_deref())?;
+    if args.short {
+        let r = short::run(cfg, &clips, tmp.path()).await?;
+        if json {
+            println!("{}", serde_json::to_string(&r)?);
+        } else {
+            print!("{}", short::text(&r));
+        }
+        return Ok(i32::from(r.failures > 0));
+    }
     if !args.shifts.is_empty() {
         let r = shifts::run(cfg, &clips, tmp.path(), &args.shifts).await?;
         if json {
