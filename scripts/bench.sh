@@ -74,6 +74,11 @@ if ! "$VENV/bin/python" -c 'import faster_whisper' 2>/dev/null; then
   python3 -m venv "$VENV"
   "$VENV/bin/pip" install -q --disable-pip-version-check faster-whisper==1.2.1
 fi
+# The standard Whisper English normaliser, to score beside our own (scripts/wer_whisper.py).
+if ! "$VENV/bin/python" -c 'import whisper_normalizer' 2>/dev/null; then
+  say "installing whisper-normalizer 0.1.15 into .bench/venv (PyPI)"
+  "$VENV/bin/pip" install -q --disable-pip-version-check whisper-normalizer==0.1.15
+fi
 
 # --- the q8_0 model (the default; older setups lack it) ---------------------------------------
 Q8="$ROOT/models/ggml-tiny.en-q8_0.bin"
@@ -239,7 +244,23 @@ fi
 say "accuracy: recorder eval over the eval set (+ generated noise), as recorded and -30 dB"
 "$BIN" --threads "$THREADS" eval "$MANIFEST" --noise 60 >"$OUT/eval.txt" 2>&1 || true
 "$BIN" --threads "$THREADS" eval "$MANIFEST" --gain-db=-30 >"$OUT/eval-30db.txt" 2>&1 || true
+# The same run scored with the standard Whisper English normaliser beside ours.
+"$BIN" --threads "$THREADS" eval "$MANIFEST" --json >"$OUT/eval.json" 2>/dev/null || true
+"$VENV/bin/python" "$ROOT/scripts/wer_whisper.py" "$OUT/eval.json" >"$OUT/eval-whisper-norm.txt" 2>&1 || true
 echo "load:    $(load) after accuracy" >>"$OUT/machine.txt"
+
+# --- 6. nothing lost: the chunk grid (README "Nothing lost") ------------------------------------
+# About a minute: every clip whole (no VAD) and with 0/128/256/384 samples of silence in front.
+say "nothing lost: recorder eval --shifts 0,128,256,384 over the eval set"
+"$BIN" --threads "$THREADS" eval "$MANIFEST" --shifts 0,128,256,384 >"$OUT/shifts.txt" 2>&1 || true
+if [[ "$LEVERS" == 2 ]]; then
+  # About two minutes: 149 pieces of 1-4 words cut from the speech clips.
+  say "nothing lost: recorder eval --short (short real utterances through VAD + guards)"
+  "$BIN" --threads "$THREADS" eval "$MANIFEST" --short >"$OUT/short.txt" 2>&1 || true
+  RECORDER_GUARDS=none "$BIN" --threads "$THREADS" eval "$MANIFEST" --short \
+    >"$OUT/short-no-guards.txt" 2>&1 || true
+fi
+echo "load:    $(load) after nothing-lost" >>"$OUT/machine.txt"
 
 echo "load:    $(load) at the end; $((SECONDS - t_start)) s in all" >>"$OUT/machine.txt"
 
@@ -258,6 +279,15 @@ echo "load:    $(load) at the end; $((SECONDS - t_start)) s in all" >>"$OUT/mach
   tail -n 3 "$OUT/eval.txt"
   echo "30 dB down:"
   tail -n 3 "$OUT/eval-30db.txt"
+  echo "as recorded, scored with the standard Whisper English normaliser beside ours:"
+  cat "$OUT/eval-whisper-norm.txt"
+  echo "chunk grid (words lost or changed against whole-clip whisper):"
+  tail -n 1 "$OUT/shifts.txt"
+  if [[ -f "$OUT/short.txt" ]]; then
+    echo "short utterances, guards on / off:"
+    tail -n 1 "$OUT/short.txt"
+    tail -n 1 "$OUT/short-no-guards.txt"
+  fi
   echo '```'
 } >"$ROOT/bench/results.md"
 cat "$ROOT/bench/results.md"
