@@ -4,38 +4,13 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader};
 use std::process::Stdio;
-use std::sync::mpsc;
 use std::time::Duration;
 
 use recorder::session::Session;
 use support::run::{Sandbox, norm, tiny_en};
 use support::vmic::{self, VirtualMic};
-use support::{skip, speak, wait_child};
-
-fn lines_of(r: impl std::io::Read + Send + 'static) -> mpsc::Receiver<String> {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for l in BufReader::new(r).lines().map_while(Result::ok) {
-            let _ = tx.send(l);
-        }
-    });
-    rx
-}
-
-/// Waits for a line containing `needle`, up to `secs`.
-fn wait_line(rx: &mpsc::Receiver<String>, needle: &str, secs: u64) -> String {
-    let deadline = std::time::Instant::now() + Duration::from_secs(secs);
-    loop {
-        let left = deadline.saturating_duration_since(std::time::Instant::now());
-        match rx.recv_timeout(left) {
-            Ok(l) if l.contains(needle) => return l,
-            Ok(_) => continue,
-            Err(_) => panic!("no line with {needle:?} within {secs} s"),
-        }
-    }
-}
+use support::{lines_of, skip, speak, wait_child, wait_line};
 
 #[test]
 fn device_loss_and_return_continue_the_same_session() {

@@ -19,6 +19,7 @@ fn job(id: u64, wav: &Path, secs: f64) -> Job {
         wav: wav.to_path_buf(),
         start_s: 0.0,
         end_s: secs,
+        hints: Default::default(),
         closed_at: Instant::now(),
         journal: None,
     }
@@ -52,7 +53,7 @@ fn script(dir: &Path, name: &str, body: &str) -> WorkerSpec {
     }
 }
 
-const HELLO: &str = r#"echo '{"type":"hello","version":1,"pid":1,"model":"fake","multilingual":false,"load_ms":0}'"#;
+const HELLO: &str = r#"echo '{"type":"hello","version":2,"pid":1,"model":"fake","multilingual":false,"load_ms":0}'"#;
 
 fn fast_config(spec: WorkerSpec) -> PoolConfig {
     let mut cfg = PoolConfig::new(1, spec);
@@ -122,7 +123,7 @@ async fn garbage_on_the_protocol_pipe_is_a_failed_worker() {
 #[tokio::test]
 async fn wrong_protocol_version_is_refused() {
     let sb = Sandbox::new();
-    let hello = HELLO.replace("\"version\":1", "\"version\":999");
+    let hello = HELLO.replace("\"version\":2", "\"version\":999");
     let spec = script(sb.path(), "old.sh", &format!("{hello}\nsleep 600"));
     let events = run_one(fast_config(spec), Path::new("/x.wav")).await;
     let reason = failure(&events);

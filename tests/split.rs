@@ -3,6 +3,7 @@
 
 mod support;
 
+use recorder::bench::interim::words::lcs_pairs as lcs;
 use recorder::eval::normalize::normalize;
 use serde_json::Value;
 use support::run::{Sandbox, output, texts, tiny_en};
@@ -16,34 +17,6 @@ const MONOLOGUE: &str = "the morning train leaves the station at seven and carri
     quiet farms old mills narrow bridges and small villages until it finally reaches the open \
     sea where fishing boats return each evening with their silver catch and tired sailors walk \
     home through lantern lit streets to warm kitchens full of bread soup and laughter";
-
-/// Index pairs of a longest common subsequence.
-fn lcs(a: &[String], b: &[String]) -> Vec<(usize, usize)> {
-    let (n, m) = (a.len(), b.len());
-    let mut t = vec![vec![0usize; m + 1]; n + 1];
-    for i in (0..n).rev() {
-        for j in (0..m).rev() {
-            t[i][j] = if a[i] == b[j] {
-                t[i + 1][j + 1] + 1
-            } else {
-                t[i + 1][j].max(t[i][j + 1])
-            };
-        }
-    }
-    let (mut i, mut j, mut out) = (0, 0, Vec::new());
-    while i < n && j < m {
-        if a[i] == b[j] {
-            out.push((i, j));
-            i += 1;
-            j += 1;
-        } else if t[i + 1][j] >= t[i][j + 1] {
-            i += 1;
-        } else {
-            j += 1;
-        }
-    }
-    out
-}
 
 #[test]
 fn a_forced_split_loses_and_doubles_no_word() {

@@ -118,6 +118,7 @@ fn audio_thread_cuts_sentences_at_the_pauses() {
                 start_s,
                 end_s,
                 wav,
+                ..
             } => cuts.push((id, start_s, end_s, wav)),
             AudioEvent::Stopped => break,
             AudioEvent::Failed(e) => panic!("{e}"),

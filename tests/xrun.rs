@@ -6,39 +6,15 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader};
 use std::process::{Child, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use support::run::{Sandbox, norm, tiny_en};
 use support::vmic::{self, VirtualMic};
-use support::{skip, speak, wait_child};
+use support::{lines_of, skip, speak, wait_child, wait_line};
 
 const SENTENCE: &str = "This sentence is long enough to hold the microphone open while the \
                         process is stopped for a short while and then it simply continues.";
-
-fn lines_of(r: impl std::io::Read + Send + 'static) -> mpsc::Receiver<String> {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for l in BufReader::new(r).lines().map_while(Result::ok) {
-            let _ = tx.send(l);
-        }
-    });
-    rx
-}
-
-fn wait_line(rx: &mpsc::Receiver<String>, needle: &str, secs: u64) -> String {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match rx.recv_timeout(left) {
-            Ok(l) if l.contains(needle) => return l,
-            Ok(_) => continue,
-            Err(_) => panic!("no line with {needle:?} within {secs} s"),
-        }
-    }
-}
 
 fn signal(pid: i32, sig: i32) {
     // SAFETY: kill(2) on a process this test started.

@@ -169,8 +169,8 @@ mod tests {
             [Op::Hit; 5]
         );
         assert_eq!(
-            ref_ops(&r, &["as", "what", "your", "country"]),
-            [Op::Substituted, Op::Deleted, Op::Hit, Op::Hit, Op::Hit]
+            ref_ops(&r, &["ask", "what", "your", "county"]),
+            [Op::Hit, Op::Deleted, Op::Hit, Op::Hit, Op::Substituted]
         );
         assert_eq!(ref_ops(&r, &[] as &[&str]), [Op::Deleted; 5]);
         let ops = ref_ops(&r, &["and", "ask", "not", "what", "your", "country"]);

@@ -67,6 +67,31 @@ pub fn speak(text: &str, out_wav: &Path) -> Result<()> {
     Ok(())
 }
 
+/// The lines `r` yields, on a channel (read by a thread of its own).
+pub fn lines_of(r: impl std::io::Read + Send + 'static) -> std::sync::mpsc::Receiver<String> {
+    use std::io::BufRead;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for l in std::io::BufReader::new(r).lines().map_while(Result::ok) {
+            let _ = tx.send(l);
+        }
+    });
+    rx
+}
+
+/// Waits for a line containing `needle`, up to `secs`; panics when none comes.
+pub fn wait_line(rx: &std::sync::mpsc::Receiver<String>, needle: &str, secs: u64) -> String {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(l) if l.contains(needle) => return l,
+            Ok(_) => continue,
+            Err(_) => panic!("no line with {needle:?} within {secs} s"),
+        }
+    }
+}
+
 /// Calls `ready` every few milliseconds until it returns `Ok(true)`; fails when it returns an
 /// error or when `timeout` passes. `what` names the awaited condition in the error message.
 /// This is how tests wait for other processes: never a bare fixed sleep.
