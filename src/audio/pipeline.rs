@@ -519,10 +519,11 @@ impl Run {
             // for the audio the device dropped.
             tracing::warn!(xruns, "input buffer overrun (xrun); recording continues");
             if self.reported_xruns == 0 {
-                emit(AudioEvent::Notice(format!(
+                emit(AudioEvent::Notice(
                     "audio glitch: the input device dropped audio (xrun) while this machine was \
                      busy; recording continues"
-                )));
+                        .to_string(),
+                ));
             }
             self.reported_xruns = xruns;
             self.level.xruns = self.xruns_before + xruns;

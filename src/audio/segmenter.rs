@@ -359,7 +359,7 @@ impl Segmenter {
         let mut best: Option<(usize, usize)> = None; // (length, middle)
         let mut run_start = None;
         for i in range.start..=range.end {
-            let quiet = i < range.end && probs[i] < self.cfg.end_threshold;
+            let quiet = probs.get(i).is_some_and(|&p| p < self.cfg.end_threshold) && i < range.end;
             match (quiet, run_start) {
                 (true, None) => run_start = Some(i),
                 (false, Some(s)) => {
