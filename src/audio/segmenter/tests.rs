@@ -1,0 +1,246 @@
+//! The segmenter driven by scripted probabilities.
+use super::*;
+
+/// Runs a probability script through a segmenter; chunk `i` holds the value `i` in every
+/// sample so tests can see exactly which chunks an utterance kept.
+fn run(cfg: SegmenterConfig, probs: &[f32], flush: bool) -> Vec<SegEvent> {
+    let mut seg = Segmenter::new(cfg);
+    let mut out = Vec::new();
+    for (i, &p) in probs.iter().enumerate() {
+        seg.push(&[i as f32; CHUNK], p, &mut out);
+    }
+    if flush {
+        seg.flush(&mut out);
+    }
+    out
+}
+
+fn cuts(events: &[SegEvent]) -> Vec<&Cut> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            SegEvent::Utterance(c) => Some(c),
+            _ => None,
+        })
+        .collect()
+}
+
+fn chunk_ids(cut: &Cut) -> Vec<usize> {
+    cut.samples.chunks(CHUNK).map(|c| c[0] as usize).collect()
+}
+
+fn script(parts: &[(f32, usize)]) -> Vec<f32> {
+    parts
+        .iter()
+        .flat_map(|&(p, n)| std::iter::repeat_n(p, n))
+        .collect()
+}
+
+#[test]
+fn one_utterance_with_pre_roll_and_post_roll() {
+    // 20 silent chunks, 30 speech, 40 silent.
+    let probs = script(&[(0.0, 20), (0.9, 30), (0.0, 40)]);
+    let events = run(SegmenterConfig::default(), &probs, false);
+    let c = cuts(&events);
+    assert_eq!(c.len(), 1);
+    let ids = chunk_ids(c[0]);
+    // Pre-roll 300 ms = 10 chunks, post-roll 300 ms = 10 chunks.
+    assert_eq!(ids.first(), Some(&10));
+    assert_eq!(ids.last(), Some(&59));
+    assert_eq!(c[0].start_sample, 10 * CHUNK as u64);
+    assert!(
+        matches!(events[0], SegEvent::Start { id: 1, start_sample } if start_sample == 10 * CHUNK as u64)
+    );
+}
+
+#[test]
+fn hysteresis_keeps_soft_tail_inside() {
+    // Probabilities dip to 0.4 (between the thresholds) for 30 chunks: still speech.
+    let probs = script(&[(0.9, 10), (0.4, 30), (0.9, 10), (0.0, 40)]);
+    let c = run(SegmenterConfig::default(), &probs, false);
+    assert_eq!(cuts(&c).len(), 1);
+}
+
+#[test]
+fn short_pause_does_not_split_but_long_one_does() {
+    let probs = script(&[
+        (0.9, 20),
+        (0.0, 10),
+        (0.9, 20),
+        (0.0, 20),
+        (0.9, 20),
+        (0.0, 40),
+    ]);
+    let events = run(SegmenterConfig::default(), &probs, false);
+    let c = cuts(&events);
+    // 10 chunks = 320 ms < 550 ms: joined; 20 chunks = 640 ms: split.
+    assert_eq!(c.len(), 2);
+    assert_eq!(c[0].id, 1);
+    assert_eq!(c[1].id, 2);
+}
+
+#[test]
+fn clicks_are_discarded_with_their_span_and_their_id_reused() {
+    // 2 chunks (64 ms) of evidence: under min_evidence_ms (96 ms).
+    let probs = script(&[(0.0, 20), (0.9, 2), (0.0, 40), (0.9, 30), (0.0, 40)]);
+    let events = run(SegmenterConfig::default(), &probs, false);
+    let discard = events
+        .iter()
+        .find_map(|e| match e {
+            SegEvent::Discard {
+                id,
+                start_sample,
+                end_sample,
+            } => Some((*id, *start_sample, *end_sample)),
+            _ => None,
+        })
+        .expect("a discard");
+    // From the pre-roll (10 chunks before the onset) to the end of the kept post-roll.
+    assert_eq!(discard, (1, 10 * CHUNK as u64, 32 * CHUNK as u64));
+    let c = cuts(&events);
+    assert_eq!(c.len(), 1);
+    assert_eq!(c[0].id, 1);
+    assert!(c[0].hints.vad_sure);
+}
+
+#[test]
+fn short_weak_speech_is_transcribed_not_dropped() {
+    // JFK's "ask not" with 24 ms of silence in front: a bump of 0.1-0.5 with 4 voiced
+    // chunks (under the 8 of min_speech_ms) that used to be discarded.
+    let mut probs = script(&[(0.0, 20)]);
+    probs.extend([
+        0.2, 0.33, 0.36, 0.17, 0.25, 0.53, 0.45, 0.2, 0.1, 0.32, 0.39, 0.27, 0.35,
+    ]);
+    probs.extend(script(&[(0.0, 40)]));
+    let events = run(SegmenterConfig::default(), &probs, false);
+    assert!(!events.iter().any(|e| matches!(e, SegEvent::Discard { .. })));
+    let c = cuts(&events);
+    assert_eq!(c.len(), 1);
+    assert!(!c[0].hints.vad_sure, "the VAD does not vouch for it");
+    // The whole bump is inside, pre-roll included.
+    assert_eq!(chunk_ids(c[0]).first(), Some(&15));
+    assert!(chunk_ids(c[0]).contains(&32));
+}
+
+#[test]
+fn a_soft_tail_is_kept_and_waited_for() {
+    // Voiced until chunk 49, then 10 chunks under end_threshold, then a soft word at
+    // 0.25 (chunks 60-65, under end_threshold but over weak_threshold), then silence.
+    let probs = script(&[(0.0, 20), (0.9, 30), (0.05, 10), (0.25, 6), (0.0, 40)]);
+    let events = run(SegmenterConfig::default(), &probs, false);
+    let c = cuts(&events);
+    assert_eq!(c.len(), 1);
+    let ids = chunk_ids(c[0]);
+    // Post-roll (10 chunks) counted from the soft word's last chunk (65).
+    assert_eq!(ids.last(), Some(&75));
+}
+
+#[test]
+fn noise_around_weak_threshold_cannot_hold_an_utterance_open() {
+    let probs = script(&[(0.9, 30), (0.2, 200)]);
+    let events = run(SegmenterConfig::default(), &probs, false);
+    let c = cuts(&events);
+    assert_eq!(c.len(), 1);
+    // Closed after end_silence (18 chunks) + post_roll (10).
+    assert_eq!(c[0].samples.len(), (30 + 28) * CHUNK);
+}
+
+#[test]
+fn flush_closes_open_utterance() {
+    let probs = script(&[(0.0, 5), (0.9, 30)]);
+    let events = run(SegmenterConfig::default(), &probs, true);
+    let c = cuts(&events);
+    assert_eq!(c.len(), 1);
+    assert_eq!(chunk_ids(c[0]).last(), Some(&34));
+}
+
+fn split_cfg() -> SegmenterConfig {
+    SegmenterConfig {
+        max_utterance_s: 4.0,
+        split_window_s: 1.0,
+        split_overlap_ms: 320,
+        ..Default::default()
+    }
+}
+
+#[test]
+fn a_monologue_without_pauses_is_split_with_overlapping_parts() {
+    // 4 s = 125 chunks; overlap 320 ms = 10 chunks; the cut is searched in chunks
+    // 83..115. One quieter chunk (0.36, still voiced: no pause) at 100.
+    let mut probs = script(&[(0.9, 300)]);
+    probs[100] = 0.36;
+    probs.extend(script(&[(0.0, 40)]));
+    let events = run(split_cfg(), &probs, false);
+    let c = cuts(&events);
+    assert!(c.len() >= 3, "{} cuts", c.len());
+    // The first part runs 10 chunks past the cut (after chunk 100) and keeps words
+    // before it; the second starts 10 chunks before it and keeps words after 0.32 s.
+    assert_eq!(chunk_ids(c[0]).last(), Some(&110));
+    assert_eq!(
+        c[0].hints.keep_to_s,
+        Some(101.0 * CHUNK as f64 / 16_000.0 + SEAM_MARGIN_S)
+    );
+    assert_eq!(c[0].hints.keep_from_s, None);
+    assert_eq!(chunk_ids(c[1]).first(), Some(&91));
+    assert_eq!(c[1].start_sample, 91 * CHUNK as u64);
+    assert_eq!(
+        c[1].hints.keep_from_s,
+        Some(10.0 * CHUNK as f64 / 16_000.0 - SEAM_MARGIN_S)
+    );
+    // Kept spans tile the stream: every chunk up to the post-roll is kept exactly once.
+    assert_eq!(kept_chunks(&c), (0..310).collect::<Vec<_>>());
+    // Ids stay consecutive; no part is longer than the limit.
+    let ids: Vec<u64> = c.iter().map(|c| c.id).collect();
+    assert_eq!(ids, (1..=ids.len() as u64).collect::<Vec<_>>());
+    for cut in &c {
+        assert!(cut.samples.len() <= 125 * CHUNK);
+    }
+}
+
+#[test]
+fn a_monologue_with_a_real_pause_is_split_there_without_overlap() {
+    // A 6-chunk pause (chunks 90-95, under end_threshold but shorter than end_silence).
+    let mut probs = script(&[(0.9, 300)]);
+    for p in &mut probs[90..96] {
+        *p = 0.1;
+    }
+    probs.extend(script(&[(0.0, 40)]));
+    let events = run(split_cfg(), &probs, false);
+    let c = cuts(&events);
+    // Cut in the middle of the pause: after chunk 93.
+    assert_eq!(chunk_ids(c[0]).last(), Some(&93));
+    assert_eq!(chunk_ids(c[1]).first(), Some(&94));
+    assert_eq!(c[0].hints.keep_to_s, None);
+    assert_eq!(c[1].hints.keep_from_s, None);
+    assert_eq!(kept_chunks(&c), (0..310).collect::<Vec<_>>());
+}
+
+/// The chunks each part keeps (its keep span), in order.
+fn kept_chunks(c: &[&Cut]) -> Vec<usize> {
+    let mut kept = Vec::new();
+    for cut in c {
+        let ids = chunk_ids(cut);
+        // Back to the cut itself (the margins overlap by design).
+        let at = |s: f64| (s * 16_000.0).round() as usize / CHUNK;
+        let from = cut.hints.keep_from_s.map_or(0, |s| at(s + SEAM_MARGIN_S));
+        let to = cut
+            .hints
+            .keep_to_s
+            .map_or(ids.len(), |s| at(s - SEAM_MARGIN_S));
+        kept.extend_from_slice(&ids[from..to]);
+    }
+    kept
+}
+
+#[test]
+fn times_follow_the_stream_clock_including_skips() {
+    let mut seg = Segmenter::new(SegmenterConfig::default());
+    let mut out = Vec::new();
+    seg.skip(16_000);
+    for p in script(&[(0.9, 30), (0.0, 40)]) {
+        seg.push(&[0.1; CHUNK], p, &mut out);
+    }
+    let c = cuts(&out);
+    assert_eq!(c[0].start_sample, 16_000);
+    assert!((c[0].start_s() - 1.0).abs() < 1e-9);
+}
