@@ -4,13 +4,12 @@
 
 mod support;
 
-use std::process::Stdio;
 use std::time::Duration;
 
 use recorder::session::Session;
 use support::run::{Sandbox, norm, tiny_en};
 use support::vmic::{self, VirtualMic};
-use support::{lines_of, skip, speak, wait_child, wait_line};
+use support::{skip, speak, wait_child, wait_line};
 
 #[test]
 fn device_loss_and_return_continue_the_same_session() {
@@ -20,18 +19,8 @@ fn device_loss_and_return_continue_the_same_session() {
     }
     let sb = Sandbox::new();
     let mut mic = VirtualMic::start().expect("virtual mic");
-    let mut child = sb
-        .cmd()
-        .envs(mic.env())
-        .args(["--headless", "--json"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let out = lines_of(child.stdout.take().unwrap());
-    let err = lines_of(child.stderr.take().unwrap());
-    mic.wait_for_capture(Duration::from_secs(30)).unwrap();
+    let rec = mic.record(&sb, &["--headless", "--json"]);
+    let (mut child, out, err) = (rec.child, rec.out, rec.err);
 
     let first = sb.path().join("a.wav");
     speak("Please send the report tomorrow.", &first).unwrap();

@@ -96,23 +96,8 @@ fn jfk_keeps_ask_not_through_the_microphone_every_time() {
     };
     let sb = Sandbox::new();
     let mic = VirtualMic::start().expect("virtual mic");
-    let mut child = sb
-        .cmd()
-        .envs(mic.env())
-        .args(["--headless", "--json"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start recorder");
-    let (tx, rx) = mpsc::channel::<String>();
-    let stdout = child.stdout.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    mic.wait_for_capture(Duration::from_secs(30)).unwrap();
+    let rec = mic.record(&sb, &["--headless", "--json"]);
+    let (mut child, rx) = (rec.child, rec.out);
     for run in 1..=3 {
         mic.feed(&jfk).unwrap();
         // The clip's last utterance ends "... for your country."; collect up to it.

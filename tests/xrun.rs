@@ -6,12 +6,12 @@
 
 mod support;
 
-use std::process::{Child, Stdio};
+use std::process::Child;
 use std::time::Duration;
 
 use support::run::{Sandbox, norm, tiny_en};
 use support::vmic::{self, VirtualMic};
-use support::{lines_of, skip, speak, wait_child, wait_line};
+use support::{skip, speak, wait_child, wait_line};
 
 const SENTENCE: &str = "This sentence is long enough to hold the microphone open while the \
                         process is stopped for a short while and then it simply continues.";
@@ -38,18 +38,8 @@ fn stalled_sentence(
     let mic = VirtualMic::start().expect("virtual mic");
     let wav = sb.path().join("long.wav");
     speak(SENTENCE, &wav).unwrap();
-    let mut child = sb
-        .cmd()
-        .envs(mic.env())
-        .args(["--headless", "--json", "--interim"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let out = lines_of(child.stdout.take().unwrap());
-    let err = lines_of(child.stderr.take().unwrap());
-    mic.wait_for_capture(Duration::from_secs(30)).unwrap();
+    let rec = mic.record(&sb, &["--headless", "--json", "--interim"]);
+    let (mut child, out, err) = (rec.child, rec.out, rec.err);
     std::thread::scope(|s| {
         let feeding = s.spawn(|| mic.feed(&wav));
         // Live text means the utterance is open: stall now, in its middle.

@@ -17,6 +17,7 @@ pub mod runner;
 pub mod shifts;
 pub mod short;
 mod spelling;
+pub mod timing;
 pub mod wer;
 
 use crate::cli::EvalArgs;

@@ -12,6 +12,7 @@ use serde::Serialize;
 use super::manifest::Clip;
 use super::normalize::normalize;
 use super::runner;
+use super::timing::WordTimer;
 use crate::audio::{SAMPLE_RATE, wav};
 use crate::config::Config;
 
@@ -44,56 +45,26 @@ pub struct ShortReport {
     pub failures: usize,
 }
 
-/// Words with times from whisper's token timestamps (10 ms units) over `samples`. (DTW
-/// token times, tried with tiny.en's alignment heads, came out late: clips' last words fell
-/// outside their pieces, 157 of 325 words found against 202.)
-fn timed_words(
-    ctx: &whisper_rs::WhisperContext,
-    samples: &[f32],
-) -> anyhow::Result<Vec<TimedWord>> {
-    use whisper_rs::{FullParams, SamplingStrategy};
-    let mut state = ctx.create_state().map_err(|e| anyhow::anyhow!("{e}"))?;
-    let mut p = FullParams::new(SamplingStrategy::Greedy { best_of: 1 });
-    p.set_n_threads(2);
-    p.set_no_context(true);
-    p.set_token_timestamps(true);
-    p.set_print_progress(false);
-    p.set_print_realtime(false);
-    p.set_print_special(false);
-    p.set_print_timestamps(false);
-    if !ctx.is_multilingual() {
-        p.set_language(Some("en"));
-    }
-    state
-        .full(p, samples)
-        .map_err(|e| anyhow::anyhow!("whisper: {e}"))?;
-    let eot = ctx.token_eot();
+/// Words with times from whisper's token timestamps over `samples`: a word starts at a token
+/// with a leading space and ends with its last letter or digit. (DTW token times, tried with
+/// tiny.en's alignment heads, came out late: clips' last words fell outside their pieces,
+/// 157 of 325 words found against 202.)
+fn timed_words(timer: &WordTimer, samples: &[f32]) -> anyhow::Result<Vec<TimedWord>> {
     let mut words: Vec<TimedWord> = Vec::new();
-    for i in 0..state.full_n_segments() {
-        let Some(seg) = state.get_segment(i) else {
-            continue;
-        };
-        for t in 0..seg.n_tokens() {
-            let Some(tok) = seg.get_token(t) else {
-                continue;
-            };
-            if tok.token_id() >= eot {
-                continue;
-            }
-            let piece = String::from_utf8_lossy(tok.to_bytes().unwrap_or_default()).into_owned();
-            let d = tok.token_data();
-            let (t0, t1) = (d.t0 as f64 / 100.0, d.t1 as f64 / 100.0);
-            match words.last_mut() {
-                Some(w) if !piece.starts_with(' ') => {
-                    w.text.push_str(&piece);
-                    w.end = t1;
+    for t in timer.tokens(samples)? {
+        let alnum = t.piece.chars().any(char::is_alphanumeric);
+        match words.last_mut() {
+            Some(w) if !t.piece.starts_with(' ') => {
+                w.text.push_str(&t.piece);
+                if alnum {
+                    w.end = t.t1;
                 }
-                _ => words.push(TimedWord {
-                    text: piece.trim().to_string(),
-                    start: t0,
-                    end: t1,
-                }),
             }
+            _ => words.push(TimedWord {
+                text: t.piece.trim().to_string(),
+                start: t.t0,
+                end: t.t1,
+            }),
         }
     }
     words.retain(|w| !normalize(&w.text).is_empty());
@@ -145,21 +116,16 @@ fn cut_pieces(
 /// Builds the pieces of the speech clips and runs them; ONNX Runtime must be initialised.
 pub async fn run(cfg: &Config, clips: &[Clip], tmp: &Path) -> anyhow::Result<ShortReport> {
     let model = crate::engine::EngineConfig::from_config(cfg)?.model;
-    whisper_rs::install_logging_hooks();
-    let path = model
-        .to_str()
-        .ok_or_else(|| anyhow::anyhow!("model path is not UTF-8"))?;
-    let ctx = whisper_rs::WhisperContext::new_with_params(path, Default::default())
-        .map_err(|e| anyhow::anyhow!("cannot load '{path}': {e}"))?;
+    let timer = WordTimer::load(&model, cfg.threads)?;
     let dir = tmp.join("short");
     std::fs::create_dir_all(&dir)?;
     let mut pieces = Vec::new();
     for clip in clips.iter().filter(|c| c.is_speech()) {
         let samples = wav::read_16k_mono(&clip.path)?;
-        let words = timed_words(&ctx, &samples)?;
+        let words = timed_words(&timer, &samples)?;
         pieces.extend(cut_pieces(clip, &samples, &words, &dir)?);
     }
-    drop(ctx);
+    drop(timer);
     let runs = runner::run_clips(cfg, &pieces, &tmp.join("sessions"), false, |_| {}).await?;
     let failures = runs.iter().map(|r| r.failures()).sum();
     let pieces: Vec<Piece> = runs

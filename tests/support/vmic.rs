@@ -40,6 +40,13 @@ const STOP_TIMEOUT: Duration = Duration::from_secs(5);
 /// Unix socket paths must fit `sockaddr_un.sun_path` (108 bytes including the final NUL).
 const MAX_SOCKET_PATH: usize = 107;
 
+/// A recorder recording from a [`VirtualMic`]: the process and its output lines.
+pub struct Recording {
+    pub child: std::process::Child,
+    pub out: std::sync::mpsc::Receiver<String>,
+    pub err: std::sync::mpsc::Receiver<String>,
+}
+
 /// A running private PulseAudio daemon acting as the default ALSA capture device.
 pub struct VirtualMic {
     dir: TempDir,
@@ -170,6 +177,25 @@ impl VirtualMic {
     pub fn restart_daemon(&mut self) -> Result<()> {
         self.stop_daemon()?;
         self.launch_daemon()
+    }
+
+    /// Starts `recorder ARGS` (in `sb`) recording from this mic, its stdout and stderr as
+    /// line channels, and returns once its input stream runs.
+    pub fn record(&self, sb: &super::run::Sandbox, args: &[&str]) -> Recording {
+        let mut child = sb
+            .cmd()
+            .envs(self.env())
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("start recorder");
+        let out = super::lines_of(child.stdout.take().expect("piped"));
+        let err = super::lines_of(child.stderr.take().expect("piped"));
+        self.wait_for_capture(Duration::from_secs(30))
+            .expect("recorder opens the mic");
+        Recording { child, out, err }
     }
 
     /// The daemon's PID while it runs (to stall it with SIGSTOP/SIGCONT).

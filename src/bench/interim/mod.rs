@@ -30,6 +30,7 @@ use crate::audio::wav;
 use crate::config::Config;
 use crate::engine::{Engine, EngineConfig, EngineEvent, Source};
 use crate::eval::manifest::{self, Clip};
+use crate::eval::timing::WordTimer;
 use words::{Pass, align, edit_distance, first_appearance, group_tokens, retractions, words};
 
 /// The default clips: 3–12 s of speech each, about 50 s in all, so both feeds of one run take
@@ -287,69 +288,13 @@ fn engine_config(
 }
 
 /// Word ends (s from the WAV's start) from an offline whisper pass with token timestamps.
-struct WordTimer {
-    ctx: whisper_rs::WhisperContext,
-    threads: usize,
-}
-
-impl WordTimer {
-    fn load(model: &Path, threads: usize) -> anyhow::Result<WordTimer> {
-        // whisper.cpp's messages go to the log file, as the workers' do.
-        whisper_rs::install_logging_hooks();
-        let path = model
-            .to_str()
-            .ok_or_else(|| anyhow::anyhow!("model path is not UTF-8"))?;
-        let ctx = whisper_rs::WhisperContext::new_with_params(path, Default::default())
-            .map_err(|e| anyhow::anyhow!("cannot load '{path}': {e}"))?;
-        Ok(WordTimer { ctx, threads })
-    }
-
-    fn word_ends(&self, wav_path: &Path) -> anyhow::Result<Vec<(String, f64)>> {
-        use whisper_rs::{FullParams, SamplingStrategy};
-        let mut audio = wav::read_16k_mono(wav_path)?;
-        // As the workers do: whisper.cpp is unreliable under ~1 s.
-        if audio.len() < 17_600 {
-            audio.resize(17_600, 0.0);
-        }
-        let mut state = self
-            .ctx
-            .create_state()
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
-        let mut p = FullParams::new(SamplingStrategy::Greedy { best_of: 1 });
-        p.set_n_threads(self.threads as i32);
-        p.set_no_context(true);
-        p.set_suppress_blank(true);
-        p.set_token_timestamps(true);
-        p.set_print_progress(false);
-        p.set_print_realtime(false);
-        p.set_print_special(false);
-        p.set_print_timestamps(false);
-        if !self.ctx.is_multilingual() {
-            p.set_language(Some("en"));
-        }
-        state
-            .full(p, &audio)
-            .map_err(|e| anyhow::anyhow!("whisper: {e}"))?;
-        let eot = self.ctx.token_eot();
-        let mut tokens = Vec::new();
-        for i in 0..state.full_n_segments() {
-            let Some(seg) = state.get_segment(i) else {
-                continue;
-            };
-            for t in 0..seg.n_tokens() {
-                let Some(tok) = seg.get_token(t) else {
-                    continue;
-                };
-                if tok.token_id() >= eot {
-                    continue;
-                }
-                let piece = String::from_utf8_lossy(tok.to_bytes().unwrap_or_default());
-                // whisper.cpp times are in 10 ms units.
-                tokens.push((piece.into_owned(), tok.token_data().t1 as f64 / 100.0));
-            }
-        }
-        Ok(group_tokens(&tokens))
-    }
+fn word_ends(timer: &WordTimer, wav_path: &Path) -> anyhow::Result<Vec<(String, f64)>> {
+    let tokens: Vec<(String, f64)> = timer
+        .tokens(&wav::read_16k_mono(wav_path)?)?
+        .into_iter()
+        .map(|t| (t.piece, t.t1))
+        .collect();
+    Ok(group_tokens(&tokens))
 }
 
 /// Turns an interim-on feed into per-utterance results (word times from `timer`).
@@ -359,7 +304,7 @@ fn measure(clip: &str, run: usize, f: &Feed, timer: &WordTimer) -> anyhow::Resul
         let Some(final_at) = u.final_at else { continue };
         let final_words = words(&u.text);
         let passes = f.passes.get(&id).map(Vec::as_slice).unwrap_or_default();
-        let ends = align(&final_words, &timer.word_ends(&u.wav)?);
+        let ends = align(&final_words, &word_ends(timer, &u.wav)?);
         let seen = first_appearance(&final_words, passes);
         let mut r = UttResult {
             clip: clip.to_string(),
