@@ -334,8 +334,13 @@ impl Segmenter {
             });
             return;
         }
+        self.emit(open, None, out);
+    }
+
+    /// Reports `open` as a finished utterance; the next one gets the next id.
+    fn emit(&mut self, open: Open, keep_to_s: Option<f64>, out: &mut Vec<SegEvent>) {
         self.next_id += 1;
-        let hints = self.hints(&open, None);
+        let hints = self.hints(&open, keep_to_s);
         out.push(SegEvent::Utterance(Cut {
             id: open.id,
             start_sample: open.start_sample,
@@ -413,14 +418,7 @@ impl Segmenter {
         let keep_to_s = (overlap > 0).then(|| chunks_to_s(cut) + SEAM_MARGIN_S);
         // The first part's evidence counts only its own chunks.
         open.voiced_chunks = self.count(&open.probs[..cut], self.cfg.end_threshold);
-        self.next_id += 1;
-        let hints = self.hints(&open, keep_to_s);
-        out.push(SegEvent::Utterance(Cut {
-            id: open.id,
-            start_sample: open.start_sample,
-            samples: open.samples,
-            hints,
-        }));
+        self.emit(open, keep_to_s, out);
         let id = self.next_id;
         let silent_run = rest_probs
             .iter()
