@@ -143,7 +143,13 @@ pub enum SessionsCommand {
         out: Option<PathBuf>,
     },
     /// Transcribe every utterance of a session that has audio but no text (after a crash).
-    Resume { id: String },
+    Resume {
+        id: String,
+        /// Also transcribe what the segmenter discarded as having almost no speech in it
+        /// (clicks, mostly; each kept as `discard-*.wav` in the session folder).
+        #[arg(long)]
+        discarded: bool,
+    },
 }
 
 /// `recorder eval`: see `src/eval/`.

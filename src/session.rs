@@ -46,10 +46,13 @@ pub enum Entry {
         hints: Hints,
     },
     /// A candidate the segmenter did not keep (almost no speech evidence: a click). Its
-    /// audio is still in `session.wav`.
+    /// audio is in `wav` (a file name in the session folder) and in `session.wav`;
+    /// `sessions resume --discarded` turns it into an utterance and transcribes it.
     Discarded {
         start_s: f64,
         end_s: f64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        wav: Option<String>,
     },
     Transcribed {
         id: u64,
@@ -174,6 +177,14 @@ pub struct Utterance {
     pub failed: Option<String>,
 }
 
+/// A candidate the segmenter discarded, as the journal tells it.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Discarded {
+    pub start_s: f64,
+    pub end_s: f64,
+    pub wav: Option<PathBuf>,
+}
+
 /// A session read back from its folder.
 #[derive(Debug, Clone, Default)]
 pub struct Session {
@@ -186,8 +197,9 @@ pub struct Session {
     pub utterances: BTreeMap<u64, Utterance>,
     /// Journal lines that could not be read (a line torn by a crash).
     pub bad_lines: usize,
-    /// Spans (s) of candidates the segmenter discarded; their audio is in `session.wav`.
-    pub discarded: Vec<(f64, f64)>,
+    /// Candidates the segmenter discarded (their audio is in `session.wav` and, since
+    /// journals record it, a file of their own).
+    pub discarded: Vec<Discarded>,
 }
 
 impl Session {
@@ -238,7 +250,15 @@ impl Session {
                 u.wav = self.dir.join(wav);
                 u.hints = hints;
             }
-            Entry::Discarded { start_s, end_s } => self.discarded.push((start_s, end_s)),
+            Entry::Discarded {
+                start_s,
+                end_s,
+                wav,
+            } => self.discarded.push(Discarded {
+                start_s,
+                end_s,
+                wav: wav.map(|w| self.dir.join(w)),
+            }),
             Entry::Transcribed {
                 id, text, segments, ..
             } => {
@@ -256,6 +276,46 @@ impl Session {
             Entry::SessionEnded { time, .. } => self.ended = Some(time),
             _ => {}
         }
+    }
+
+    /// Discarded candidates with audio of their own that no utterance took up yet.
+    pub fn pending_discards(&self) -> Vec<&Discarded> {
+        self.discarded
+            .iter()
+            .filter(|d| {
+                d.wav
+                    .as_ref()
+                    .is_some_and(|w| w.is_file() && !self.utterances.values().any(|u| &u.wav == w))
+            })
+            .collect()
+    }
+
+    /// Journals each pending discard as an utterance (ids after the last one), so that the
+    /// next resume transcribes it; returns how many.
+    pub fn take_up_discards(&self) -> Result<usize, JournalError> {
+        let pending = self.pending_discards();
+        if pending.is_empty() {
+            return Ok(0);
+        }
+        let journal = Journal::open(&self.dir)?;
+        let first = self.utterances.keys().max().copied().unwrap_or(0) + 1;
+        for (id, d) in (first..).zip(&pending) {
+            let wav = d
+                .wav
+                .as_ref()
+                .and_then(|w| w.file_name())
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let entry = Entry::UtteranceRecorded {
+                id,
+                start_s: d.start_s,
+                end_s: d.end_s,
+                wav,
+                hints: Hints::default(),
+            };
+            journal.append(&entry, true)?;
+        }
+        Ok(pending.len())
     }
 
     /// Utterances with audio on disk but no text yet (failed ones included).

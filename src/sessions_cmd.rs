@@ -11,10 +11,17 @@ use crate::session::{self, Session};
 
 fn status(s: &Session) -> String {
     let pending = s.untranscribed().len();
-    match (s.ended.is_some(), pending) {
+    let state = match (s.ended.is_some(), pending) {
         (true, 0) => "complete".into(),
         (false, 0) => "interrupted, all transcribed".into(),
         (_, n) => format!("{n} untranscribed: `recorder sessions resume {}`", s.id),
+    };
+    match s.pending_discards().len() {
+        0 => state,
+        n => format!(
+            "{state}; {n} discarded as no speech: `recorder sessions resume {} --discarded`",
+            s.id
+        ),
     }
 }
 
@@ -92,8 +99,11 @@ pub fn run(
             }
             Ok(0)
         }
-        SessionsCommand::Resume { id } => {
-            let s = session::find(root, &id).map_err(anyhow::Error::msg)?;
+        SessionsCommand::Resume { id, discarded } => {
+            let mut s = session::find(root, &id).map_err(anyhow::Error::msg)?;
+            if discarded && s.take_up_discards()? > 0 {
+                s = Session::load(&s.dir)?;
+            }
             let wav = s.dir.join(session::SESSION_WAV);
             if wav.is_file() {
                 // A crash leaves the header behind the data; make the whole recording readable.

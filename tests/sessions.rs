@@ -216,3 +216,45 @@ fn unwritable_sessions_folder_is_one_clear_line() {
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains("not-a-dir"), "{err}");
 }
+
+/// What the segmenter discarded stays recoverable: a session whose journal has a
+/// `discarded` candidate (here the audio of JFK's "ask not", as a soft phrase at the wrong
+/// chunk offset could once be) lists it, and `sessions resume --discarded` transcribes it
+/// into the session; a second resume has nothing left to do.
+#[test]
+fn discarded_candidates_are_transcribed_on_request() {
+    tiny_en();
+    let test = "discarded_candidates_are_transcribed_on_request";
+    let Some(jfk) = support::run::eval_clip("fw_jfk.wav") else {
+        return skip(test, "../shared/eval is absent");
+    };
+    let sb = Sandbox::new();
+    let dir = sb.sessions().join("2026-12-01_10-00-00");
+    std::fs::create_dir_all(&dir).unwrap();
+    let samples = recorder::audio::wav::read_16k_mono(&jfk).unwrap();
+    let ask_not = &samples[(3.0 * 16_000.0) as usize..(4.6 * 16_000.0) as usize];
+    recorder::audio::wav::write_16k_mono(&dir.join("discard-000003000.wav"), ask_not).unwrap();
+    let journal = [
+        r#"{"event":"session_started","time":"2026-12-01T10:00:00","input":"mic","model":"tiny.en","version":"0"}"#,
+        r#"{"event":"discarded","start_s":3.0,"end_s":4.6,"wav":"discard-000003000.wav"}"#,
+        r#"{"event":"session_ended","time":"2026-12-01T10:00:09","reason":"stopped"}"#,
+    ];
+    std::fs::write(dir.join("journal.jsonl"), journal.join("\n") + "\n").unwrap();
+
+    let (list, _) = texts(&output(sb.cmd().args(["sessions", "list"])));
+    assert!(list.contains("1 discarded"), "{list}");
+    let o = output(sb.cmd().args(["sessions", "resume", "last", "--discarded"]));
+    let (out, err) = texts(&o);
+    assert!(o.status.success(), "{err}\n{}", sb.log());
+    assert!(norm(&out).contains("ask"), "{out}");
+    let s = Session::load(&dir).unwrap();
+    assert_eq!(s.transcribed(), 1);
+    assert!(s.pending_discards().is_empty());
+    let (again, _) = texts(&output(sb.cmd().args([
+        "sessions",
+        "resume",
+        "last",
+        "--discarded",
+    ])));
+    assert!(again.contains("nothing left"), "{again}");
+}

@@ -433,11 +433,12 @@ impl Run {
                     id,
                     start_sample,
                     end_sample,
+                    samples,
                 } => {
                     let span = |s: u64| s as f64 / SAMPLE_RATE as f64;
                     let (start_s, end_s) = (span(start_sample), span(end_sample));
                     tracing::debug!(start_s, end_s, "no speech evidence: candidate discarded");
-                    let _ = self.store.note(Entry::Discarded { start_s, end_s });
+                    self.store.queue_discard(start_s, end_s, samples);
                     emit(AudioEvent::SpeechDiscarded { id });
                 }
                 SegEvent::Utterance(cut) => {

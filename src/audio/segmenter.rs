@@ -85,12 +85,13 @@ pub enum SegEvent {
     /// Speech began; `start_sample` includes the pre-roll.
     Start { id: u64, start_sample: u64 },
     /// The open candidate had almost no speech evidence (a click) and was not kept; its id
-    /// will be reused. Its span (stream samples) is for the journal: the audio stays in the
-    /// session's recording.
+    /// will be reused. Its audio and span (stream samples) go to disk and the journal, so
+    /// `sessions resume --discarded` can still transcribe it.
     Discard {
         id: u64,
         start_sample: u64,
         end_sample: u64,
+        samples: Vec<f32>,
     },
     /// A finished utterance.
     Utterance(Cut),
@@ -331,6 +332,7 @@ impl Segmenter {
                 id: open.id,
                 start_sample: open.start_sample,
                 end_sample,
+                samples: open.samples,
             });
             return;
         }

@@ -56,6 +56,12 @@ enum Task {
         samples: Vec<f32>,
         hints: Hints,
     },
+    /// A discarded candidate's audio, written and journaled (not reported: nothing queues it).
+    Discard {
+        start_s: f64,
+        end_s: f64,
+        samples: Vec<f32>,
+    },
     /// A journal line without fsync, kept in order with the utterances' lines.
     Note(Entry),
 }
@@ -211,6 +217,19 @@ impl Store {
         wav.ok_or_else(|| self.audio_err(std::io::Error::other("utterance not stored")))
     }
 
+    /// Hands a discarded candidate to the disk thread: its WAV (`discard-<ms>.wav`) and a
+    /// `discarded` journal line, in order with the utterances. Never blocks; a failure is
+    /// logged (the audio is in `session.wav` as well).
+    pub fn queue_discard(&mut self, start_s: f64, end_s: f64, samples: Vec<f32>) {
+        if let Some(tx) = &self.tasks {
+            let _ = tx.send(Task::Discard {
+                start_s,
+                end_s,
+                samples,
+            });
+        }
+    }
+
     /// A journal line (no fsync), after the utterances handed over before it.
     pub fn note(&self, entry: Entry) -> Result<(), StoreError> {
         match &self.tasks {
@@ -300,6 +319,24 @@ fn disk_thread(
                     *audio_failed.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
                 }
             }
+            Task::Discard {
+                start_s,
+                end_s,
+                samples,
+            } => {
+                let name = format!("discard-{:09}.wav", (start_s * 1000.0).round() as u64);
+                let written =
+                    crate::audio::wav::write_16k_mono(&journal.dir().join(&name), &samples);
+                if let Err(e) = &written {
+                    tracing::warn!("cannot write discarded audio {name}: {e}");
+                }
+                let entry = Entry::Discarded {
+                    start_s,
+                    end_s,
+                    wav: written.is_ok().then_some(name),
+                };
+                let _ = journal.append(&entry, false);
+            }
             Task::Note(entry) => {
                 let _ = journal.append(&entry, false);
             }
@@ -353,6 +390,31 @@ mod tests {
             paused < journal.find("\"id\":2").unwrap(),
             "notes keep their order"
         );
+    }
+
+    #[test]
+    fn a_discard_is_written_and_journaled_in_order_and_can_be_taken_up() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::new(Arc::new(Journal::open(dir.path()).unwrap())).unwrap();
+        store
+            .queue_utterance(1, 0.0, 1.0, vec![0.1; 16_000], Hints::default())
+            .unwrap();
+        store.queue_discard(2.0, 2.25, vec![0.2; 4_000]);
+        store.wait_stored();
+        store.end("test").unwrap();
+        let wav = dir.path().join("discard-000002000.wav");
+        assert_eq!(hound::WavReader::open(&wav).unwrap().duration(), 4_000);
+        let s = Session::load(dir.path()).unwrap();
+        assert_eq!(s.discarded.len(), 1);
+        assert_eq!(s.pending_discards().len(), 1);
+        assert_eq!(s.take_up_discards().unwrap(), 1);
+        let s = Session::load(dir.path()).unwrap();
+        assert!(s.pending_discards().is_empty());
+        let u = &s.utterances[&2];
+        assert_eq!((u.start_s, u.end_s, &u.wav), (2.0, 2.25, &wav));
+        assert!(!u.hints.vad_sure);
+        assert_eq!(s.untranscribed().len(), 2, "both wait for text now");
+        assert_eq!(s.take_up_discards().unwrap(), 0, "taken up once");
     }
 
     #[test]

@@ -91,12 +91,16 @@ fn clicks_are_discarded_with_their_span_and_their_id_reused() {
                 id,
                 start_sample,
                 end_sample,
-            } => Some((*id, *start_sample, *end_sample)),
+                samples,
+            } => Some((*id, *start_sample, *end_sample, samples.len())),
             _ => None,
         })
         .expect("a discard");
     // From the pre-roll (10 chunks before the onset) to the end of the kept post-roll.
-    assert_eq!(discard, (1, 10 * CHUNK as u64, 32 * CHUNK as u64));
+    assert_eq!(
+        discard,
+        (1, 10 * CHUNK as u64, 32 * CHUNK as u64, 22 * CHUNK)
+    );
     let c = cuts(&events);
     assert_eq!(c.len(), 1);
     assert_eq!(c[0].id, 1);
