@@ -25,10 +25,17 @@ fn manifest() -> Option<PathBuf> {
 
 /// Runs `recorder eval --json MANIFEST ARGS…` and returns the report.
 fn eval(args: &[&str]) -> Option<Value> {
+    eval_with(args, &[])
+}
+
+/// [`eval`] with environment variables set (e.g. `RECORDER_GUARDS`).
+fn eval_with(args: &[&str], env: &[(&str, &str)]) -> Option<Value> {
     tiny_en();
     let manifest = manifest()?;
     let sb = Sandbox::new();
-    let o = output(sb.cmd().arg("eval").arg(&manifest).arg("--json").args(args));
+    let mut cmd = sb.cmd();
+    cmd.envs(env.iter().copied());
+    let o = output(cmd.arg("eval").arg(&manifest).arg("--json").args(args));
     let (out, err) = texts(&o);
     assert!(
         o.status.success(),
@@ -178,4 +185,48 @@ fn no_word_depends_on_the_chunk_grid() {
     assert!(lost.is_empty(), "words lost: {lost:#?}");
     assert_eq!(s["lost_words"], 0);
     assert_eq!(s["nonspeech_words"], 0, "{}", report["clips"]);
+}
+
+/// The guards may drop a short real utterance only when the evidence says nobody spoke. The
+/// three consecutive Sense and Sensibility clips, cut into 18 pieces of 1-4 words: every piece
+/// whisper writes text for with no guard at all keeps text with the default guards, unless
+/// that text is one of whisper's stock phrases (heard for a real "The": "Thank you."). Before
+/// whisper.cpp's own no-speech skip and low-probability retry were limited to doubtful audio,
+/// "made still" and "been" were lost here.
+#[test]
+fn guards_keep_real_short_utterances() {
+    let clips = "ps_librivox_sense_and_sensibility_0890,ps_librivox_sense_and_sensibility_0920,\
+                 ps_librivox_sense_and_sensibility_0930";
+    let args = ["--short", "--clips", clips];
+    let Some(on) = eval(&args) else {
+        return skip(
+            "guards_keep_real_short_utterances",
+            "../shared/eval is absent",
+        );
+    };
+    let off = eval_with(&args, &[("RECORDER_GUARDS", "none")]).expect("eval set present");
+    let (on, off) = (
+        on["pieces"].as_array().unwrap(),
+        off["pieces"].as_array().unwrap(),
+    );
+    assert_eq!(on.len(), off.len());
+    assert!(on.len() >= 15, "{} pieces", on.len());
+    let dropped: Vec<String> = on
+        .iter()
+        .zip(off)
+        .filter(|(a, b)| a["kept"] == false && b["kept"] == true)
+        .filter(|(_, b)| {
+            !recorder::transcribe::guards::is_stock_phrase(b["hypothesis"].as_str().unwrap())
+        })
+        .map(|(a, b)| {
+            format!(
+                "{} {:?}: without guards {:?}",
+                a["name"], a["reference"], b["hypothesis"]
+            )
+        })
+        .collect();
+    assert!(
+        dropped.is_empty(),
+        "the guards dropped real speech: {dropped:#?}"
+    );
 }
