@@ -1,0 +1,62 @@
+#!/usr/bin/env python3
+"""Scores scripts/mic_eval.sh's run: per clip, the reference words that whole-clip whisper
+(`recorder eval --no-vad`) gets and the microphone path deletes ("lost") or writes
+differently ("changed"), with the standard Whisper English normaliser (PyPI
+whisper-normalizer) on every side."""
+import json
+import sys
+from pathlib import Path
+
+from whisper_normalizer.english import EnglishTextNormalizer
+
+
+def ref_ops(ref, hyp):
+    """Per reference word: 'hit', 'sub' or 'del' in a cheapest alignment."""
+    n, m = len(ref), len(hyp)
+    cost = [[0] * (m + 1) for _ in range(n + 1)]
+    for i in range(n + 1):
+        cost[i][0] = i
+    for j in range(m + 1):
+        cost[0][j] = j
+    for i in range(1, n + 1):
+        for j in range(1, m + 1):
+            cost[i][j] = min(cost[i - 1][j - 1] + (ref[i - 1] != hyp[j - 1]),
+                             cost[i - 1][j] + 1, cost[i][j - 1] + 1)
+    ops, i, j = ["del"] * n, n, m
+    while i > 0:
+        same = j > 0 and ref[i - 1] == hyp[j - 1]
+        if j > 0 and cost[i][j] == cost[i - 1][j - 1] + (not same):
+            ops[i - 1] = "hit" if same else "sub"
+            i, j = i - 1, j - 1
+        elif cost[i][j] == cost[i - 1][j] + 1:
+            i -= 1
+        else:
+            j -= 1
+    return ops
+
+
+def main(out):
+    out = Path(out)
+    norm = EnglishTextNormalizer()
+    whole = {c["name"]: c for c in json.load(open(out / "whole.json"))["clips"]}
+    lines = [json.loads(l) for l in open(out / "mic.jsonl") if l.strip()]
+    marks = [l.rstrip("\n").split("\t") for l in open(out / "marks.tsv")]
+    lost = changed = words = 0
+    for (name, a), (_, b) in zip(marks, marks[1:]):
+        text = " ".join(l["text"] for l in lines[int(a):int(b)] if l.get("kind") == "final")
+        ref = norm(whole[name]["reference"]).split()
+        w_ops = ref_ops(ref, norm(whole[name]["hypothesis"]).split())
+        m_ops = ref_ops(ref, norm(text).split())
+        l = [r for r, w, m in zip(ref, w_ops, m_ops) if w == "hit" and m == "del"]
+        c = [r for r, w, m in zip(ref, w_ops, m_ops) if w == "hit" and m == "sub"]
+        words += len(ref)
+        lost += len(l)
+        changed += len(c)
+        if l or c:
+            print(f"{name:<48} lost {l} changed {c}")
+    print(f"through the microphone: {len(marks) - 1} speech clips, {words} reference words; "
+          f"lost {lost} and changed {changed} against whole-clip whisper")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
