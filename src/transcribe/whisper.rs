@@ -159,14 +159,8 @@ struct Call<'a> {
     audio_s: f32,
     guards: Guards,
     interruptible: bool,
-    /// Neither the VAD nor the energy says somebody spoke (see `guards::in_doubt`): only then
-    /// may whisper.cpp's own no-speech skip act.
-    doubt: bool,
-    /// whisper.cpp retries hotter when the text is improbable (mean log-probability under
-    /// -1); off, only its entropy rule against loops retries. See [`Whisper::transcribe`].
-    retry_unsure: bool,
-    /// Start at this temperature (a retry of ours starts where greedy left off).
-    temperature: f32,
+    /// The VAD vouches for speech: whisper.cpp's own no-speech skip is off (see `filter`).
+    vad_sure: bool,
     /// Word times are needed (an overlapped split keeps words by time).
     word_times: bool,
 }
@@ -189,9 +183,8 @@ fn params<'a>(call: &Call<'a>, marks: &'a Marks) -> FullParams<'a, 'a> {
     // silence and drop it (the `gate` guard re-checks them per segment).
     p.set_temperature_inc(if call.guards.fallback { 0.2 } else { 0.0 });
     p.set_entropy_thold(2.4);
-    p.set_logprob_thold(if call.retry_unsure { -1.0 } else { f32::NEG_INFINITY });
-    p.set_temperature(call.temperature);
-    p.set_no_speech_thold(if call.guards.gate && call.doubt {
+    p.set_logprob_thold(-1.0);
+    p.set_no_speech_thold(if call.guards.gate && !call.vad_sure {
         0.6
     } else {
         f32::INFINITY
@@ -233,22 +226,20 @@ impl Whisper {
         let started = Instant::now();
         // English-only models only know "en"; multilingual ones detect it unless told.
         let language = if self.multilingual {
-            self.options.language.clone().unwrap_or_else(|| "auto".into())
+            self.options.language.as_deref().unwrap_or("auto")
         } else {
-            "en".to_string()
+            "en"
         };
         let prompt = self.options.prompt();
         let call = Call {
             threads: self.threads,
-            language: &language,
+            language,
             translate: self.options.translate && self.multilingual,
             prompt: prompt.as_deref(),
             audio_s: samples.len() as f32 / 16_000.0,
             guards: self.guards,
             interruptible: self.interruptible,
-            doubt: guards::in_doubt(&level, hints.vad_sure),
-            retry_unsure: guards::in_doubt(&level, hints.vad_sure),
-            temperature: 0.0,
+            vad_sure: hints.vad_sure,
             word_times: hints.keep_from_s.is_some() || hints.keep_to_s.is_some(),
         };
         let mut params = params(&call, &marks);
@@ -279,16 +270,10 @@ impl Whisper {
                     .map_err(|e| anyhow::anyhow!("whisper failed: {e}"))?;
             }
         }
+        let done = Instant::now();
         let raw = self.collect_segments(hints);
         let no_speech_prob = raw.iter().map(|s| s.no_speech_prob).fold(0.0, f32::max);
-        let mut segments = guards::filter(&self.guards, raw.clone(), &level, hints.vad_sure);
-        if self.should_retry(&call, &raw, &segments) {
-            let retried = self.retry_hotter(&call, &marks, &audio, hints, &level)?;
-            if !retried.is_empty() {
-                segments = retried;
-            }
-        }
-        let done = Instant::now();
+        let segments = guards::filter(&self.guards, raw, &level, hints.vad_sure);
         let text = join_segments(&segments);
         let enc_start = marks.encoder_start.get().unwrap_or(started);
         let enc_end = marks.first_logits.get().unwrap_or(done);
@@ -299,43 +284,6 @@ impl Whisper {
             encode_ms: ms(enc_end.saturating_duration_since(enc_start)),
             decode_ms: ms(done.saturating_duration_since(enc_end)),
         })
-    }
-
-    /// Whether to decode again hotter: whisper's rule (text improbable, mean log-probability
-    /// under -1, or nothing left after the guards) for audio that is not in doubt, where
-    /// whisper.cpp's own retry is off. Ours keeps the greedy text when the hotter pass comes
-    /// out empty: whisper.cpp's took "made still" and "been" from short real utterances
-    /// (`recorder eval --short`: 116 of 149 kept, against 123 with no guard), while with no
-    /// retry at all an espeak "Dinner is ready in the kitchen." cut by the VAD came out as
-    /// "[speaking in foreign language]", i.e. nothing (tests/sessions.rs).
-    fn should_retry(&self, call: &Call, raw: &[Segment], kept: &[Segment]) -> bool {
-        let unsure = raw.iter().any(|s| s.avg_logprob < -1.0) || kept.is_empty();
-        self.guards.fallback && !call.retry_unsure && !call.interruptible && unsure
-    }
-
-    /// The same audio again from temperature 0.2 with whisper.cpp's retry rule on (up to 1.0,
-    /// on the full window); its guarded segments.
-    fn retry_hotter(
-        &mut self,
-        call: &Call,
-        marks: &Marks,
-        audio: &[f32],
-        hints: &Hints,
-        level: &guards::Level,
-    ) -> anyhow::Result<Vec<Segment>> {
-        tracing::debug!("unsure text: decoding again from temperature 0.2");
-        let hotter = Call {
-            retry_unsure: true,
-            temperature: 0.2,
-            ..*call
-        };
-        let mut params = crate::transcribe::whisper::params(&hotter, marks);
-        params.set_n_threads(super::speed::threads_now(self.threads) as c_int);
-        self.state
-            .full(params, audio)
-            .map_err(|e| anyhow::anyhow!("whisper failed: {e}"))?;
-        let raw = self.collect_segments(hints);
-        Ok(guards::filter(&self.guards, raw, level, hints.vad_sure))
     }
 
     /// The lowest probability (log) of any text token the last pass chose.
