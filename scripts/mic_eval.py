@@ -41,9 +41,19 @@ def main(out):
     whole = {c["name"]: c for c in json.load(open(out / "whole.json"))["clips"]}
     lines = [json.loads(l) for l in open(out / "mic.jsonl") if l.strip()]
     marks = [l.rstrip("\n").split("\t") for l in open(out / "marks.tsv")]
-    lost = changed = words = 0
+    lost = changed = words = speech = nonspeech_words = 0
+    # A final belongs to the clip playing at its middle (the clip marks are on the session
+    # clock, give or take the stream's start-up; clips are 2 s and more apart).
     for (name, a), (_, b) in zip(marks, marks[1:]):
-        text = " ".join(l["text"] for l in lines[int(a):int(b)] if l.get("kind") == "final")
+        a, b = float(a) - 0.5, float(b) - 0.5
+        text = " ".join(l["text"] for l in lines
+                        if l.get("kind") == "final" and a <= (l["start"] + l["end"]) / 2 < b)
+        if not whole[name]["speech"]:
+            nonspeech_words += len(norm(text).split())
+            if text:
+                print(f"{name:<48} non-speech gave {text!r}")
+            continue
+        speech += 1
         ref = norm(whole[name]["reference"]).split()
         w_ops = ref_ops(ref, norm(whole[name]["hypothesis"]).split())
         m_ops = ref_ops(ref, norm(text).split())
@@ -54,8 +64,9 @@ def main(out):
         changed += len(c)
         if l or c:
             print(f"{name:<48} lost {l} changed {c}")
-    print(f"through the microphone: {len(marks) - 1} speech clips, {words} reference words; "
-          f"lost {lost} and changed {changed} against whole-clip whisper")
+    print(f"through the microphone: {speech} speech clips, {words} reference words; "
+          f"lost {lost} and changed {changed} against whole-clip whisper; "
+          f"{nonspeech_words} words on {len(marks) - 1 - speech} non-speech clips")
 
 
 if __name__ == "__main__":

@@ -32,13 +32,17 @@ for _ in $(seq 300); do
   sleep 0.1
 done
 sox -n -r 16000 -c 1 -b 16 "$OUT/gap.wav" trim 0 2.0
+# The session clock starts about when recorder's stream appears; each clip's start on that
+# clock assigns the final lines to clips by their time (a slow final may arrive during the
+# next clip).
+t0=$(date +%s.%N)
 
 lines() { wc -l <"$OUT/mic.jsonl"; }
 : >"$OUT/marks.tsv"
 dir=$(dirname "$MANIFEST")
-tail -n +2 "$MANIFEST" | while IFS=$'\t' read -r file _ transcript _; do
-  [[ -n "$transcript" ]] || continue
-  printf '%s\t%s\n' "$(basename "$file" .wav)" "$(lines)" >>"$OUT/marks.tsv"
+# Every clip, the non-speech ones too (they must give no words).
+tail -n +2 "$MANIFEST" | cut -f1 | while read -r file; do
+  printf '%s\t%s\n' "$(basename "$file" .wav)" "$(awk -v t="$(date +%s.%N)" -v t0="$t0" 'BEGIN { printf "%.3f", t - t0 }')" >>"$OUT/marks.tsv"
   paplay --device=feed "$dir/$file" </dev/null
   paplay --device=feed "$OUT/gap.wav" </dev/null
   # Until no final line came for 2 s (the last utterance closed and was transcribed).
@@ -49,7 +53,7 @@ tail -n +2 "$MANIFEST" | while IFS=$'\t' read -r file _ transcript _; do
     if ((now == last)); then quiet=$((quiet + 1)); else quiet=0 last=$now; fi
   done
 done
-printf 'END\t%s\n' "$(lines)" >>"$OUT/marks.tsv"
+printf 'END\t%s\n' "$(awk -v t="$(date +%s.%N)" -v t0="$t0" 'BEGIN { printf "%.3f", t - t0 }')" >>"$OUT/marks.tsv"
 kill -INT "$REC"
 wait "$REC" || true
 "$PY" "$ROOT/scripts/mic_eval.py" "$OUT"

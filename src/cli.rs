@@ -191,7 +191,7 @@ pub struct EvalArgs {
     pub shifts: Vec<usize>,
     /// Cut the speech clips at word boundaries into pieces of 1-4 words and count how many
     /// the pipeline (VAD and guards) keeps.
-    #[arg(long, conflicts_with_all = ["no_vad", "shifts"])]
+    #[arg(long, conflicts_with = "shifts")]
     pub short: bool,
 }
 

@@ -151,6 +151,11 @@ impl Normaliser {
         }
     }
 
+    /// False under `RECORDER_AGC=off`.
+    pub fn enabled(&self) -> bool {
+        self.enabled
+    }
+
     /// The current gain in dB (0 until speech-ish input has been heard).
     pub fn gain_db(&self) -> f32 {
         self.gain_db

@@ -7,7 +7,6 @@ use std::thread::JoinHandle;
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 
-use super::level::Normaliser;
 use super::resample::ToMono16k;
 use super::segmenter::{Hints, SegEvent, Segmenter, SegmenterConfig};
 use super::source::{Input, Poll};
@@ -151,8 +150,6 @@ struct Run {
     /// (utterance id, stream position) of the last interim snapshot.
     last_interim: Option<(u64, u64)>,
     level: LevelMeter,
-    /// Raises quiet input for the VAD only (see [`super::level`]).
-    agc: Normaliser,
     reported_overruns: u64,
     /// Xruns of the current input already reported, and of earlier inputs of this session.
     reported_xruns: u64,
@@ -185,7 +182,6 @@ impl Run {
             interim_every: cfg.interim_every,
             last_interim: None,
             level: LevelMeter::default(),
-            agc: Normaliser::from_env(),
             reported_overruns: 0,
             reported_xruns: 0,
             xruns_before: 0,
@@ -375,8 +371,9 @@ impl Run {
     }
 
     fn chunk(&mut self, chunk: &[f32], emit: &mut dyn FnMut(AudioEvent)) {
-        // The VAD hears the level-normalised chunk; the utterance keeps the original.
-        let prob = self.vad.predict(self.agc.process(chunk));
+        // The VAD may hear a level-normalised copy ([`super::vad::silero`]); the utterance
+        // keeps the original.
+        let prob = self.vad.predict(chunk);
         self.seg.push(chunk, prob, &mut self.events);
         self.handle_events(emit);
         self.maybe_interim(emit);

@@ -24,7 +24,6 @@ use crate::audio::CHUNK;
 use crate::audio::resample::ToMono16k;
 use crate::audio::segmenter::{SegEvent, Segmenter};
 use crate::audio::source::{Input, Poll};
-use crate::audio::vad::{SileroVad, Vad};
 use crate::config::Config;
 use crate::session::{Journal, Store};
 use crate::transcribe::pool::PoolEvent;
@@ -108,7 +107,7 @@ fn audio_thread(
         _ => unreachable!("opened a microphone"),
     };
     let mut conv = ToMono16k::new(rate, channels)?;
-    let mut vad = SileroVad::new()?;
+    let mut vad = crate::audio::vad::silero()?;
     let mut seg = Segmenter::with_first_id(segmenter, first_id);
     let mut store = Store::new(Arc::new(Journal::open(&session_dir)?))?;
     let (mut raw, mut mono, mut events) = (Vec::new(), Vec::<f32>::new(), Vec::new());

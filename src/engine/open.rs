@@ -9,7 +9,6 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use super::{EngineConfig, EngineEvent, Recording, Source, on_audio_event};
 use crate::audio::pipeline::{self, AudioEvent, PipelineConfig};
-use crate::audio::vad::{SileroVad, Vad};
 use crate::session::{self, Entry, Journal, Store};
 use crate::transcribe::pool::Submitter;
 
@@ -40,7 +39,7 @@ pub(super) fn open_recording(
         true,
     )?;
     let store = Store::new(journal.clone())?;
-    let vad: pipeline::VadFactory = Box::new(|| Ok(Box::new(SileroVad::new()?) as Box<dyn Vad>));
+    let vad: pipeline::VadFactory = Box::new(crate::audio::vad::silero);
     let first_id = next_id.load(Ordering::SeqCst);
     let emit = move |ev: AudioEvent| {
         if let AudioEvent::Utterance { id, .. } = &ev {

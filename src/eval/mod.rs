@@ -27,9 +27,15 @@ use crate::transcribe::guards::Guards;
 /// Runs the eval and prints the report; the exit code is 1 when any utterance failed.
 pub async fn run(cfg: &Config, args: EvalArgs, json: bool) -> anyhow::Result<i32> {
     let mut clips = manifest::select(manifest::load(&args.manifest)?, &args.clips, args.subset)?;
+    // RECORDER_EVAL_KEEP=1 keeps the clips made (pieces, shifted, louder) and the sessions.
+    let keep = std::env::var_os("RECORDER_EVAL_KEEP").is_some();
     let tmp = tempfile::Builder::new()
         .prefix("recorder-eval-")
+        .disable_cleanup(keep)
         .tempdir()?;
+    if keep {
+        eprintln!("keeping {}", tmp.path().display());
+    }
     if let Some(seconds) = args.noise {
         anyhow::ensure!(seconds > 0.0, "--noise takes a positive number of seconds");
         clips.extend(noise::write_clips(tmp.path(), seconds)?);
@@ -43,7 +49,7 @@ pub async fn run(cfg: &Config, args: EvalArgs, json: bool) -> anyhow::Result<i32
     };
     crate::ortlib::init(cfg.models_dir.as_deref())?;
     if args.short {
-        let r = short::run(cfg, &clips, tmp.path()).await?;
+        let r = short::run(cfg, &clips, tmp.path(), args.no_vad).await?;
         if json {
             println!("{}", serde_json::to_string(&r)?);
         } else {

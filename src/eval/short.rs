@@ -33,6 +33,9 @@ pub struct Piece {
     /// Reference words the output has (normalised, in any order).
     pub words_found: usize,
     pub words: usize,
+    /// Per utterance the pipeline made of it: whisper's no-speech probability and how far
+    /// the audio stands out of its floor (dB), to see which guard decided.
+    pub evidence: Vec<(f32, f32)>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -114,7 +117,14 @@ fn cut_pieces(
 }
 
 /// Builds the pieces of the speech clips and runs them; ONNX Runtime must be initialised.
-pub async fn run(cfg: &Config, clips: &[Clip], tmp: &Path) -> anyhow::Result<ShortReport> {
+/// With `no_vad` each piece goes to whisper whole (with `RECORDER_GUARDS=none`: what whisper
+/// alone writes of the pieces, the ceiling for the pipeline).
+pub async fn run(
+    cfg: &Config,
+    clips: &[Clip],
+    tmp: &Path,
+    no_vad: bool,
+) -> anyhow::Result<ShortReport> {
     let model = crate::engine::EngineConfig::from_config(cfg)?.model;
     let timer = WordTimer::load(&model, cfg.threads)?;
     let dir = tmp.join("short");
@@ -126,7 +136,7 @@ pub async fn run(cfg: &Config, clips: &[Clip], tmp: &Path) -> anyhow::Result<Sho
         pieces.extend(cut_pieces(clip, &samples, &words, &dir)?);
     }
     drop(timer);
-    let runs = runner::run_clips(cfg, &pieces, &tmp.join("sessions"), false, |_| {}).await?;
+    let runs = runner::run_clips(cfg, &pieces, &tmp.join("sessions"), no_vad, |_| {}).await?;
     let failures = runs.iter().map(|r| r.failures()).sum();
     let pieces: Vec<Piece> = runs
         .iter()
@@ -141,6 +151,11 @@ pub async fn run(cfg: &Config, clips: &[Clip], tmp: &Path) -> anyhow::Result<Sho
                 words_found: reference.iter().filter(|w| heard.contains(w)).count(),
                 words: reference.len(),
                 hypothesis,
+                evidence: r
+                    .utterances
+                    .iter()
+                    .map(|u| (u.no_speech_prob, u.speech_db - u.floor_db))
+                    .collect(),
             }
         })
         .collect();
@@ -158,7 +173,21 @@ pub async fn run(cfg: &Config, clips: &[Clip], tmp: &Path) -> anyhow::Result<Sho
 pub fn text(r: &ShortReport) -> String {
     let mut out = String::new();
     for p in r.pieces.iter().filter(|p| !p.kept) {
-        out.push_str(&format!("dropped  {:<48} {:?}\n", p.name, p.reference));
+        let evidence: Vec<String> = p
+            .evidence
+            .iter()
+            .map(|(nsp, snr)| format!("no-speech {nsp:.2}, {snr:.0} dB over floor"))
+            .collect();
+        let evidence = if evidence.is_empty() {
+            "no utterance".to_string()
+        } else {
+            evidence.join("; ")
+        };
+        out.push_str(&format!(
+            "dropped  {:<48} {:<22} ({evidence})\n",
+            p.name,
+            format!("{:?}", p.reference)
+        ));
     }
     out.push_str(&format!(
         "short utterances: {} of {} kept; {} of {} reference words found; {} failures\n",
