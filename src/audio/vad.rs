@@ -139,3 +139,22 @@ impl Vad for ScriptedVad {
 
     fn reset(&mut self) {}
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audio::level::Normaliser;
+
+    #[test]
+    fn two_ears_take_the_higher_score_and_reset_both() {
+        let mut ears = TwoEars {
+            plain: Box::new(ScriptedVad::new(vec![0.8, 0.1, 0.3])),
+            raised: Box::new(ScriptedVad::new(vec![0.2, 0.6, 0.3])),
+            agc: Normaliser::default(),
+        };
+        let chunk = [0.0f32; CHUNK];
+        let got: Vec<f32> = (0..3).map(|_| ears.predict(&chunk)).collect();
+        assert_eq!(got, [0.8, 0.6, 0.3]);
+        ears.reset();
+    }
+}
