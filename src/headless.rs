@@ -332,7 +332,7 @@ pub async fn run_files(
                 }
             }
             Err(e) => {
-                eprintln!("recorder: {e:#}");
+                eprintln!("recorder: {}", crate::error_line(&e));
                 failed += 1;
             }
         }

@@ -27,3 +27,22 @@ pub mod sessions_cmd;
 pub mod transcribe;
 pub mod tui;
 pub mod ui;
+
+/// An error and its causes as one line ("a: b: c"), skipping a cause whose text the line
+/// already holds: a `thiserror` message that shows its `#[source]` would otherwise print it
+/// twice (`cannot open 'x.wav': No such file or directory (os error 2): No such file or
+/// directory (os error 2)`, as anyhow's `{:#}` does).
+pub fn error_line(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let s = cause.to_string();
+        if out.contains(&s) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&s);
+    }
+    out
+}

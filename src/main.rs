@@ -15,26 +15,10 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => ExitCode::from(code as u8),
         Err(e) => {
-            eprintln!("recorder: {}", one_line(&e));
+            eprintln!("recorder: {}", recorder::error_line(&e));
             ExitCode::from(1)
         }
     }
-}
-
-/// Joins an error chain into one line ("a: b: c"), skipping causes already in the message.
-fn one_line(e: &anyhow::Error) -> String {
-    let mut out = String::new();
-    for cause in e.chain() {
-        let s = cause.to_string();
-        if out.contains(&s) {
-            continue;
-        }
-        if !out.is_empty() {
-            out.push_str(": ");
-        }
-        out.push_str(&s);
-    }
-    out
 }
 
 fn run(cli: Cli) -> anyhow::Result<i32> {

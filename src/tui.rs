@@ -246,7 +246,7 @@ impl Shell<'_> {
                     let queued = crate::session::Session::load(&dir)
                         .map_err(anyhow::Error::from)
                         .and_then(|s| self.engine.resume_in_background(&s))
-                        .map_err(|e| format!("{e:#}"));
+                        .map_err(|e| crate::error_line(&e));
                     effects.extend(self.app.update(Msg::ResumeStarted(queued)));
                 }
                 Effect::ListDevices => {

@@ -91,8 +91,13 @@ fn corrupt_wavs_name_the_file() {
         one_line_error(&o, &[&wav.display().to_string()]);
     }
     let missing = sb.path().join("missing.wav");
-    let o = output(sb.cmd().arg("transcribe").arg(&missing));
-    one_line_error(&o, &["missing.wav"]);
+    for args in [&["transcribe"][..], &["--headless", "--input"]] {
+        let o = output(sb.cmd().args(args).arg(&missing));
+        one_line_error(&o, &["missing.wav"]);
+        // The cause once, not repeated by each layer of the error chain.
+        let (_, err) = texts(&o);
+        assert_eq!(err.matches("No such file").count(), 1, "{args:?}: {err}");
+    }
 }
 
 #[test]
