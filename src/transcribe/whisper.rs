@@ -283,7 +283,7 @@ impl Whisper {
         }
         let mut raw = self.collect_segments(hints);
         let mut segments = guards::filter(&self.guards, raw.clone(), &level, hints.vad_sure);
-        let look = segments.is_empty() && self.guards.fallback;
+        let look = segments.is_empty() && self.guards.fallback && !self.interruptible;
         if look
             && guards::worth_a_greedy_look(&level)
             && let Some(greedy) = self.greedy_look(&call, &marks, &audio, hints, &level)?
@@ -307,10 +307,11 @@ impl Whisper {
     /// A greedy decode (no temperature fallback) of audio whose guarded text came out empty:
     /// whisper.cpp's fallback can replace a good greedy text with a sound tag (the eval's
     /// piece "have been made": greedy on the full window "have been made in" at mean log-prob
-    /// -0.91 and no-speech 0.19, after the fallback "[Singing]"). The greedy text is taken only when
-    /// the guards keep it and whisper is sure of it: every segment at or over whisper's own
-    /// confidence cut (mean log-prob -1) and under its no-speech cut (0.6). Returns the raw
-    /// and the kept segments.
+    /// -0.91 and no-speech 0.19, after the fallback "[Singing]"). The greedy text is taken only
+    /// when the guards keep it and whisper leans to it: every segment at or over
+    /// [`GREEDY_LOGPROB`] and under whisper's no-speech cut (0.6). Returns the raw and the
+    /// kept segments. Final passes only: an interim pass that came out empty is common at an
+    /// utterance's start and is redone moments later anyway.
     fn greedy_look(
         &mut self,
         call: &Call<'_>,
