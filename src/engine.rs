@@ -288,8 +288,9 @@ impl Engine {
 
     /// Queues again the utterances of an earlier session that have audio but no text (after a
     /// crash, or failed ones); their results are appended to that session's journal.
-    pub fn resume_session(&mut self, s: &session::Session) -> anyhow::Result<Vec<u64>> {
-        let journal = Arc::new(Journal::open(&s.dir)?);
+    /// The jobs hold `p`'s journal, and with it the session's lock, until their results are in.
+    pub fn resume_session(&mut self, p: &session::Prepared) -> Vec<u64> {
+        let (s, journal) = (&p.session, &p.journal);
         let mut ids = Vec::new();
         for u in s.untranscribed() {
             let (id, start_s, end_s, wav, hints) =
@@ -312,15 +313,15 @@ impl Engine {
             });
             ids.push(id);
         }
-        Ok(ids)
+        ids
     }
 
     /// Like [`Engine::resume_session`], while a recording may be running: the jobs queue
     /// behind nothing already queued and report only as [`EngineEvent::Resumed`] (no
     /// `Queued`/`Transcribing`/`Transcribed`, which name live utterances). Returns how many
     /// were queued.
-    pub fn resume_in_background(&mut self, s: &session::Session) -> anyhow::Result<usize> {
-        let journal = Arc::new(Journal::open(&s.dir)?);
+    pub fn resume_in_background(&mut self, p: &session::Prepared) -> usize {
+        let (s, journal) = (&p.session, &p.journal);
         let pending = s.untranscribed();
         for u in &pending {
             self.submitter.submit(Job {
@@ -333,7 +334,7 @@ impl Engine {
                 journal: Some(journal.clone()),
             });
         }
-        Ok(pending.len())
+        pending.len()
     }
 
     /// Shows a message in the front end (as a notice event).

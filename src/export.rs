@@ -71,8 +71,31 @@ pub struct Doc {
     pub utterances: Vec<Utterance>,
 }
 
-/// `doc` in `format`. Every format ends with a newline.
+/// `doc` in `format`. Every format ends with a newline. Control characters in the texts and
+/// names (a crafted journal's escape sequences) never reach the output raw: dropped from the
+/// text formats, escaped in JSON ([`crate::inert`]).
 pub fn render(doc: &Doc, format: Format) -> String {
+    if format == Format::Json {
+        return crate::inert::json_escaped(render_raw(doc, format));
+    }
+    let line = |s: &str| crate::inert::inert_line(s).into_owned();
+    let clean = Doc {
+        session: doc.session,
+        input: line(&doc.input),
+        folder: line(&doc.folder),
+        utterances: doc
+            .utterances
+            .iter()
+            .map(|u| Utterance {
+                text: line(&u.text),
+                ..u.clone()
+            })
+            .collect(),
+    };
+    render_raw(&clean, format)
+}
+
+fn render_raw(doc: &Doc, format: Format) -> String {
     match format {
         Format::Txt => doc
             .utterances
@@ -213,5 +236,29 @@ mod tests {
         assert_eq!(render(&empty, Format::Txt), "");
         assert_eq!(render(&empty, Format::Vtt), "WEBVTT\n\n");
         assert_eq!(render(&empty, Format::Srt), "");
+    }
+
+    #[test]
+    fn escape_sequences_never_reach_an_export_raw() {
+        let doc = Doc {
+            session: 1,
+            input: "mic\x1b]0;title\x07".into(),
+            folder: "/s".into(),
+            utterances: vec![Utterance {
+                id: 1,
+                start: 0.0,
+                end: 1.0,
+                text: "hi\x1b]52;c;aGk=\x07 there\u{9b}2J\nnext".into(),
+            }],
+        };
+        for f in Format::ALL {
+            let out = render(&doc, f);
+            assert!(
+                !out.chars().any(|c| c.is_control() && c != '\n'),
+                "{f:?}: {out:?}"
+            );
+            assert!(out.contains("there"), "{f:?}");
+        }
+        assert_eq!(render(&doc, Format::Txt), "hi]52;c;aGk= there2J next\n");
     }
 }

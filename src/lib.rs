@@ -18,6 +18,7 @@ pub mod engine;
 pub mod eval;
 pub mod export;
 pub mod headless;
+pub mod inert;
 pub mod logging;
 pub mod models;
 pub mod ortlib;

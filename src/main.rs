@@ -139,7 +139,7 @@ fn live(args: recorder::cli::RunArgs, cfg: &Config, log: Option<PathBuf>) -> any
         // The TUI asks whether to resume the newest unfinished session (y/n on its status line).
         if let Some(s) = recorder::sessions_cmd::newest_unfinished(&sessions_dir) {
             app.offer_resume(recorder::app::ResumeOffer {
-                untranscribed: s.untranscribed().len(),
+                untranscribed: s.pending(),
                 session: s.id,
                 dir: s.dir,
             });

@@ -3,159 +3,39 @@
 //!   boundary so the file is readable after a crash,
 //! - `utt-NNNNNN.wav`: each utterance, written and fsynced before its job is queued,
 //! - `journal.jsonl`: an append-only log of what happened (fsynced at utterance boundaries),
-//!   from which `recorder sessions` lists, shows, exports and resumes sessions.
+//!   from which `recorder sessions` lists, shows, exports and resumes sessions,
+//! - `lock`: held by the process recording or resuming the session ([`lock`]).
+//!
+//! The journal is read as untrusted input: a line that is torn, not UTF-8 or not an entry is
+//! skipped and counted, and an entry naming a file outside the folder or an impossible id
+//! is reported, not obeyed.
 
 use std::collections::BTreeMap;
-use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, Write};
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
-
-use serde::{Deserialize, Serialize};
 
 use crate::audio::segmenter::Hints;
-use crate::transcribe::{Segment, Timings};
+use crate::transcribe::Segment;
 
 mod audio;
+mod journal;
+mod lock;
+mod recover;
 mod store;
 pub use audio::{SessionAudio, repair_wav_header};
+pub use journal::{Entry, Journal, JournalError, private_append, private_create};
+pub use lock::{Holder, LOCK, LockError, SessionLock, holder, lock};
+pub use recover::{PrepareError, Prepared, Rebuilt, prepare_resume};
 pub use store::{Store, StoreError, Stored};
 
 pub const JOURNAL: &str = "journal.jsonl";
 pub const SESSION_WAV: &str = "session.wav";
 
-/// One line of the journal.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "event", rename_all = "snake_case")]
-pub enum Entry {
-    SessionStarted {
-        time: String,
-        input: String,
-        model: String,
-        version: String,
-    },
-    /// The utterance's WAV (a file name in the session folder) is complete on disk.
-    UtteranceRecorded {
-        id: u64,
-        start_s: f64,
-        end_s: f64,
-        wav: String,
-        /// What the VAD knew about it (the worker's guards and an overlapped split use it).
-        #[serde(default)]
-        hints: Hints,
-    },
-    /// A candidate the segmenter did not keep (almost no speech evidence: a click). Its
-    /// audio is in `wav` (a file name in the session folder) and in `session.wav`;
-    /// `sessions resume --discarded` turns it into an utterance and transcribes it.
-    Discarded {
-        start_s: f64,
-        end_s: f64,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        wav: Option<String>,
-    },
-    Transcribed {
-        id: u64,
-        text: String,
-        #[serde(default)]
-        segments: Vec<Segment>,
-        #[serde(default)]
-        no_speech_prob: f32,
-        #[serde(default)]
-        timings: Timings,
-    },
-    Failed {
-        id: u64,
-        reason: String,
-    },
-    Paused {
-        at_s: f64,
-    },
-    Resumed {
-        at_s: f64,
-    },
-    DeviceLost {
-        at_s: f64,
-        reason: String,
-    },
-    DeviceBack {
-        at_s: f64,
-    },
-    /// The audio side ended (stop, end of input, or a fatal error).
-    SessionEnded {
-        time: String,
-        reason: String,
-    },
-}
+/// Utterance ids count from 1; one at or above this is a forged or garbled entry (the engine
+/// tags background jobs with bit 48: such an id made a resume wait forever).
+pub const MAX_ID: u64 = 1 << 40;
 
-#[derive(Debug, thiserror::Error)]
-#[error("cannot write the session journal '{path}': {source}")]
-pub struct JournalError {
-    pub path: PathBuf,
-    pub source: std::io::Error,
-}
-
-/// The append-only journal. Shared by the audio thread (utterances) and the engine (results);
-/// each append is one `write` of one whole line.
-#[derive(Debug)]
-pub struct Journal {
-    path: PathBuf,
-    file: Mutex<File>,
-}
-
-/// Opens `path` for appending with mode 0600 (the journal holds what the user said).
-pub fn private_append(path: &Path) -> std::io::Result<File> {
-    OpenOptions::new()
-        .create(true)
-        .append(true)
-        .mode(0o600)
-        .open(path)
-}
-
-/// Creates (truncates) `path` with mode 0600.
-pub fn private_create(path: &Path) -> std::io::Result<File> {
-    OpenOptions::new()
-        .create(true)
-        .write(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)
-}
-
-impl Journal {
-    pub fn open(dir: &Path) -> Result<Journal, JournalError> {
-        let path = dir.join(JOURNAL);
-        let file = private_append(&path).map_err(|source| JournalError {
-            path: path.clone(),
-            source,
-        })?;
-        Ok(Journal {
-            path,
-            file: Mutex::new(file),
-        })
-    }
-
-    pub fn dir(&self) -> &Path {
-        self.path.parent().unwrap_or(Path::new("."))
-    }
-
-    /// Appends one entry; `sync` fsyncs it (at utterance boundaries: what is acknowledged is on
-    /// disk even if the machine loses power).
-    pub fn append(&self, entry: &Entry, sync: bool) -> Result<(), JournalError> {
-        let mut line = serde_json::to_string(entry).expect("journal entries serialise");
-        line.push('\n');
-        let err = |source| JournalError {
-            path: self.path.clone(),
-            source,
-        };
-        let mut f = self.file.lock().unwrap_or_else(|p| p.into_inner());
-        f.write_all(line.as_bytes()).map_err(err)?;
-        if sync {
-            f.sync_data().map_err(err)?;
-        }
-        Ok(())
-    }
-}
+/// At most this many journal problems are kept in words (the count is always exact).
+const MAX_PROBLEMS: usize = 20;
 
 /// The local time as `2026-11-25 21:10:58`.
 pub fn now_text() -> String {
@@ -185,6 +65,12 @@ pub struct Discarded {
     pub wav: Option<PathBuf>,
 }
 
+/// Why a journal line was skipped.
+enum Bad {
+    Garbled(String),
+    Refused(String),
+}
+
 /// A session read back from its folder.
 #[derive(Debug, Clone, Default)]
 pub struct Session {
@@ -195,36 +81,111 @@ pub struct Session {
     pub model: String,
     pub ended: Option<String>,
     pub utterances: BTreeMap<u64, Utterance>,
-    /// Journal lines that could not be read (a line torn by a crash).
+    /// Utterances closed by the segmenter (id → start, end) whose WAV was never journaled:
+    /// a crash during its write ([`Session::rebuild_unwritten`] makes them again).
+    pub unwritten: BTreeMap<u64, (f64, f64)>,
+    /// Journal lines skipped: torn, not UTF-8, not an entry, or an entry refused (below).
     pub bad_lines: usize,
+    /// What was wrong with the first of them, in words (`line N: …`).
+    pub problems: Vec<String>,
+    /// Of those, entries read but refused (a file outside the folder, an impossible id):
+    /// what they describe cannot be done, so a resume reports them and fails.
+    pub refused: usize,
+    /// Set when the journal itself cannot be read (the folder is still listed).
+    pub unreadable: Option<String>,
+    /// The process recording or resuming this session now, if any.
+    pub busy: Option<Holder>,
     /// Candidates the segmenter discarded (their audio is in `session.wav` and, since
     /// journals record it, a file of their own).
     pub discarded: Vec<Discarded>,
 }
 
 impl Session {
-    /// Reads a session folder; a torn or garbled line is counted, not fatal.
+    /// Reads a session folder; a bad line is counted and described, not fatal. Fails only
+    /// when the journal cannot be read at all.
     pub fn load(dir: &Path) -> std::io::Result<Session> {
-        let file = File::open(dir.join(JOURNAL))?;
+        let bytes = std::fs::read(dir.join(JOURNAL))?;
         let mut s = Session {
             id: dir
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default(),
             dir: dir.to_path_buf(),
+            busy: holder(dir),
             ..Session::default()
         };
-        for line in BufReader::new(file).lines() {
-            let line = line?;
-            if line.trim().is_empty() {
+        // Line by line as bytes: one invalid UTF-8 byte used to fail the whole read
+        // (`lines()?`), and the session vanished from `sessions list`.
+        for (n, line) in bytes.split(|&b| b == b'\n').enumerate() {
+            if line.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
-            match serde_json::from_str::<Entry>(&line) {
+            let entry = std::str::from_utf8(line)
+                .map_err(|_| Bad::Garbled("not UTF-8".into()))
+                .and_then(|l| {
+                    serde_json::from_str::<Entry>(l)
+                        .map_err(|_| Bad::Garbled("not a journal entry".into()))
+                })
+                .and_then(|e| s.check(e).map_err(Bad::Refused));
+            match entry {
                 Ok(e) => s.apply(e),
-                Err(_) => s.bad_lines += 1,
+                Err(Bad::Garbled(why)) => s.problem(n + 1, why),
+                Err(Bad::Refused(why)) => {
+                    s.refused += 1;
+                    s.problem(n + 1, why);
+                }
             }
         }
+        s.unwritten.retain(|id, _| !s.utterances.contains_key(id));
         Ok(s)
+    }
+
+    /// A folder whose journal cannot be read: listed with the reason, never hidden.
+    fn unreadable(dir: &Path, e: &std::io::Error) -> Session {
+        Session {
+            id: dir
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            dir: dir.to_path_buf(),
+            busy: holder(dir),
+            unreadable: Some(format!("journal unreadable: {e}")),
+            ..Session::default()
+        }
+    }
+
+    fn problem(&mut self, line: usize, why: String) {
+        self.bad_lines += 1;
+        if self.problems.len() < MAX_PROBLEMS {
+            self.problems.push(format!("line {line}: {why}"));
+        }
+    }
+
+    /// Refuses entries that would make recorder read outside the session folder or use an
+    /// id it cannot track.
+    fn check(&self, e: Entry) -> Result<Entry, String> {
+        let id = match &e {
+            Entry::UtteranceClosed { id, .. }
+            | Entry::UtteranceRecorded { id, .. }
+            | Entry::Transcribed { id, .. }
+            | Entry::Failed { id, .. } => Some(*id),
+            _ => None,
+        };
+        if let Some(id) = id.filter(|&id| id == 0 || id >= MAX_ID) {
+            return Err(format!("utterance id {id} out of range"));
+        }
+        let wav = match &e {
+            Entry::UtteranceRecorded { wav, .. } => Some(wav.as_str()),
+            Entry::Discarded { wav, .. } => wav.as_deref(),
+            _ => None,
+        };
+        if let Some(w) = wav.filter(|w| !is_plain_file_name(w)) {
+            return Err(format!(
+                "audio file '{}' is not a file in the session folder",
+                crate::inert::inert(w)
+            ));
+        }
+        Ok(e)
     }
 
     fn apply(&mut self, e: Entry) {
@@ -235,6 +196,9 @@ impl Session {
                 self.started = Some(time);
                 self.input = input;
                 self.model = model;
+            }
+            Entry::UtteranceClosed { id, start_s, end_s } => {
+                self.unwritten.insert(id, (start_s, end_s));
             }
             Entry::UtteranceRecorded {
                 id,
@@ -326,9 +290,14 @@ impl Session {
             .collect()
     }
 
+    /// What a resume has to do: utterances without text plus those whose WAV a crash cut.
+    pub fn pending(&self) -> usize {
+        self.untranscribed().len() + self.unwritten.len()
+    }
+
     /// Not ended cleanly, or with utterances still waiting for text.
     pub fn is_unfinished(&self) -> bool {
-        self.ended.is_none() || !self.untranscribed().is_empty()
+        self.ended.is_none() || self.pending() > 0
     }
 
     pub fn transcribed(&self) -> usize {
@@ -339,7 +308,8 @@ impl Session {
     }
 }
 
-/// All sessions under `root`, oldest first.
+/// All sessions under `root`, oldest first: every folder with a journal or a recording,
+/// whether or not its journal can be read.
 pub fn list(root: &Path) -> Vec<Session> {
     let Ok(entries) = std::fs::read_dir(root) else {
         return Vec::new();
@@ -347,10 +317,17 @@ pub fn list(root: &Path) -> Vec<Session> {
     let mut dirs: Vec<PathBuf> = entries
         .flatten()
         .map(|e| e.path())
-        .filter(|p| p.join(JOURNAL).is_file())
+        .filter(|p| p.join(JOURNAL).exists() || p.join(SESSION_WAV).exists())
         .collect();
     dirs.sort();
-    dirs.iter().filter_map(|d| Session::load(d).ok()).collect()
+    dirs.iter()
+        .map(|d| Session::load(d).unwrap_or_else(|e| Session::unreadable(d, &e)))
+        .collect()
+}
+
+/// `name` is one plain file name: not empty, not absolute, no `/`, not `.` or `..`.
+fn is_plain_file_name(name: &str) -> bool {
+    !name.is_empty() && name != "." && name != ".." && !name.contains(['/', '\0'])
 }
 
 /// Finds a session by its id (folder name), a unique prefix of it, or `last`.
@@ -374,146 +351,4 @@ pub fn find(root: &Path, id: &str) -> Result<Session, String> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn journal_with(dir: &Path, entries: &[Entry]) -> Journal {
-        let j = Journal::open(dir).unwrap();
-        for e in entries {
-            j.append(e, true).unwrap();
-        }
-        j
-    }
-
-    fn rec(id: u64) -> Entry {
-        Entry::UtteranceRecorded {
-            id,
-            start_s: id as f64,
-            end_s: id as f64 + 0.5,
-            wav: format!("utt-{id:06}.wav"),
-            hints: Hints::default(),
-        }
-    }
-
-    fn text(id: u64, t: &str) -> Entry {
-        Entry::Transcribed {
-            id,
-            text: t.into(),
-            segments: vec![],
-            no_speech_prob: 0.0,
-            timings: Timings::default(),
-        }
-    }
-
-    #[test]
-    fn journal_round_trip_and_unfinished_detection() {
-        let dir = tempfile::tempdir().unwrap();
-        journal_with(
-            dir.path(),
-            &[
-                Entry::SessionStarted {
-                    time: "t".into(),
-                    input: "mic".into(),
-                    model: "m".into(),
-                    version: "1".into(),
-                },
-                rec(1),
-                text(1, "one"),
-                rec(2),
-                Entry::Failed {
-                    id: 2,
-                    reason: "boom".into(),
-                },
-                rec(3),
-            ],
-        );
-        let s = Session::load(dir.path()).unwrap();
-        assert_eq!(s.utterances.len(), 3);
-        assert_eq!(s.transcribed(), 1);
-        let pending: Vec<u64> = s.untranscribed().iter().map(|u| u.id).collect();
-        assert_eq!(pending, vec![2, 3]);
-        assert_eq!(s.utterances[&2].failed.as_deref(), Some("boom"));
-        assert!(s.is_unfinished());
-    }
-
-    #[test]
-    fn a_torn_last_line_is_skipped() {
-        let dir = tempfile::tempdir().unwrap();
-        journal_with(
-            dir.path(),
-            &[
-                rec(1),
-                text(1, "one"),
-                Entry::SessionEnded {
-                    time: "t".into(),
-                    reason: "stop".into(),
-                },
-            ],
-        );
-        let mut f = private_append(&dir.path().join(JOURNAL)).unwrap();
-        f.write_all(b"{\"event\":\"utterance_rec").unwrap();
-        let s = Session::load(dir.path()).unwrap();
-        assert_eq!(s.bad_lines, 1);
-        assert!(!s.is_unfinished());
-    }
-
-    #[test]
-    fn files_are_private() {
-        use std::os::unix::fs::PermissionsExt;
-        let dir = tempfile::tempdir().unwrap();
-        journal_with(dir.path(), &[rec(1)]);
-        let a = SessionAudio::create(dir.path()).unwrap();
-        a.finish().unwrap();
-        for f in [JOURNAL, SESSION_WAV] {
-            let mode = std::fs::metadata(dir.path().join(f))
-                .unwrap()
-                .permissions()
-                .mode()
-                & 0o777;
-            assert_eq!(mode, 0o600, "{f}");
-        }
-    }
-
-    #[test]
-    fn session_audio_survives_a_crash_between_checkpoints() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut a = SessionAudio::create(dir.path()).unwrap();
-        a.write(&vec![0.25; 16_000]).unwrap();
-        a.checkpoint().unwrap();
-        a.write(&vec![0.5; 8_000]).unwrap();
-        // Simulate a crash: the process dies without finalising.
-        std::mem::forget(a);
-        let path = dir.path().join(SESSION_WAV);
-        let r = hound::WavReader::open(&path).unwrap();
-        assert_eq!(r.duration(), 16_000, "readable up to the last checkpoint");
-        drop(r);
-        assert_eq!(repair_wav_header(&path).unwrap(), 24_000);
-        let r = hound::WavReader::open(&path).unwrap();
-        assert_eq!(r.duration(), 24_000, "everything after repair");
-    }
-
-    #[test]
-    fn find_by_prefix_and_last() {
-        let root = tempfile::tempdir().unwrap();
-        for name in ["2026-01-01T10-00-00", "2026-01-02T10-00-00"] {
-            let d = root.path().join(name);
-            std::fs::create_dir(&d).unwrap();
-            journal_with(&d, &[rec(1)]);
-        }
-        assert_eq!(find(root.path(), "last").unwrap().id, "2026-01-02T10-00-00");
-        assert_eq!(
-            find(root.path(), "2026-01-01").unwrap().id,
-            "2026-01-01T10-00-00"
-        );
-        assert!(
-            find(root.path(), "2026")
-                .unwrap_err()
-                .contains("2 sessions")
-        );
-        assert!(
-            find(root.path(), "1999")
-                .unwrap_err()
-                .contains("sessions list")
-        );
-    }
-}
+mod tests;

@@ -7,21 +7,42 @@ use std::time::Duration;
 use crate::cli::SessionsCommand;
 use crate::engine::{Engine, EngineConfig, EngineEvent};
 use crate::export::{self, Doc, Format};
+use crate::inert::inert_line;
 use crate::session::{self, Session};
 
 fn status(s: &Session) -> String {
-    let pending = s.untranscribed().len();
-    let state = match (s.ended.is_some(), pending) {
-        (true, 0) => "complete".into(),
-        (false, 0) => "interrupted, all transcribed".into(),
-        (_, n) => format!("{n} untranscribed: `recorder sessions resume {}`", s.id),
-    };
+    let id = inert_line(&s.id);
+    let mut parts = Vec::new();
+    if let Some(h) = &s.busy {
+        parts.push(h.to_string());
+    }
+    if let Some(why) = &s.unreadable {
+        parts.push(why.clone());
+    }
+    let pending = s.pending();
+    if s.busy.is_none() && s.unreadable.is_none() {
+        parts.push(match (s.ended.is_some(), pending) {
+            (true, 0) => "complete".into(),
+            (false, 0) => "interrupted, all transcribed".into(),
+            (_, n) => format!("{n} untranscribed: `recorder sessions resume {id}`"),
+        });
+    }
+    if s.bad_lines > 0 {
+        parts.push(format!("journal damaged: {}", lines(s.bad_lines)));
+    }
     match s.pending_discards().len() {
-        0 => state,
-        n => format!(
-            "{state}; {n} discarded as no speech: `recorder sessions resume {} --discarded`",
-            s.id
-        ),
+        0 => {}
+        n => parts.push(format!(
+            "{n} discarded as no speech: `recorder sessions resume {id} --discarded`"
+        )),
+    }
+    parts.join("; ")
+}
+
+fn lines(n: usize) -> String {
+    match n {
+        1 => "1 line".into(),
+        n => format!("{n} lines"),
     }
 }
 
@@ -68,7 +89,7 @@ pub fn run(
             for s in all {
                 println!(
                     "{:<22} {:>4} utterances  {}",
-                    s.id,
+                    inert_line(&s.id),
                     s.utterances.len(),
                     status(&s)
                 );
@@ -77,7 +98,15 @@ pub fn run(
         }
         SessionsCommand::Show { id } => {
             let s = session::find(root, &id).map_err(anyhow::Error::msg)?;
-            println!("# {} · {} · {}", s.id, s.input, status(&s));
+            println!(
+                "# {} · {} · {}",
+                inert_line(&s.id),
+                inert_line(&s.input),
+                status(&s)
+            );
+            for p in &s.problems {
+                println!("! journal {}", inert_line(p));
+            }
             for u in s.utterances.values() {
                 let t = u.start_s as u64;
                 let body = match (&u.text, &u.failed) {
@@ -85,7 +114,7 @@ pub fn run(
                     (None, Some(f)) => format!("(failed: {f})"),
                     (None, None) => "(not transcribed)".into(),
                 };
-                println!("[{:02}:{:02}] {body}", t / 60, t % 60);
+                println!("[{:02}:{:02}] {}", t / 60, t % 60, inert_line(&body));
             }
             Ok(0)
         }
@@ -93,90 +122,155 @@ pub fn run(
             let s = session::find(root, &id).map_err(anyhow::Error::msg)?;
             let text = export::render(&doc(&s), format_of(&format));
             match out {
-                Some(path) => std::fs::write(&path, text)
-                    .map_err(|e| anyhow::anyhow!("cannot write '{}': {e}", path.display()))?,
+                // 0600 whatever the umask: it is what the user said.
+                Some(path) => session::private_create(&path)
+                    .and_then(|mut f| std::io::Write::write_all(&mut f, text.as_bytes()))
+                    .map_err(|e| {
+                        anyhow::anyhow!(
+                            "cannot write '{}': {e}",
+                            inert_line(&path.display().to_string())
+                        )
+                    })?,
                 None => print!("{text}"),
             }
             Ok(0)
         }
         SessionsCommand::Resume { id, discarded } => {
-            let mut s = session::find(root, &id).map_err(anyhow::Error::msg)?;
-            if discarded && s.take_up_discards()? > 0 {
-                s = Session::load(&s.dir)?;
+            let s = session::find(root, &id).map_err(anyhow::Error::msg)?;
+            let mut p = session::prepare_resume(&s.dir)?;
+            if discarded && p.session.take_up_discards()? > 0 {
+                p.reload()?;
             }
-            let wav = s.dir.join(session::SESSION_WAV);
-            if wav.is_file() {
-                // A crash leaves the header behind the data; make the whole recording readable.
-                if let Err(e) = session::repair_wav_header(&wav) {
-                    eprintln!("recorder: cannot repair '{}': {e}", wav.display());
+            let s = &p.session;
+            for id in &p.rebuilt.ids {
+                eprintln!("recorder: utterance #{id} rebuilt from the session's audio");
+            }
+            if s.bad_lines > 0 {
+                eprintln!(
+                    "recorder: journal of session {} damaged: {} skipped ({})",
+                    inert_line(&s.id),
+                    lines(s.bad_lines),
+                    inert_line(&s.problems.join("; "))
+                );
+            }
+            let code = if s.untranscribed().is_empty() {
+                println!(
+                    "session {} has nothing left to transcribe",
+                    inert_line(&s.id)
+                );
+                for (id, why) in &p.rebuilt.failed {
+                    eprintln!(
+                        "recorder: utterance #{id} cannot be rebuilt: {}",
+                        inert_line(why)
+                    );
                 }
-            }
-            if s.untranscribed().is_empty() {
-                println!("session {} has nothing left to transcribe", s.id);
-                return Ok(0);
-            }
-            let cfg = engine_cfg()?;
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()?;
-            rt.block_on(resume(s, cfg))
+                i32::from(!p.rebuilt.failed.is_empty() || s.refused > 0)
+            } else {
+                let cfg = engine_cfg()?;
+                let rt = tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .enable_all()
+                    .build()?;
+                rt.block_on(resume(p, cfg))?
+            };
+            Ok(code)
         }
     }
 }
 
-async fn resume(s: Session, cfg: EngineConfig) -> anyhow::Result<i32> {
+/// Transcribes what `p` has without text and prints the whole transcript. Exits 1 when
+/// anything is still missing afterwards (failed, not rebuilt, or a damaged journal line
+/// that was a result), naming what and why on stderr.
+async fn resume(p: session::Prepared, cfg: EngineConfig) -> anyhow::Result<i32> {
     let (mut engine, mut events) = Engine::new(cfg)?;
-    let ids = engine.resume_session(&s)?;
+    let ids = engine.resume_session(&p);
+    let dir = p.session.dir.clone();
+    let failed_rebuilds = p.rebuilt.failed.clone();
+    // The jobs hold the journal (and the lock) until their results are in.
+    drop(p);
     eprintln!(
-        "recorder: transcribing {} utterances of session {}",
-        ids.len(),
-        s.id
+        "recorder: transcribing {} of session {}",
+        utterances(ids.len()),
+        inert_line(&session_id(&dir))
     );
     let mut left = ids.len();
-    let mut failed = 0;
     while left > 0 {
         match events.recv().await {
             Some(EngineEvent::Transcribed(_)) => left -= 1,
             Some(EngineEvent::Failed { id, reason, .. }) => {
-                eprintln!("recorder: utterance #{id} failed: {reason}");
-                failed += 1;
+                eprintln!("recorder: utterance #{id} failed: {}", inert_line(&reason));
                 left -= 1;
             }
-            Some(EngineEvent::Notice(n)) => eprintln!("recorder: {n}"),
+            Some(EngineEvent::Notice(n)) => eprintln!("recorder: {}", inert_line(&n)),
             Some(_) => {}
             None => break,
         }
     }
     engine.shutdown(Duration::from_secs(10)).await;
     // Print the whole transcript as it now stands.
-    let s = Session::load(&s.dir)?;
+    let s = Session::load(&dir)?;
     for u in s.utterances.values() {
         if let Some(t) = &u.text {
-            println!("{t}");
+            println!("{}", inert_line(t));
         }
     }
-    Ok(if failed > 0 { 1 } else { 0 })
+    let missing = s.untranscribed().len() + failed_rebuilds.len() + s.refused;
+    if s.refused > 0 {
+        eprintln!(
+            "recorder: {} of the journal refused: {}",
+            lines(s.refused),
+            inert_line(&s.problems.join("; "))
+        );
+    }
+    for (id, why) in &failed_rebuilds {
+        eprintln!(
+            "recorder: utterance #{id} cannot be rebuilt: {}",
+            inert_line(why)
+        );
+    }
+    if missing > 0 {
+        eprintln!(
+            "recorder: {} of session {} still without text (audio kept; `recorder sessions resume {}` tries again)",
+            utterances(missing),
+            inert_line(&s.id),
+            inert_line(&s.id)
+        );
+        return Ok(1);
+    }
+    Ok(0)
+}
+
+fn utterances(n: usize) -> String {
+    match n {
+        1 => "1 utterance".into(),
+        n => format!("{n} utterances"),
+    }
+}
+
+fn session_id(dir: &Path) -> String {
+    dir.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 /// The newest session a crash left with untranscribed audio (the TUI offers to resume it).
 pub fn newest_unfinished(root: &Path) -> Option<Session> {
     session::list(root)
         .into_iter()
-        .rfind(|s| !s.untranscribed().is_empty())
+        .rfind(|s| s.busy.is_none() && s.pending() > 0)
 }
 
 /// One line about sessions a crash left with untranscribed audio, or `None`.
 pub fn unfinished_notice(root: &Path) -> Option<String> {
     let pending: Vec<Session> = session::list(root)
         .into_iter()
-        .filter(|s| !s.untranscribed().is_empty())
+        .filter(|s| s.busy.is_none() && s.pending() > 0)
         .collect();
     let last = pending.last()?;
-    let n: usize = pending.iter().map(|s| s.untranscribed().len()).sum();
+    let n: usize = pending.iter().map(Session::pending).sum();
     Some(format!(
         "{} earlier session(s) have {n} untranscribed utterance(s); run `recorder sessions resume {}`",
         pending.len(),
-        last.id
+        inert_line(&last.id)
     ))
 }

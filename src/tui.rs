@@ -243,10 +243,11 @@ impl Shell<'_> {
                 }
                 Effect::ResumeSession(dir) => {
                     // Reading one journal and queueing jobs: milliseconds, fine on the loop.
-                    let queued = crate::session::Session::load(&dir)
-                        .map_err(anyhow::Error::from)
-                        .and_then(|s| self.engine.resume_in_background(&s))
-                        .map_err(|e| crate::error_line(&e));
+                    // A rebuild of cut utterances reads session.wav: rare, and bounded by
+                    // one utterance's audio each.
+                    let queued = crate::session::prepare_resume(&dir)
+                        .map(|p| self.engine.resume_in_background(&p))
+                        .map_err(|e| crate::error_line(&e.into()));
                     effects.extend(self.app.update(Msg::ResumeStarted(queued)));
                 }
                 Effect::ListDevices => {

@@ -28,7 +28,8 @@ pub(super) fn open_recording(
     next_id: Arc<AtomicU64>,
 ) -> anyhow::Result<Opened> {
     let dir = new_session_dir(&cfg.sessions_dir)?;
-    let journal = Arc::new(Journal::open(&dir)?);
+    let held = session::lock(&dir, "recording")?;
+    let journal = Arc::new(Journal::open(&dir)?.holding(held));
     journal.append(
         &Entry::SessionStarted {
             time: session::now_text(),

@@ -292,8 +292,13 @@ fn disk_thread(
             } => {
                 let name = format!("utt-{id:06}.wav");
                 let path = journal.dir().join(&name);
-                let r = crate::audio::wav::write_16k_mono(&path, &samples)
+                // The times first (page cache only, ~10 µs): a crash during the WAV's write
+                // then leaves what `sessions resume` needs to rebuild it from session.wav.
+                let closed = Entry::UtteranceClosed { id, start_s, end_s };
+                let r = journal
+                    .append(&closed, false)
                     .map_err(StoreError::from)
+                    .and_then(|()| Ok(crate::audio::wav::write_16k_mono(&path, &samples)?))
                     .and_then(|()| {
                         let entry = Entry::UtteranceRecorded {
                             id,
