@@ -11,6 +11,7 @@ use serde::Serialize;
 use tokio::sync::mpsc::UnboundedReceiver;
 
 use crate::engine::{Engine, EngineEvent, Source};
+use crate::inert;
 use crate::transcribe::{Timings, Transcript};
 
 /// The result of one utterance, as printed.
@@ -168,11 +169,15 @@ impl Printer {
         let mut out = std::io::stdout().lock();
         for o in outcomes {
             match format_outcome(&o, self.json, self.file.as_deref()) {
+                // Text from whisper, file names: never raw control characters.
+                Ok(Some(line)) if self.json => {
+                    let _ = writeln!(out, "{}", inert::json_escaped(line));
+                }
                 Ok(Some(line)) => {
-                    let _ = writeln!(out, "{line}");
+                    let _ = writeln!(out, "{}", inert::inert_line(&line));
                 }
                 Ok(None) => {}
-                Err(msg) => eprintln!("recorder: {msg}"),
+                Err(msg) => eprintln!("recorder: {}", inert::inert_line(&msg)),
             }
             if matches!(o, Outcome::Failed { .. }) {
                 self.failures += 1;
@@ -235,7 +240,7 @@ async fn record(
                     wav,
                 }));
             }
-            EngineEvent::Notice(n) => eprintln!("recorder: {n}"),
+            EngineEvent::Notice(n) => eprintln!("recorder: {}", inert::inert_line(&n)),
             EngineEvent::Interim {
                 id,
                 stable,
@@ -245,10 +250,10 @@ async fn record(
                     "kind": "interim", "id": id, "stable": stable, "tentative": tentative,
                     "text": format!("{stable} {tentative}").trim(),
                 });
-                println!("{v}");
+                println!("{}", inert::json_escaped(v.to_string()));
             }
             EngineEvent::SourceError(e) => {
-                eprintln!("recorder: {e}");
+                eprintln!("recorder: {}", inert::inert_line(&e));
                 source_error = Some(e);
             }
             EngineEvent::RecordingStopped => {
@@ -318,7 +323,7 @@ pub async fn run_files(
     for f in files {
         let name = f.display().to_string();
         if many && !json {
-            println!("# {name}");
+            println!("# {}", inert::inert_line(&name));
         }
         let source = Source::File {
             path: f,

@@ -45,5 +45,6 @@ pub fn error_line(e: &anyhow::Error) -> String {
         }
         out.push_str(&s);
     }
-    out
+    // File and device names in it come from outside: no raw control characters.
+    inert::inert_line(&out).into_owned()
 }

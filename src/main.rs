@@ -38,7 +38,9 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         transcribe::worker::run(ggml, *n_threads, options)?;
         return Ok(0);
     }
-    let log = logging::init();
+    let log = logging::init()
+        .map_err(|e| eprintln!("recorder: {}", recorder::inert::inert_line(&e.to_string())))
+        .ok();
     audio::capture::quiet_alsa_errors();
     let cfg = cli
         .common

@@ -209,3 +209,56 @@ fn a_session_being_recorded_is_locked_until_its_recorder_dies() {
     let (list, _) = texts(&output(sb.cmd().args(["sessions", "list"])));
     assert!(!list.contains("recording now"), "{list}");
 }
+
+/// File names are outside input too: the `# NAME` headers of `transcribe` and its error
+/// lines carry no raw control characters.
+#[test]
+fn hostile_file_names_stay_inert() {
+    tiny_en();
+    let sb = Sandbox::new();
+    let quiet = sb.path().join("quiet\x1b]0;pwned\x07.wav");
+    recorder::audio::wav::write_16k_mono(&quiet, &[0.0; 16_000]).unwrap();
+    let missing = sb.path().join("gone\x1b[2J.wav");
+    let o = output(sb.cmd().arg("transcribe").arg(&quiet).arg(&missing));
+    let (out, err) = texts(&o);
+    assert!(out.contains("# ") && out.contains("pwned"), "{out}");
+    assert!(err.contains("gone"), "{err}");
+    for s in [&out, &err] {
+        assert!(!s.chars().any(|c| c.is_control() && c != '\n'), "{s:?}");
+    }
+}
+
+/// The log is 0600 in a 0700 folder even under umask 000, and a symbolic link planted at its
+/// path is not followed (the file it points to stays as it was).
+#[test]
+fn the_log_is_private_and_a_planted_link_is_not_followed() {
+    let sb = Sandbox::new();
+    let umask0 = |extra: &[(&str, &Path)]| {
+        let mut c = std::process::Command::new("sh");
+        c.args(["-c", "umask 000; exec \"$0\" \"$@\""])
+            .arg(support::run::bin())
+            .args(["sessions", "list"])
+            .envs(sb.cmd().get_envs().filter_map(|(k, v)| Some((k, v?))))
+            .env_remove("RECORDER_LOG_FILE");
+        for (k, v) in extra {
+            c.env(k, v);
+        }
+        output(&mut c)
+    };
+    let o = umask0(&[]);
+    assert!(o.status.success(), "{}", texts(&o).1);
+    let log = sb.path().join("state/recorder/recorder.log");
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&log), 0o600);
+    assert_eq!(mode(log.parent().unwrap()), 0o700);
+
+    let victim = sb.path().join("victim.txt");
+    std::fs::write(&victim, "untouched").unwrap();
+    let planted = sb.path().join("planted.log");
+    std::os::unix::fs::symlink(&victim, &planted).unwrap();
+    let o = umask0(&[("RECORDER_LOG_FILE", &planted)]);
+    let (_, err) = texts(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains("symbolic link"), "{err}");
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "untouched");
+}
