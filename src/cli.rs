@@ -39,7 +39,8 @@ pub struct RunArgs {
     /// With --headless or `transcribe`: one JSON object per line.
     #[arg(long, global = true)]
     pub json: bool,
-    /// Play this WAV through the pipeline instead of the microphone (real-time pace).
+    /// Play this WAV through the pipeline instead of the microphone (real-time pace); `-`
+    /// reads standard input, pipes and FIFOs work.
     #[arg(long, value_name = "FILE")]
     pub input: Option<PathBuf>,
     /// With --input: as fast as possible instead of real-time pace.

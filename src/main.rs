@@ -162,6 +162,9 @@ fn preflight(source: &Source) -> anyhow::Result<()> {
         Source::Device(name) => {
             audio::capture::open(name.as_deref())?;
         }
+        // A pipe, FIFO or standard input can be read only once: the pipeline opens it (and
+        // reports a bad one); before, the check here consumed its header ("no RIFF tag").
+        Source::File { path, .. } if audio::wav::is_read_once(path) => {}
         Source::File { path, .. } => {
             audio::wav::WavSource::open(path)?;
         }

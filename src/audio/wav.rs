@@ -37,6 +37,17 @@ pub struct WavInfo {
     pub frames: u32,
 }
 
+/// `-`: read standard input.
+pub fn is_stdin(path: &Path) -> bool {
+    path.as_os_str() == "-"
+}
+
+/// True when opening `path` twice would lose audio: standard input, a pipe (`<(cat x.wav)`)
+/// or a FIFO can be read only once.
+pub fn is_read_once(path: &Path) -> bool {
+    is_stdin(path) || std::fs::metadata(path).is_ok_and(|m| !m.is_file())
+}
+
 /// A WAV file read block by block as interleaved f32 in -1..1.
 pub struct WavSource {
     path: PathBuf,
@@ -47,11 +58,23 @@ pub struct WavSource {
 }
 
 impl WavSource {
+    /// Opens `path`; `-` is standard input. Pipes and FIFOs work: the file is read once,
+    /// front to back (no seeking).
     pub fn open(path: &Path) -> Result<Self, WavError> {
-        let file = File::open(path).map_err(|source| WavError::Open {
+        let open_err = |source| WavError::Open {
             path: path.into(),
             source,
-        })?;
+        };
+        let file = if is_stdin(path) {
+            use std::os::fd::AsFd;
+            std::io::stdin()
+                .as_fd()
+                .try_clone_to_owned()
+                .map(File::from)
+                .map_err(open_err)?
+        } else {
+            File::open(path).map_err(open_err)?
+        };
         let reader =
             hound::WavReader::new(BufReader::new(file)).map_err(|e| format_err(path, e))?;
         let spec = reader.spec();

@@ -101,6 +101,7 @@ fn describe(source: &Source) -> String {
     match source {
         Source::Device(Some(d)) => d.clone(),
         Source::Device(None) => "default input".into(),
+        Source::File { path, .. } if crate::audio::wav::is_stdin(path) => "standard input".into(),
         Source::File { path, .. } => path.display().to_string(),
     }
 }
