@@ -101,7 +101,7 @@ impl Config {
     }
 
     pub fn parse(text: &str) -> Result<Config, String> {
-        let cfg: Config = toml::from_str(text).map_err(|e| e.message().to_string())?;
+        let cfg: Config = toml::from_str(text).map_err(|e| with_key(text, &e))?;
         cfg.validate()?;
         Ok(cfg)
     }
@@ -123,19 +123,10 @@ impl Config {
                 "vocabulary is {prompt_chars} characters; keep it under 600 (whisper reads at most ~220 tokens of it)"
             ));
         }
-        let s = &self.segmenter;
-        if !(0.0..=1.0).contains(&s.end_threshold) || s.end_threshold > s.start_threshold {
-            return Err("segmenter: need 0 <= end_threshold <= start_threshold <= 1".into());
+        if let Some(lang) = &self.language {
+            check_language(lang)?;
         }
-        if s.max_utterance_s < 2.0
-            || s.split_window_s <= 0.0
-            || s.split_window_s > s.max_utterance_s
-        {
-            return Err(
-                "segmenter: need max_utterance_s >= 2 and 0 < split_window_s <= max_utterance_s"
-                    .into(),
-            );
-        }
+        validate_segmenter(&self.segmenter)?;
         KeyMap::new(&self.keys)?;
         Ok(())
     }
@@ -145,6 +136,100 @@ impl Config {
         let body = toml::to_string_pretty(&Config::default()).unwrap_or_default();
         format!("# recorder config: every key is optional; the command line overrides it.\n{body}")
     }
+}
+
+/// A toml error as one line that names the key (`workers = "two"` said only "invalid type:
+/// string \"two\", expected usize"): `workers: invalid type: … (line 1)`.
+fn with_key(text: &str, e: &toml::de::Error) -> String {
+    let message = e.message().trim().to_string();
+    let Some(span) = e.span() else {
+        return message;
+    };
+    let line_no = text[..span.start.min(text.len())].matches('\n').count();
+    let lines: Vec<&str> = text.lines().collect();
+    let Some(line) = lines.get(line_no) else {
+        return message;
+    };
+    let table = lines[..line_no].iter().rev().find_map(|l| {
+        let l = l.trim();
+        l.strip_prefix('[')?.strip_suffix(']').map(str::trim)
+    });
+    match line.split_once('=').map(|(k, _)| k.trim()) {
+        Some(key) if !key.is_empty() && !key.starts_with('[') => {
+            let key = match table {
+                Some(t) => format!("{t}.{key}"),
+                None => key.to_string(),
+            };
+            format!("{key}: {message} (line {})", line_no + 1)
+        }
+        _ => format!("{message} (line {})", line_no + 1),
+    }
+}
+
+/// `auto`, or a language whisper knows (`en`, `de`, `german` …).
+fn check_language(lang: &str) -> Result<(), String> {
+    // By the table, not `whisper_lang_id`: that prints to stderr on an unknown name.
+    let known = (0..=whisper_rs::get_lang_max_id()).any(|id| {
+        whisper_rs::get_lang_str(id) == Some(lang)
+            || whisper_rs::get_lang_str_full(id).is_some_and(|f| f.eq_ignore_ascii_case(lang))
+    });
+    if lang == "auto" || known {
+        return Ok(());
+    }
+    Err(format!(
+        "language '{}' is not one whisper knows; use a code such as en, de, fr, or auto",
+        crate::inert::inert_line(lang)
+    ))
+}
+
+/// Ranges outside which the segmenter would cut nothing, everything, or forever (each
+/// found with a config that "worked" and transcribed nothing: `start_threshold = 2.0`,
+/// `nan`, `end_silence_ms = 0`, `max_utterance_s = nan`).
+fn validate_segmenter(s: &SegmenterConfig) -> Result<(), String> {
+    let unit = |name: &str, v: f32| {
+        if v.is_finite() && (0.0..=1.0).contains(&v) {
+            Ok(())
+        } else {
+            Err(format!(
+                "segmenter.{name} must be a probability in 0..=1, not {v}"
+            ))
+        }
+    };
+    unit("start_threshold", s.start_threshold)?;
+    unit("end_threshold", s.end_threshold)?;
+    unit("weak_threshold", s.weak_threshold)?;
+    if s.start_threshold <= 0.0 {
+        return Err("segmenter.start_threshold must be above 0 (0 calls silence speech)".into());
+    }
+    if s.end_threshold > s.start_threshold || s.weak_threshold > s.end_threshold {
+        return Err("segmenter: need weak_threshold <= end_threshold <= start_threshold".into());
+    }
+    let ms = |name: &str, v: u32, lo: u32, hi: u32| {
+        if (lo..=hi).contains(&v) {
+            Ok(())
+        } else {
+            Err(format!("segmenter.{name} must be {lo}..={hi} ms, not {v}"))
+        }
+    };
+    // One VAD chunk is 32 ms: less silence than two chunks cannot be told from a dip.
+    ms("end_silence_ms", s.end_silence_ms, 64, 10_000)?;
+    ms("pre_roll_ms", s.pre_roll_ms, 0, 2_000)?;
+    ms("post_roll_ms", s.post_roll_ms, 0, 2_000)?;
+    ms("min_speech_ms", s.min_speech_ms, 0, 5_000)?;
+    ms("min_evidence_ms", s.min_evidence_ms, 0, 5_000)?;
+    let secs = |name: &str, v: f32, lo: f32, hi: f32| {
+        if v.is_finite() && (lo..=hi).contains(&v) {
+            Ok(())
+        } else {
+            Err(format!("segmenter.{name} must be {lo}..={hi} s, not {v}"))
+        }
+    };
+    secs("max_utterance_s", s.max_utterance_s, 2.0, 600.0)?;
+    secs("split_window_s", s.split_window_s, 0.5, s.max_utterance_s)?;
+    if s.split_overlap_ms as f32 >= s.split_window_s * 1000.0 {
+        return Err("segmenter.split_overlap_ms must be shorter than split_window_s".into());
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -173,6 +258,30 @@ mod tests {
         assert!(Config::parse("wokers = 2").unwrap_err().contains("wokers"));
         assert!(Config::parse("workers = 0").is_err());
         assert!(Config::parse("[segmenter]\nstart_threshold = 0.2\nend_threshold = 0.5").is_err());
+    }
+
+    #[test]
+    fn configs_that_would_transcribe_nothing_are_refused_naming_the_key() {
+        for (text, key) in [
+            ("[segmenter]\nstart_threshold = 2.0", "start_threshold"),
+            ("[segmenter]\nstart_threshold = nan", "start_threshold"),
+            ("[segmenter]\nend_silence_ms = 0", "end_silence_ms"),
+            ("[segmenter]\nmax_utterance_s = nan", "max_utterance_s"),
+            ("[segmenter]\nfoo = 1", "segmenter.foo"),
+            ("workers = \"two\"", "workers"),
+            (
+                "model = \"tiny.en\"\n[segmenter]\npre_roll_ms = \"x\"",
+                "segmenter.pre_roll_ms",
+            ),
+            ("language = \"klingon\"", "klingon"),
+        ] {
+            let err = Config::parse(text).unwrap_err();
+            assert!(err.contains(key), "{text:?} gave {err:?}");
+            assert_eq!(err.lines().count(), 1, "{err:?}");
+        }
+        assert!(Config::parse("language = \"de\"").is_ok());
+        assert!(Config::parse("language = \"auto\"").is_ok());
+        assert!(Config::parse("language = \"german\"").is_ok());
     }
 
     #[test]

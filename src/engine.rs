@@ -113,6 +113,18 @@ impl EngineConfig {
     /// mode, sessions in `sessions_dir` (or the data dir), interim passes off.
     pub fn from_config(cfg: &crate::config::Config) -> anyhow::Result<EngineConfig> {
         let model = crate::paths::resolve_model(&cfg.model, cfg.models_dir.as_deref())?;
+        // Before any worker loads it: whisper.cpp trusts the file's sizes.
+        let info = crate::models::check::check_ggml(&model)?;
+        if let Some(lang) = cfg.language.as_deref()
+            && !info.is_multilingual()
+            && !matches!(lang, "en" | "english" | "auto")
+        {
+            anyhow::bail!(
+                "model '{}' is English-only and cannot transcribe language '{}'; choose a multilingual model (e.g. --model base) or drop --language",
+                model.display(),
+                crate::inert::inert_line(lang)
+            );
+        }
         let worker = Some(crate::transcribe::whisper::worker_spec(cfg, &model)?);
         Ok(EngineConfig {
             model,

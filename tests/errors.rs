@@ -142,3 +142,70 @@ fn bad_config_file_is_named() {
     let o = output(sb.cmd().args(["transcribe", "x.wav", "--config"]).arg(&cfg));
     one_line_error(&o, &["bad.toml", "wrokers"]);
 }
+
+/// A model whose start is real and the rest random bytes: refused before any worker loads
+/// it (whisper.cpp trusted its sizes and every worker grew to ~24 GB), in one line.
+#[test]
+fn damaged_model_is_refused_before_a_worker_loads_it() {
+    let real = std::fs::read(tiny_en()).unwrap();
+    let sb = Sandbox::new();
+    let bad = sb.path().join("ggml-damaged.bin");
+    let mut bytes = real[..200_000].to_vec();
+    let mut x: u32 = 2_463_534_242;
+    bytes.extend((0..real.len() - 200_000).map(|_| {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        x as u8
+    }));
+    std::fs::write(&bad, &bytes).unwrap();
+    let wav = sb.path().join("quiet.wav");
+    recorder::audio::wav::write_16k_mono(&wav, &[0.0; 16_000]).unwrap();
+    let t0 = std::time::Instant::now();
+    let o = output(
+        sb.cmd()
+            .arg("transcribe")
+            .arg(&wav)
+            .arg("--model")
+            .arg(&bad),
+    );
+    one_line_error(&o, &["ggml-damaged.bin", "damaged", "reinstall"]);
+    assert!(
+        !sb.log().contains("worker") || !sb.log().contains("ready"),
+        "{}",
+        sb.log()
+    );
+    eprintln!("refused in {:.2} s", t0.elapsed().as_secs_f64());
+}
+
+/// Settings that would silently transcribe nothing, or a language the model cannot do, are
+/// one line naming the key or the value.
+#[test]
+fn config_values_that_transcribe_nothing_are_refused_naming_the_key() {
+    tiny_en();
+    let sb = Sandbox::new();
+    for (toml, needle) in [
+        (
+            "[segmenter]\nstart_threshold = 2.0\n",
+            "segmenter.start_threshold",
+        ),
+        (
+            "[segmenter]\nend_silence_ms = 0\n",
+            "segmenter.end_silence_ms",
+        ),
+        (
+            "[segmenter]\nmax_utterance_s = nan\n",
+            "segmenter.max_utterance_s",
+        ),
+        ("[segmenter]\nfoo = 1\n", "segmenter.foo"),
+        ("workers = \"two\"\n", "workers"),
+        ("language = \"klingon\"\n", "klingon"),
+    ] {
+        let cfg = sb.path().join("c.toml");
+        std::fs::write(&cfg, toml).unwrap();
+        let o = output(sb.cmd().args(["transcribe", "x.wav", "--config"]).arg(&cfg));
+        one_line_error(&o, &[needle, "c.toml"]);
+    }
+    let o = output(sb.cmd().args(["transcribe", "x.wav", "--language", "de"]));
+    one_line_error(&o, &["English-only", "de"]);
+}

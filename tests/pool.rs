@@ -227,3 +227,81 @@ async fn real_worker_killed_mid_job_still_delivers_the_text_once() {
         "the user is told a worker was replaced"
     );
 }
+
+/// A worker that cannot start (here: exits at once) is tried twice, then the pool stops
+/// trying and says so in one notice; every job fails at once with that line as its reason.
+#[tokio::test]
+async fn a_worker_that_cannot_start_is_tried_twice_then_given_up_in_one_notice() {
+    let sb = Sandbox::new();
+    let tries = sb.path().join("tries");
+    let spec = script(
+        sb.path(),
+        "broken.sh",
+        &format!(
+            "echo try >> {}\necho 'cannot load model' >&2\nexit 1",
+            tries.display()
+        ),
+    );
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let (pool, submitter) = Pool::start(fast_config(spec), tx);
+    for id in 1..=3 {
+        submitter.submit(job(id, Path::new("/x.wav"), 1.0));
+    }
+    let events = collect(&mut rx, |e, seen| {
+        matches!(e, PoolEvent::Failed { .. })
+            && seen
+                .iter()
+                .filter(|e| matches!(e, PoolEvent::Failed { .. }))
+                .count()
+                == 2
+    })
+    .await;
+    drop(submitter);
+    pool.join(Duration::from_secs(5)).await;
+    let starts = std::fs::read_to_string(&tries).unwrap().lines().count();
+    assert_eq!(starts, 2, "{events:?}");
+    let gave_up: Vec<_> = events
+        .iter()
+        .filter_map(|e| match e {
+            PoolEvent::Notice(n) if n.contains("stopped trying") => Some(n.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(gave_up.len(), 1, "{events:?}");
+    assert!(gave_up[0].contains("cannot load model"), "{}", gave_up[0]);
+    let failed = events
+        .iter()
+        .filter(
+            |e| matches!(e, PoolEvent::Failed { reason, .. } if reason.contains("stopped trying")),
+        )
+        .count();
+    assert_eq!(failed, 3, "{events:?}");
+}
+
+/// The worker's memory is capped (`RLIMIT_AS`): with a cap below what the model needs, the
+/// real worker fails to start instead of growing (a damaged model took workers to ~24 GB).
+#[tokio::test]
+async fn the_real_worker_cannot_grow_past_its_memory_cap() {
+    let model = tiny_en();
+    let spec = WorkerSpec {
+        program: "/usr/bin/env".into(),
+        args: vec![
+            "RECORDER_WORKER_MEMORY_MB=40".into(),
+            bin().into(),
+            "worker".into(),
+            "--ggml".into(),
+            model.into(),
+            "--n-threads".into(),
+            "2".into(),
+        ],
+    };
+    let events = run_one(fast_config(spec), Path::new("/x.wav")).await;
+    let reason = failure(&events);
+    assert!(reason.contains("stopped trying"), "{reason}");
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e, PoolEvent::WorkerReady { .. })),
+        "{events:?}"
+    );
+}

@@ -26,7 +26,7 @@ use super::{CHUNK, SAMPLE_RATE};
 
 /// Segmenter settings (all configurable in the config file).
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct SegmenterConfig {
     pub start_threshold: f32,
     pub end_threshold: f32,

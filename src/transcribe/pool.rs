@@ -183,6 +183,25 @@ impl InterimSlot {
 struct Counters {
     queued: AtomicUsize,
     busy: AtomicUsize,
+    /// Worker starts that failed in a row, over all slots.
+    start_failures: AtomicUsize,
+    /// Set once starts failed [`MAX_START_FAILURES`] times in a row: why. No more starts are
+    /// tried; jobs fail at once (their audio stays on disk for `sessions resume`).
+    gave_up: std::sync::Mutex<Option<String>>,
+}
+
+/// Worker starts that may fail in a row before the pool stops trying: a worker that cannot
+/// load its model twice will not the third time, and each try can cost seconds and much
+/// memory (a damaged model took every worker to ~24 GB).
+const MAX_START_FAILURES: usize = 2;
+
+impl Counters {
+    fn gave_up(&self) -> Option<String> {
+        self.gave_up
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
 }
 
 /// Handle for submitting jobs; dropping every handle (or [`Pool::close`]) lets the slots finish
@@ -336,13 +355,9 @@ struct Slot {
 
 impl Slot {
     async fn run(mut self, rx: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<Job>>>) {
-        // Warm start; a failure here is retried when the first job arrives.
-        if let Err(e) = self.ensure_worker().await {
-            let _ = self.events.send(PoolEvent::Notice(format!(
-                "worker {} failed to start: {e}",
-                self.index
-            )));
-        }
+        // Warm start; a failure here is retried when the first job arrives (once: see
+        // `MAX_START_FAILURES`).
+        let _ = self.ensure_worker().await;
         loop {
             let work = {
                 let mut rx = rx.lock().await;
@@ -409,7 +424,18 @@ impl Slot {
 
     async fn ensure_worker(&mut self) -> anyhow::Result<()> {
         if self.worker.is_none() {
-            let (w, load_ms) = WorkerProc::spawn(&self.cfg.spec, self.cfg.start_timeout).await?;
+            if let Some(why) = self.counters.gave_up() {
+                anyhow::bail!("{why}");
+            }
+            let (w, load_ms) = match WorkerProc::spawn(&self.cfg.spec, self.cfg.start_timeout).await
+            {
+                Ok(started) => started,
+                Err(e) => {
+                    self.start_failed(&e);
+                    return Err(e);
+                }
+            };
+            self.counters.start_failures.store(0, Ordering::SeqCst);
             let _ = self.events.send(PoolEvent::WorkerReady {
                 slot: self.index,
                 pid: w.pid,
@@ -420,11 +446,44 @@ impl Slot {
         Ok(())
     }
 
+    /// Counts a failed start; the one that reaches [`MAX_START_FAILURES`] stops all starts
+    /// and says so once.
+    fn start_failed(&self, e: &anyhow::Error) {
+        let n = self.counters.start_failures.fetch_add(1, Ordering::SeqCst) + 1;
+        tracing::warn!(
+            slot = self.index,
+            failures = n,
+            "worker failed to start: {e:#}"
+        );
+        if n == MAX_START_FAILURES {
+            let why = format!(
+                "the worker failed to start {n} times ({}); stopped trying: recordings stay on disk, `recorder sessions resume` transcribes them once it can start",
+                crate::error_line(e)
+            );
+            *self
+                .counters
+                .gave_up
+                .lock()
+                .unwrap_or_else(|p| p.into_inner()) = Some(why.clone());
+            let _ = self.events.send(PoolEvent::Notice(why));
+        } else if n < MAX_START_FAILURES {
+            let _ = self.events.send(PoolEvent::Notice(format!(
+                "worker {} failed to start: {}; trying once more",
+                self.index,
+                crate::error_line(e)
+            )));
+        }
+    }
+
     async fn process(&mut self, job: Job) {
         let taken_at = Instant::now();
         let mut last_error = String::new();
         for attempt in 1..=self.cfg.max_attempts {
             if let Err(e) = self.ensure_worker().await {
+                if let Some(why) = self.counters.gave_up() {
+                    let _ = self.events.send(PoolEvent::Failed { job, reason: why });
+                    return;
+                }
                 last_error = format!("worker failed to start: {e}");
                 // Back off a little: a worker that cannot start now rarely can 1 ms later.
                 tokio::time::sleep(Duration::from_millis(250 * attempt as u64)).await;

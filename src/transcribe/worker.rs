@@ -68,11 +68,65 @@ fn lower_priority() {
     }
 }
 
+/// Dies with the parent: a stopped worker survived `kill -9` of recorder (an 82 MB orphan).
+/// The parent's pid comes in `RECORDER_PARENT_PID`; if it is already gone (it died between
+/// the fork and here), so are we.
+fn tie_to_parent() {
+    // SAFETY: prctl on our own process; getppid cannot fail.
+    unsafe {
+        libc::prctl(
+            libc::PR_SET_PDEATHSIG,
+            libc::SIGKILL as libc::c_ulong,
+            0,
+            0,
+            0,
+        );
+    }
+    let expected = std::env::var("RECORDER_PARENT_PID")
+        .ok()
+        .and_then(|p| p.parse::<libc::pid_t>().ok());
+    if let Some(parent) = expected
+        && unsafe { libc::getppid() } != parent
+    {
+        std::process::exit(1);
+    }
+}
+
+/// Caps this worker's address space so that a model whisper.cpp misreads cannot take the
+/// machine's memory (the check in `models::check` should refuse such a file first): 4 GiB
+/// plus 3× the model's size (tiny.en q8_0 peaks at ~250 MB resident), or
+/// `RECORDER_WORKER_MEMORY_MB`.
+fn cap_memory(model: &Path) {
+    let mb = std::env::var("RECORDER_WORKER_MEMORY_MB")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok());
+    let bytes = match mb {
+        Some(mb) => mb << 20,
+        None => {
+            let model_bytes = std::fs::metadata(model).map(|m| m.len()).unwrap_or(0);
+            (4u64 << 30) + 3 * model_bytes
+        }
+    };
+    let limit = libc::rlimit {
+        rlim_cur: bytes,
+        rlim_max: bytes,
+    };
+    // SAFETY: setrlimit on our own process with a valid struct.
+    if unsafe { libc::setrlimit(libc::RLIMIT_AS, &limit) } != 0 {
+        tracing::warn!(
+            "cannot cap the worker's memory: {}",
+            std::io::Error::last_os_error()
+        );
+    }
+}
+
 pub fn run(model: &Path, threads: usize, options: DecodeOptions) -> anyhow::Result<()> {
+    tie_to_parent();
     let out = take_protocol_stdout()?;
     init_logging();
     lower_priority();
     handle_interrupts();
+    cap_memory(model);
     let mut out = BufWriter::new(out);
     let t0 = Instant::now();
     let mut whisper = Whisper::load(model, threads, options)?;

@@ -6,7 +6,7 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, ChildStdin, ChildStdout};
 
 use super::{Job, WorkerSpec};
@@ -32,6 +32,10 @@ impl std::fmt::Display for WorkerFailure {
     }
 }
 
+/// The longest reply read from a worker: a 30 s utterance's reply with all its segments is
+/// ~10 KiB.
+const MAX_FRAME: u64 = 1 << 20;
+
 /// A running worker child. Dropping it kills the process (tokio reaps it).
 pub(super) struct WorkerProc {
     child: Child,
@@ -55,6 +59,7 @@ impl WorkerProc {
             // A panic then prints its message and one note, not a backtrace: the message is
             // what the user sees as the reason.
             .env("RUST_BACKTRACE", "0")
+            .env("RECORDER_PARENT_PID", std::process::id().to_string())
             .spawn()
             .map_err(|e| anyhow::anyhow!("cannot start '{}': {e}", spec.program.display()))?;
         let pid = child.id().unwrap_or(0);
@@ -90,13 +95,24 @@ impl WorkerProc {
         }
     }
 
+    /// One framed reply. Bounded: a worker that writes without newlines cannot make the
+    /// parent grow, and bytes that are not UTF-8 are garbage from a live worker, not a death.
     pub(super) async fn read_response(&mut self) -> Result<Response, WorkerFailure> {
-        let mut line = String::new();
-        let n = self
-            .stdout
-            .read_line(&mut line)
+        let mut buf = Vec::new();
+        let n = (&mut self.stdout)
+            .take(MAX_FRAME)
+            .read_until(b'\n', &mut buf)
             .await
             .map_err(|e| WorkerFailure::Died(e.to_string()))?;
+        if n as u64 == MAX_FRAME && !buf.ends_with(b"\n") {
+            return Err(WorkerFailure::BadFrame(format!(
+                "a reply over {} KiB",
+                MAX_FRAME >> 10
+            )));
+        }
+        let Ok(line) = String::from_utf8(buf) else {
+            return Err(WorkerFailure::BadFrame("a reply that is not UTF-8".into()));
+        };
         if n == 0 {
             let status = self.child.try_wait().ok().flatten();
             let why = match status {
