@@ -191,13 +191,26 @@ impl Printer {
 struct RunEnd {
     failures: usize,
     source_error: Option<String>,
+    /// A signal stopped it (its number); the run exits 128 + that.
+    signal: Option<i32>,
+    /// Utterances left without text because a second signal (or the drain's bound) cut the
+    /// wait short: their audio is on disk, `sessions resume` finishes them.
+    abandoned: usize,
+    session_dir: Option<PathBuf>,
 }
 
-/// Runs one recording to its end (end of input, device failure, or Ctrl-C/SIGTERM), printing
-/// as results arrive, and returns once every queued utterance has its outcome.
+/// After the first signal the pending utterances get this long to finish; then (or at a
+/// second signal) the run exits and says how to resume. A hung worker once held
+/// `--headless` for 75 s through repeated TERM/INT.
+const DRAIN: Duration = Duration::from_secs(30);
+
+/// Runs one recording to its end (end of input, device failure, or a signal), printing as
+/// results arrive, and returns once every queued utterance has its outcome, or a second
+/// signal or [`DRAIN`] after the first cut the wait short.
 async fn record(
     engine: &mut Engine,
     events: &mut UnboundedReceiver<EngineEvent>,
+    signals: &mut Signals,
     source: Source,
     json: bool,
     file: Option<String>,
@@ -209,23 +222,44 @@ async fn record(
         file,
         failures: 0,
     };
+    let mut end = RunEnd {
+        failures: 0,
+        source_error: None,
+        signal: None,
+        abandoned: 0,
+        session_dir: None,
+    };
     let mut stopped = false;
-    let mut source_error = None;
-    let mut signals = Signals::new()?;
+    let mut drain_until: Option<tokio::time::Instant> = None;
     loop {
         if stopped && reorder.outstanding() == 0 {
             break;
         }
         let ev = tokio::select! {
             ev = events.recv() => ev,
-            _ = signals.recv(), if !stopped => {
-                // Ctrl-C ends the current utterance (it is transcribed) and drains the queue.
-                engine.stop_recording();
+            sig = signals.recv() => {
+                if end.signal.is_some() {
+                    // The second: leave now; the audio is on disk.
+                    end.abandoned = reorder.outstanding();
+                    break;
+                }
+                // The first: stop taking input; the open utterance is cut and transcribed
+                // with the rest (without blocking this loop on the audio thread's flush).
+                end.signal = Some(sig);
+                engine.request_stop();
+                drain_until = Some(tokio::time::Instant::now() + DRAIN);
                 continue;
+            }
+            _ = sleep_until(drain_until) => {
+                end.abandoned = reorder.outstanding();
+                break;
             }
         };
         let Some(ev) = ev else { break };
         match ev {
+            EngineEvent::RecordingStarted { session_dir, .. } => {
+                end.session_dir = Some(session_dir);
+            }
             EngineEvent::Queued {
                 id, start_s, end_s, ..
             } => reorder.queued(id, start_s, end_s),
@@ -254,7 +288,7 @@ async fn record(
             }
             EngineEvent::SourceError(e) => {
                 eprintln!("recorder: {}", inert::inert_line(&e));
-                source_error = Some(e);
+                end.source_error = Some(e);
             }
             EngineEvent::RecordingStopped => {
                 stopped = true;
@@ -263,13 +297,20 @@ async fn record(
             _ => {}
         }
     }
-    Ok(RunEnd {
-        failures: printer.failures,
-        source_error,
-    })
+    end.failures = printer.failures;
+    Ok(end)
 }
 
-/// Ctrl-C, SIGTERM and SIGHUP as one stream.
+/// Waits until `t`, or forever when there is none.
+async fn sleep_until(t: Option<tokio::time::Instant>) {
+    match t {
+        Some(t) => tokio::time::sleep_until(t).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Ctrl-C, SIGTERM and SIGHUP as one stream, registered once per run (a signal between two
+/// files of a batch must not be lost).
 struct Signals {
     term: tokio::signal::unix::Signal,
     hup: tokio::signal::unix::Signal,
@@ -286,13 +327,44 @@ impl Signals {
         })
     }
 
-    async fn recv(&mut self) {
+    /// The next signal's number.
+    async fn recv(&mut self) -> i32 {
         tokio::select! {
-            _ = self.term.recv() => {}
-            _ = self.hup.recv() => {}
-            _ = self.int.recv() => {}
+            _ = self.term.recv() => libc::SIGTERM,
+            _ = self.hup.recv() => libc::SIGHUP,
+            _ = self.int.recv() => libc::SIGINT,
         }
     }
+}
+
+/// Ends the run after `end`: shuts the engine down (at once when the wait was cut short),
+/// says how to finish what was left, and gives the exit code for a signal (128 + its
+/// number), or `None` when no signal stopped it.
+async fn finish_after_signal(engine: Engine, end: &RunEnd) -> Option<i32> {
+    let sig = end.signal?;
+    let wait = if end.abandoned > 0 {
+        Duration::ZERO
+    } else {
+        Duration::from_secs(10)
+    };
+    engine.shutdown(wait).await;
+    if end.abandoned > 0 {
+        let id = end
+            .session_dir
+            .as_deref()
+            .and_then(|d| d.file_name())
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "last".into());
+        eprintln!(
+            "recorder: interrupted; {} not transcribed yet (the audio is kept): `recorder sessions resume {}`",
+            match end.abandoned {
+                1 => "1 utterance".to_string(),
+                n => format!("{n} utterances"),
+            },
+            inert::inert_line(&id)
+        );
+    }
+    Some(128 + sig)
 }
 
 /// `recorder --headless`: returns the process exit code.
@@ -302,7 +374,11 @@ pub async fn run_live(
     source: Source,
     json: bool,
 ) -> anyhow::Result<i32> {
-    let end = record(&mut engine, &mut events, source, json, None).await?;
+    let mut signals = Signals::new()?;
+    let end = record(&mut engine, &mut events, &mut signals, source, json, None).await?;
+    if end.signal.is_some() {
+        return Ok(finish_after_signal(engine, &end).await.unwrap_or(1));
+    }
     engine.shutdown(Duration::from_secs(10)).await;
     Ok(if end.failures > 0 || end.source_error.is_some() {
         1
@@ -311,13 +387,15 @@ pub async fn run_live(
     })
 }
 
-/// `recorder transcribe FILE...`: each file through the same engine, one after another.
+/// `recorder transcribe FILE...`: each file through the same engine, one after another. A
+/// signal ends the batch (the files after it are not started) with 128 + its number.
 pub async fn run_files(
     mut engine: Engine,
     mut events: UnboundedReceiver<EngineEvent>,
     files: Vec<PathBuf>,
     json: bool,
 ) -> anyhow::Result<i32> {
+    let mut signals = Signals::new()?;
     let mut failed = 0;
     let many = files.len() > 1;
     for f in files {
@@ -330,7 +408,10 @@ pub async fn run_files(
             realtime: false,
         };
         let file = json.then(|| name.clone());
-        match record(&mut engine, &mut events, source, json, file).await {
+        match record(&mut engine, &mut events, &mut signals, source, json, file).await {
+            Ok(end) if end.signal.is_some() => {
+                return Ok(finish_after_signal(engine, &end).await.unwrap_or(1));
+            }
             Ok(end) => {
                 if end.failures > 0 || end.source_error.is_some() {
                     failed += 1;
