@@ -215,7 +215,9 @@ async fn record(
     json: bool,
     file: Option<String>,
 ) -> anyhow::Result<RunEnd> {
-    engine.start_recording(source)?;
+    // Opening a device or file blocks (ALSA's open takes tens of ms): off the runtime's
+    // other tasks.
+    tokio::task::block_in_place(|| engine.start_recording(source))?;
     let mut reorder = Reorder::default();
     let mut printer = Printer {
         json,

@@ -110,3 +110,25 @@ fn within_a_minute(mut cmd: std::process::Command) -> std::process::Output {
         }
     }
 }
+
+/// A data folder whose name is not UTF-8: the utterance paths cross the worker protocol as
+/// they are (this panicked in the protocol encoder and the run hung).
+#[test]
+fn a_data_folder_that_is_not_utf8_works() {
+    use std::os::unix::ffi::OsStrExt;
+    tiny_en();
+    let Some(jfk) = eval_clip("fw_jfk.wav") else {
+        return skip(
+            "a_data_folder_that_is_not_utf8_works",
+            "../shared/eval is absent",
+        );
+    };
+    let sb = Sandbox::new();
+    let data = sb.path().join(std::ffi::OsStr::from_bytes(b"data\xff"));
+    let mut cmd = sb.cmd();
+    cmd.env("XDG_DATA_HOME", &data)
+        .args(["--headless", "--fast", "--input"])
+        .arg(&jfk);
+    assert_jfk(&within_a_minute(cmd));
+    assert!(data.join("recorder/sessions").is_dir());
+}

@@ -95,8 +95,16 @@ pub fn spawn(
     let handle = std::thread::Builder::new()
         .name("audio".into())
         .spawn(move || {
-            let opened = open(&source).and_then(|input| Ok((input, vad()?)));
-            let (input, vad) = match opened {
+            // The converter is made here, where a failure is the start's error: a
+            // microphone's format is not validated like a file's, and an `expect` on it
+            // later left the UI saying "recording" forever.
+            let opened = open(&source).and_then(|input| {
+                let (rate, channels) = input.format();
+                let conv = ToMono16k::new(rate, channels)
+                    .map_err(|e| anyhow::anyhow!("input '{}': {e}", input.name()))?;
+                Ok((input, conv, vad()?))
+            });
+            let (input, conv, vad) = match opened {
                 Ok(x) => x,
                 Err(e) => {
                     let _ = ready_tx.send(Err(e));
@@ -108,7 +116,7 @@ pub fn spawn(
                 Source::Device(d) => Some(d.clone()),
                 Source::File { .. } => None,
             };
-            let mut run = Run::new(input, vad, cfg, device);
+            let mut run = Run::new(input, conv, vad, cfg, device);
             run.main_loop(&ctl_rx, &mut emit);
             emit(AudioEvent::Stopped);
         })?;
@@ -159,13 +167,11 @@ struct Run {
 impl Run {
     fn new(
         input: Input,
+        conv: ToMono16k,
         vad: Box<dyn Vad>,
         cfg: PipelineConfig,
         device: Option<Option<String>>,
     ) -> Self {
-        let (rate, channels) = input.format();
-        // Rate and channels were validated when the source was opened.
-        let conv = ToMono16k::new(rate, channels).expect("validated input format");
         Run {
             input,
             vad,

@@ -381,7 +381,7 @@ impl Slot {
             self.counters.queued.fetch_sub(1, Ordering::SeqCst);
             self.counters.busy.fetch_add(1, Ordering::SeqCst);
             emit_status(&self.counters, self.cfg.workers, &self.events);
-            self.process(job).await;
+            self.process_guarded(job).await;
             self.counters.busy.fetch_sub(1, Ordering::SeqCst);
             emit_status(&self.counters, self.cfg.workers, &self.events);
         }
@@ -472,6 +472,25 @@ impl Slot {
                 self.index,
                 crate::error_line(e)
             )));
+        }
+    }
+
+    /// [`Slot::process`], with a panic in it turned into the job's failure: a panicking
+    /// task once left the run waiting forever for a result that could not come.
+    async fn process_guarded(&mut self, job: Job) {
+        use futures::FutureExt;
+        let copy = job.clone();
+        let run = std::panic::AssertUnwindSafe(self.process(job)).catch_unwind();
+        if let Err(panic) = run.await {
+            let what = panic
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| panic.downcast_ref::<&str>().copied())
+                .unwrap_or("a panic");
+            tracing::error!(slot = self.index, id = copy.id, "internal error: {what}");
+            self.worker = None;
+            let reason = format!("internal error ({what}); the audio is kept");
+            let _ = self.events.send(PoolEvent::Failed { job: copy, reason });
         }
     }
 

@@ -23,6 +23,8 @@ pub enum Request {
     /// still being spoken) may be cut short by SIGUSR1 when a final job needs the worker.
     Job {
         id: u64,
+        /// Any path, UTF-8 or not ([`os_path`]).
+        #[serde(with = "os_path")]
         wav: PathBuf,
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         interim: bool,
@@ -62,6 +64,38 @@ pub enum ProtocolError {
     Malformed { reason: String, snippet: String },
     #[error("worker speaks protocol version {got}, this recorder speaks {PROTOCOL_VERSION}")]
     Version { got: u32 },
+}
+
+/// A path as JSON without loss: a string when it is UTF-8, else its bytes as an array. A data
+/// folder named with a non-UTF-8 byte (`XDG_DATA_HOME=$'data\xff'`) made `encode` panic and
+/// the run hang.
+mod os_path {
+    use std::ffi::OsString;
+    use std::os::unix::ffi::{OsStrExt, OsStringExt};
+    use std::path::{Path, PathBuf};
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(p: &Path, s: S) -> Result<S::Ok, S::Error> {
+        match p.to_str() {
+            Some(text) => text.serialize(s),
+            None => p.as_os_str().as_bytes().serialize(s),
+        }
+    }
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Either {
+        Text(String),
+        Bytes(Vec<u8>),
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<PathBuf, D::Error> {
+        Ok(match Either::deserialize(d)? {
+            Either::Text(t) => PathBuf::from(t),
+            Either::Bytes(b) => PathBuf::from(OsString::from_vec(b)),
+        })
+    }
 }
 
 pub fn encode<T: Serialize>(msg: &T) -> String {
@@ -201,5 +235,29 @@ mod fuzz {
             let _ = decode_response(&line);
             let _ = decode_request(&line);
         }
+    }
+
+    #[test]
+    fn a_path_that_is_not_utf8_crosses_losslessly() {
+        use std::os::unix::ffi::OsStrExt;
+        let wav = PathBuf::from(std::ffi::OsStr::from_bytes(b"/data\xff/utt-000001.wav"));
+        let r = Request::Job {
+            id: 1,
+            wav: wav.clone(),
+            interim: false,
+            hints: Hints::default(),
+        };
+        let line = encode(&r);
+        assert_eq!(decode_request(&line).unwrap(), r);
+        let plain = Request::Job {
+            id: 2,
+            wav: "/data/x.wav".into(),
+            interim: false,
+            hints: Hints::default(),
+        };
+        assert!(
+            encode(&plain).contains("\"/data/x.wav\""),
+            "UTF-8 paths stay strings"
+        );
     }
 }

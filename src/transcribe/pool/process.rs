@@ -32,9 +32,9 @@ impl std::fmt::Display for WorkerFailure {
     }
 }
 
-/// The longest reply read from a worker: a 30 s utterance's reply with all its segments is
-/// ~10 KiB.
-const MAX_FRAME: u64 = 1 << 20;
+/// The longest reply read from a worker (a 30 s utterance's reply with all its segments is
+/// ~10 KiB): a worker writing without newlines cannot make the parent grow.
+const MAX_FRAME: u64 = protocol::MAX_LINE as u64;
 
 /// A running worker child. Dropping it kills the process (tokio reaps it).
 pub(super) struct WorkerProc {
