@@ -43,7 +43,7 @@ fn device_loss_and_return_continue_the_same_session() {
     // SAFETY: kill(2) on our child.
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     let status = wait_child(&mut child, Duration::from_secs(30), "recorder").unwrap();
-    assert!(status.success(), "exit {status}");
+    assert_eq!(status.code(), Some(130), "exit {status}");
 
     let dirs: Vec<_> = std::fs::read_dir(sb.sessions())
         .unwrap()

@@ -54,7 +54,7 @@ fn stalled_sentence(
     let last = wait_line(&out, "\"kind\":\"final\"", 60);
     signal(child.id() as i32, libc::SIGINT);
     let status = wait_child(&mut child, Duration::from_secs(30), "recorder").unwrap();
-    assert!(status.success(), "exit {status}\n{}", sb.log());
+    assert_eq!(status.code(), Some(130), "exit {status}\n{}", sb.log());
     let mut finals = vec![last];
     finals.extend(out.try_iter().filter(|l| l.contains("\"kind\":\"final\"")));
     let stderr: Vec<String> = err.try_iter().collect();
