@@ -97,7 +97,10 @@ pub struct JournalError {
 pub struct Journal {
     path: PathBuf,
     file: Mutex<File>,
-    /// Held while this journal is being written by a recording or a resume.
+    /// Written as `session_ended` when the last handle goes (see [`Journal::ending_when_dropped`]).
+    end_on_drop: Option<String>,
+    /// Held while this journal is being written by a recording or a resume; declared last so
+    /// it is released after the drop's last entry.
     _lock: Option<super::SessionLock>,
 }
 
@@ -136,6 +139,7 @@ impl Journal {
         Ok(Journal {
             path,
             file: Mutex::new(file),
+            end_on_drop: None,
             _lock: None,
         })
     }
@@ -144,6 +148,13 @@ impl Journal {
     /// results into it hold it too, so a resume cannot start while results are still due).
     pub fn holding(mut self, lock: super::SessionLock) -> Journal {
         self._lock = Some(lock);
+        self
+    }
+
+    /// This journal, ending the session (`session_ended`, `reason`) when its last handle is
+    /// dropped: for a resume, whose jobs share it, that is when the last result is in.
+    pub fn ending_when_dropped(mut self, reason: &str) -> Journal {
+        self.end_on_drop = Some(reason.to_string());
         self
     }
 
@@ -166,6 +177,20 @@ impl Journal {
             f.sync_data().map_err(err)?;
         }
         Ok(())
+    }
+}
+
+impl Drop for Journal {
+    fn drop(&mut self) {
+        if let Some(reason) = self.end_on_drop.take() {
+            let entry = Entry::SessionEnded {
+                time: super::now_text(),
+                reason,
+            };
+            if let Err(e) = self.append(&entry, true) {
+                tracing::error!("{e}");
+            }
+        }
     }
 }
 

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use std::sync::Arc;
 
-use super::{Entry, Journal, LockError, SESSION_WAV, Session, lock, now_text, repair_wav_header};
+use super::{Entry, Journal, LockError, SESSION_WAV, Session, lock, repair_wav_header};
 use crate::audio::SAMPLE_RATE;
 use crate::audio::segmenter::Hints;
 use crate::audio::wav::write_16k_mono;
@@ -121,8 +121,9 @@ fn journal_recorded(
     Ok(())
 }
 
-/// A session made ready for a resume: locked (by the journal, which the jobs share), its
-/// unwritten utterances rebuilt, and ended in its journal if the crash left it open.
+/// A session made ready for a resume: locked (by the journal, which the jobs share) and its
+/// unwritten utterances rebuilt; if the crash left it open, it is ended in its journal when
+/// the resume completes (the journal's last handle goes).
 pub struct Prepared {
     pub session: Session,
     pub journal: Arc<Journal>,
@@ -168,17 +169,15 @@ pub fn prepare_resume(dir: &Path) -> Result<Prepared, PrepareError> {
             dir: dir.to_path_buf(),
             source,
         })?;
-    let journal = Arc::new(Journal::open(dir)?.holding(held));
+    let mut journal = Journal::open(dir)?.holding(held);
     if session.ended.is_none() {
-        // Nobody records it (we hold its lock): its recording ended with the crash. Ending
-        // it here is what stops `sessions list` calling it "interrupted" once resumed.
-        let entry = Entry::SessionEnded {
-            time: now_text(),
-            reason: "interrupted; ended by resume".into(),
-        };
-        journal.append(&entry, true)?;
+        // Nobody records it (we hold its lock): its recording ended with the crash. The
+        // resume ends it in the journal once its last result is in (the jobs share this
+        // journal), which stops `sessions list` calling it "interrupted".
+        journal = journal.ending_when_dropped("interrupted; ended by resume");
     }
-    if !rebuilt.ids.is_empty() || session.ended.is_none() {
+    let journal = Arc::new(journal);
+    if !rebuilt.ids.is_empty() {
         session = load(dir)?;
     }
     Ok(Prepared {

@@ -228,3 +228,25 @@ fn a_folder_whose_journal_cannot_be_read_is_still_listed() {
     assert_eq!(all.len(), 1);
     assert!(all[0].unreadable.is_some());
 }
+
+#[test]
+fn a_resume_journal_ends_the_session_when_its_last_handle_goes() {
+    let dir = tempfile::tempdir().unwrap();
+    journal_with(dir.path(), &[rec(1)]);
+    let j = std::sync::Arc::new(
+        Journal::open(dir.path())
+            .unwrap()
+            .ending_when_dropped("resumed"),
+    );
+    let job_handle = j.clone();
+    drop(j);
+    assert!(
+        Session::load(dir.path()).unwrap().ended.is_none(),
+        "a job still holds it"
+    );
+    job_handle.append(&text(1, "one"), true).unwrap();
+    drop(job_handle);
+    let s = Session::load(dir.path()).unwrap();
+    assert!(s.ended.is_some());
+    assert!(!s.is_unfinished());
+}

@@ -479,9 +479,16 @@ impl Slot {
     /// task once left the run waiting forever for a result that could not come.
     async fn process_guarded(&mut self, job: Job) {
         use futures::FutureExt;
-        let copy = job.clone();
+        // The copy must not hold the journal: its last handle going is what ends a resumed
+        // session (`Journal::ending_when_dropped`), and that must follow the last result.
+        let journal = job.journal.as_ref().map(Arc::downgrade);
+        let mut copy = Job {
+            journal: None,
+            ..job.clone()
+        };
         let run = std::panic::AssertUnwindSafe(self.process(job)).catch_unwind();
         if let Err(panic) = run.await {
+            copy.journal = journal.and_then(|w| w.upgrade());
             let what = panic
                 .downcast_ref::<String>()
                 .map(String::as_str)
