@@ -354,9 +354,7 @@ async fn finish_after_signal(engine: Engine, end: &RunEnd) -> Option<i32> {
         let id = end
             .session_dir
             .as_deref()
-            .and_then(|d| d.file_name())
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "last".into());
+            .map_or_else(|| "last".into(), crate::session::id_of);
         eprintln!(
             "recorder: interrupted; {} not transcribed yet (the audio is kept): `recorder sessions resume {}`",
             match end.abandoned {

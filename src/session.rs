@@ -105,15 +105,7 @@ impl Session {
     /// when the journal cannot be read at all.
     pub fn load(dir: &Path) -> std::io::Result<Session> {
         let bytes = std::fs::read(dir.join(JOURNAL))?;
-        let mut s = Session {
-            id: dir
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default(),
-            dir: dir.to_path_buf(),
-            busy: holder(dir),
-            ..Session::default()
-        };
+        let mut s = Session::empty(dir);
         // Line by line as bytes: one invalid UTF-8 byte used to fail the whole read
         // (`lines()?`), and the session vanished from `sessions list`.
         for (n, line) in bytes.split(|&b| b == b'\n').enumerate() {
@@ -143,13 +135,17 @@ impl Session {
     /// A folder whose journal cannot be read: listed with the reason, never hidden.
     fn unreadable(dir: &Path, e: &std::io::Error) -> Session {
         Session {
-            id: dir
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default(),
+            unreadable: Some(format!("journal unreadable: {e}")),
+            ..Session::empty(dir)
+        }
+    }
+
+    /// The folder `dir` as a session with nothing read yet.
+    fn empty(dir: &Path) -> Session {
+        Session {
+            id: id_of(dir),
             dir: dir.to_path_buf(),
             busy: holder(dir),
-            unreadable: Some(format!("journal unreadable: {e}")),
             ..Session::default()
         }
     }
@@ -323,6 +319,13 @@ pub fn list(root: &Path) -> Vec<Session> {
     dirs.iter()
         .map(|d| Session::load(d).unwrap_or_else(|e| Session::unreadable(d, &e)))
         .collect()
+}
+
+/// A session's id: its folder's name.
+pub fn id_of(dir: &Path) -> String {
+    dir.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 /// `name` is one plain file name: not empty, not absolute, no `/`, not `.` or `..`.

@@ -191,7 +191,7 @@ async fn resume(p: session::Prepared, cfg: EngineConfig) -> anyhow::Result<i32> 
     eprintln!(
         "recorder: transcribing {} of session {}",
         utterances(ids.len()),
-        inert_line(&session_id(&dir))
+        inert_line(&session::id_of(&dir))
     );
     let mut left = ids.len();
     while left > 0 {
@@ -245,12 +245,6 @@ fn utterances(n: usize) -> String {
         1 => "1 utterance".into(),
         n => format!("{n} utterances"),
     }
-}
-
-fn session_id(dir: &Path) -> String {
-    dir.file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default()
 }
 
 /// The newest session a crash left with untranscribed audio (the TUI offers to resume it).

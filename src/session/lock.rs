@@ -61,7 +61,7 @@ pub fn lock(dir: &Path, what: &str) -> Result<SessionLock, LockError> {
         Ok(()) => {}
         Err(std::fs::TryLockError::WouldBlock) => {
             return Err(LockError::Busy {
-                session: session_id(dir),
+                session: super::id_of(dir),
                 holder: read_holder(&path),
             });
         }
@@ -89,12 +89,6 @@ fn read_holder(path: &Path) -> Holder {
     let pid = words.next().unwrap_or("?").to_string();
     let what = words.next().unwrap_or("").to_string();
     Holder { what, pid }
-}
-
-fn session_id(dir: &Path) -> String {
-    dir.file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default()
 }
 
 #[cfg(test)]
