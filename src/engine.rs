@@ -12,26 +12,18 @@ use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
 
 use crate::audio::Level;
 use crate::audio::pipeline::{AudioEvent, Control};
+use crate::protocol::Transcript;
 use crate::session::{self, Entry, Journal};
-use crate::transcribe::Transcript;
+pub mod interim;
+pub mod junction;
 mod open;
 
 pub use open::Opened;
 use open::open_recording;
 
-use crate::transcribe::pool::{
-    InterimSwitch, Job, Pool, PoolConfig, PoolEvent, Submitter, WorkerSpec,
-};
+use crate::pool::{InterimSwitch, Job, Pool, PoolConfig, PoolEvent, Submitter, WorkerSpec};
 
-/// Where audio comes from.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Source {
-    /// A capture device by name (`None`: the default input).
-    Device(Option<String>),
-    /// A WAV file played through the pipeline as if it were the microphone.
-    /// `realtime`: at real-time pace (otherwise as fast as possible).
-    File { path: PathBuf, realtime: bool },
-}
+pub use crate::audio::source::Source;
 
 /// Everything the front ends hear about.
 #[derive(Debug, Clone)]
@@ -125,7 +117,7 @@ impl EngineConfig {
                 crate::inert::inert_line(lang)
             );
         }
-        let worker = Some(crate::transcribe::whisper::worker_spec(cfg, &model)?);
+        let worker = Some(crate::pool::WorkerSpec::for_config(cfg, &model)?);
         Ok(EngineConfig {
             model,
             workers: cfg.workers,
@@ -456,8 +448,8 @@ async fn forward_pool_events(
     interim_switch: InterimSwitch,
     interval: Option<Duration>,
 ) {
-    let mut interim = crate::transcribe::interim::Tracker::default();
-    let mut seams = crate::transcribe::junction::Seams::default();
+    let mut interim = crate::engine::interim::Tracker::default();
+    let mut seams = crate::engine::junction::Seams::default();
     let interval_ms = interval.map_or(f64::INFINITY, |d| d.as_secs_f64() * 1000.0);
     while let Some(ev) = rx.recv().await {
         let out = match ev {

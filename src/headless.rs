@@ -12,7 +12,7 @@ use tokio::sync::mpsc::UnboundedReceiver;
 
 use crate::engine::{Engine, EngineEvent, Source};
 use crate::inert;
-use crate::transcribe::{Timings, Transcript};
+use crate::protocol::{Timings, Transcript};
 
 /// The result of one utterance, as printed.
 #[derive(Debug, Clone, PartialEq)]

@@ -23,11 +23,13 @@ pub mod logging;
 pub mod models;
 pub mod ortlib;
 pub mod paths;
+pub mod pool;
+pub mod protocol;
 pub mod session;
 pub mod sessions_cmd;
-pub mod transcribe;
 pub mod tui;
 pub mod ui;
+pub mod worker;
 
 /// An error and its causes as one line ("a: b: c"), skipping a cause whose text the line
 /// already holds: a `thiserror` message that shows its `#[source]` would otherwise print it

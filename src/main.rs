@@ -8,7 +8,7 @@ use clap::Parser;
 use recorder::cli::{Cli, Command, ModelsCommand};
 use recorder::config::Config;
 use recorder::engine::{Engine, EngineConfig, Source};
-use recorder::{audio, headless, logging, models, ortlib, paths, transcribe};
+use recorder::{audio, headless, logging, models, ortlib, paths, protocol, worker};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -29,13 +29,13 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         vocabulary,
     }) = &cli.command
     {
-        let options = transcribe::whisper::DecodeOptions {
+        let options = protocol::DecodeOptions {
             language: lang.clone(),
             translate: cli.common.translate,
             vocabulary: vocabulary.clone(),
         };
         // The worker sets up its own logging (to stderr, which the pool captures).
-        transcribe::worker::run(ggml, *n_threads, options)?;
+        worker::run(ggml, *n_threads, options)?;
         return Ok(0);
     }
     let log = logging::init()

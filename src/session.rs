@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::audio::segmenter::Hints;
-use crate::transcribe::Segment;
+use crate::protocol::Segment;
 
 mod audio;
 mod journal;

@@ -8,7 +8,7 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use recorder::transcribe::pool::{Job, Pool, PoolConfig, PoolEvent, WorkerSpec};
+use recorder::pool::{Job, Pool, PoolConfig, PoolEvent, WorkerSpec};
 use support::run::{Sandbox, bin, norm, tiny_en};
 use support::{have, skip, speak};
 use tokio::sync::mpsc;

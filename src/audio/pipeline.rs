@@ -12,7 +12,7 @@ use super::segmenter::{Hints, SegEvent, Segmenter, SegmenterConfig};
 use super::source::{Input, Poll};
 use super::vad::Vad;
 use super::{CHUNK, Level, SAMPLE_RATE, wav};
-use crate::engine::Source;
+use super::source::Source;
 use crate::session::{Entry, Store};
 
 /// Commands into the audio thread.

@@ -151,7 +151,7 @@ fn chunks_to_s(chunks: usize) -> f64 {
 
 /// Each part of an overlapped split keeps the words whose middle lies up to this far past the
 /// cut: whisper's token times are rough, and a word both parts write is taken out at the seam
-/// (`transcribe::junction`) while one that neither writes would be lost.
+/// (`engine::junction`) while one that neither writes would be lost.
 const SEAM_MARGIN_S: f64 = 0.25;
 
 /// A pause of 160 ms under `end_threshold` is a real one for a split (word gaps inside

@@ -2,7 +2,7 @@
 //! as if it were the microphone (`--input`), at real-time pace or as fast as possible. Only the
 //! source differs; resampling, VAD and segmentation are the same code path.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
@@ -10,6 +10,16 @@ use ringbuf::traits::{Consumer, Observer};
 
 use super::capture::{self, Capture};
 use super::wav::WavSource;
+
+/// Where audio comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Source {
+    /// A capture device by name (`None`: the default input).
+    Device(Option<String>),
+    /// A WAV file played through the pipeline as if it were the microphone.
+    /// `realtime`: at real-time pace (otherwise as fast as possible).
+    File { path: PathBuf, realtime: bool },
+}
 
 /// What one poll of a source gave.
 pub enum Poll {

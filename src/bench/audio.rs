@@ -25,8 +25,8 @@ use crate::audio::resample::ToMono16k;
 use crate::audio::segmenter::{SegEvent, Segmenter};
 use crate::audio::source::{Input, Poll};
 use crate::config::Config;
+use crate::pool::PoolEvent;
 use crate::session::{Journal, Store};
-use crate::transcribe::pool::PoolEvent;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct AudioReport {

@@ -16,7 +16,7 @@ use crate::config::Config;
 use crate::eval::manifest::{self, Clip};
 use crate::eval::normalize::normalize;
 use crate::eval::wer::{self, Score};
-use crate::transcribe::pool::{Job, Pool, PoolConfig, PoolEvent, Submitter};
+use crate::pool::{Job, Pool, PoolConfig, PoolEvent, Submitter};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ClipLatency {
@@ -108,7 +108,7 @@ pub(super) struct WarmPool {
 
 pub(super) async fn start_pool(cfg: &Config) -> anyhow::Result<WarmPool> {
     let model = crate::paths::resolve_model(&cfg.model, cfg.models_dir.as_deref())?;
-    let spec = crate::transcribe::whisper::worker_spec(cfg, &model)?;
+    let spec = crate::pool::WorkerSpec::for_config(cfg, &model)?;
     let (tx, mut events) = mpsc::unbounded_channel();
     let (pool, submitter) = Pool::start(PoolConfig::new(cfg.workers, spec), tx);
     let (mut pids, mut load_ms) = (vec![0; cfg.workers], Vec::new());
@@ -144,7 +144,7 @@ pub(super) async fn start_pool(cfg: &Config) -> anyhow::Result<WarmPool> {
 pub(super) struct JobResult {
     pub elapsed_ms: f64,
     pub text: String,
-    pub timings: crate::transcribe::Timings,
+    pub timings: crate::protocol::Timings,
 }
 
 impl WarmPool {

@@ -6,7 +6,7 @@
 //! - [`normalize`] (with numbers and spelling tables) and [`wer`]: scoring;
 //! - [`report`]: the table or JSON.
 //!
-//! Guards are switched per run with `RECORDER_GUARDS` (see [`crate::transcribe::guards`]).
+//! Guards are switched per run with `RECORDER_GUARDS` (see [`crate::worker::guards`]).
 
 pub mod manifest;
 pub mod noise;
@@ -22,7 +22,7 @@ pub mod wer;
 
 use crate::cli::EvalArgs;
 use crate::config::Config;
-use crate::transcribe::guards::Guards;
+use crate::worker::guards::Guards;
 
 /// Runs the eval and prints the report; the exit code is 1 when any utterance failed.
 pub async fn run(cfg: &Config, args: EvalArgs, json: bool) -> anyhow::Result<i32> {

@@ -14,7 +14,7 @@ use crate::audio::segmenter::SegmenterConfig;
 use crate::audio::wav;
 use crate::config::Config;
 use crate::engine::{Engine, EngineConfig, EngineEvent, Source};
-use crate::transcribe::guards;
+use crate::worker::guards;
 
 /// One utterance as the pipeline cut and transcribed it, with what the guards look at.
 #[derive(Debug, Clone, Serialize)]

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::JOURNAL;
 use crate::audio::segmenter::Hints;
-use crate::transcribe::{Segment, Timings};
+use crate::protocol::{Segment, Timings};
 
 /// One line of the journal.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -1,7 +1,7 @@
 use std::io::Write;
 
 use super::*;
-use crate::transcribe::Timings;
+use crate::protocol::Timings;
 
 fn journal_with(dir: &Path, entries: &[Entry]) -> Journal {
     let j = Journal::open(dir).unwrap();

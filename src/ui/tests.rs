@@ -13,7 +13,7 @@ use super::draw;
 use crate::app::{App, Msg};
 use crate::audio::Level;
 use crate::engine::EngineEvent;
-use crate::transcribe::{Timings, Transcript};
+use crate::protocol::{Timings, Transcript};
 
 /// Draws `app` on a `width`×`height` screen and returns the screen as text.
 fn screen(app: &mut App, width: u16, height: u16) -> String {

@@ -12,8 +12,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 
-use super::protocol::Response;
-use super::{Segment, Timings};
+use crate::protocol::{Response, Segment, Timings};
 
 mod process;
 use process::WorkerProc;
@@ -45,6 +44,22 @@ impl WorkerSpec {
             args.push(l.into());
         }
         Ok(WorkerSpec { program, args })
+    }
+
+    /// How the pool starts workers for `cfg`: this binary in worker mode with the model,
+    /// threads, language and the decoding options (`--translate`, `--vocabulary`).
+    pub fn for_config(
+        cfg: &crate::config::Config,
+        model: &std::path::Path,
+    ) -> anyhow::Result<Self> {
+        let mut spec = WorkerSpec::this_binary(model, cfg.threads, cfg.language.as_deref())?;
+        let options = crate::protocol::DecodeOptions {
+            language: cfg.language.clone(),
+            translate: cfg.translate,
+            vocabulary: cfg.vocabulary.clone(),
+        };
+        spec.args.extend(options.worker_args());
+        Ok(spec)
     }
 }
 

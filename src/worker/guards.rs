@@ -9,7 +9,7 @@
 //! (only these). The harness (`recorder eval`) reports the effect of each; the README has
 //! the numbers.
 
-use super::Segment;
+use crate::protocol::Segment;
 
 /// Which guards are on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -403,7 +403,7 @@ pub fn filter(g: &Guards, segments: Vec<Segment>, level: &Level, vad_sure: bool)
         }
     }
     if g.phrases {
-        let text = super::whisper::join_segments(&kept);
+        let text = Segment::join(&kept);
         let nsp = kept.iter().map(|s| s.no_speech_prob).fold(0.0, f32::max);
         let weak = (nsp >= PHRASE_NO_SPEECH && !vad_sure) || level.snr_db() < PHRASE_WEAK_SNR_DB;
         if weak && is_stock_phrase(&text) {

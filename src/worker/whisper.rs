@@ -4,68 +4,14 @@
 use std::cell::Cell;
 use std::ffi::{c_int, c_void};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use whisper_rs::{FullParams, SamplingStrategy, WhisperContext, WhisperState};
 
-use super::Segment;
 use super::guards::{self, Guards};
 use crate::audio::segmenter::Hints;
-
-/// What to decode, beyond the model: set once per worker from the config.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct DecodeOptions {
-    /// Spoken language (`en`, `de`, …); `None` or `auto` detects it (multilingual models).
-    pub language: Option<String>,
-    /// Translate to English instead of transcribing (multilingual models only).
-    pub translate: bool,
-    /// Names and jargon, given to whisper as the initial prompt so it spells them right.
-    pub vocabulary: Vec<String>,
-}
-
-impl DecodeOptions {
-    /// The worker's command-line arguments for these options (see `recorder worker`).
-    pub fn worker_args(&self) -> Vec<std::ffi::OsString> {
-        let mut args = Vec::new();
-        if self.translate {
-            args.push("--translate".into());
-        }
-        for word in &self.vocabulary {
-            args.push("--vocabulary".into());
-            args.push(word.into());
-        }
-        args
-    }
-
-    /// The initial prompt: whisper continues the style and spelling of what it is shown, so
-    /// a plain comma-separated list of the words works (whisper's docs: "glossary" prompts).
-    pub fn prompt(&self) -> Option<String> {
-        let words: Vec<&str> = self
-            .vocabulary
-            .iter()
-            .map(|w| w.trim())
-            .filter(|w| !w.is_empty())
-            .collect();
-        (!words.is_empty()).then(|| format!("{}.", words.join(", ")))
-    }
-}
-
-/// How the pool starts workers for `cfg`: this binary in worker mode with the model, threads,
-/// language, and the decoding options (`--translate`, `--vocabulary`).
-pub fn worker_spec(
-    cfg: &crate::config::Config,
-    model: &Path,
-) -> anyhow::Result<super::pool::WorkerSpec> {
-    let mut spec =
-        super::pool::WorkerSpec::this_binary(model, cfg.threads, cfg.language.as_deref())?;
-    let options = DecodeOptions {
-        language: cfg.language.clone(),
-        translate: cfg.translate,
-        vocabulary: cfg.vocabulary.clone(),
-    };
-    spec.args.extend(options.worker_args());
-    Ok(spec)
-}
+use crate::protocol::{DecodeOptions, Segment};
 
 pub struct Whisper {
     // Keeps the model alive for the state (the state also holds a reference).
@@ -75,8 +21,10 @@ pub struct Whisper {
     options: DecodeOptions,
     guards: Guards,
     pub multilingual: bool,
-    /// The next pass is an interim one: stop it when the worker's INTERRUPT flag is raised.
+    /// The next pass is an interim one: stop it when `interrupt` is raised.
     pub interruptible: bool,
+    /// Raised (by the worker's signal handler) to cut an interim pass short.
+    interrupt: &'static AtomicBool,
 }
 
 /// The text of one utterance and where whisper spent its time.
@@ -132,7 +80,12 @@ unsafe extern "C" fn on_logits(
 const GREEDY_LOGPROB: f32 = -1.5;
 
 impl Whisper {
-    pub fn load(model: &Path, threads: usize, options: DecodeOptions) -> anyhow::Result<Self> {
+    pub fn load(
+        model: &Path,
+        threads: usize,
+        options: DecodeOptions,
+        interrupt: &'static AtomicBool,
+    ) -> anyhow::Result<Self> {
         let path = model
             .to_str()
             .ok_or_else(|| anyhow::anyhow!("model path '{}' is not UTF-8", model.display()))?;
@@ -152,6 +105,7 @@ impl Whisper {
             guards,
             multilingual,
             interruptible: false,
+            interrupt,
         })
     }
 }
@@ -164,7 +118,8 @@ struct Call<'a> {
     prompt: Option<&'a str>,
     audio_s: f32,
     guards: Guards,
-    interruptible: bool,
+    /// The flag that stops an interim pass; `None` for a final pass.
+    interrupt: Option<&'static AtomicBool>,
     /// whisper.cpp's own no-speech skip applies only where the audio leaves room for nobody
     /// having spoken ([`guards::no_speech_may_drop`]).
     no_speech_may_drop: bool,
@@ -175,10 +130,8 @@ struct Call<'a> {
 fn params<'a>(call: &Call<'a>, marks: &'a Marks) -> FullParams<'a, 'a> {
     let mut p = FullParams::new(SamplingStrategy::Greedy { best_of: 1 });
     p.set_n_threads(call.threads as c_int);
-    if call.interruptible {
-        p.set_abort_callback_safe(|| {
-            crate::transcribe::worker::INTERRUPT.load(std::sync::atomic::Ordering::SeqCst)
-        });
+    if let Some(flag) = call.interrupt {
+        p.set_abort_callback_safe(move || flag.load(Ordering::SeqCst));
     }
     // Each utterance stands alone: carrying text over lets one hallucination seed the next.
     p.set_no_context(true);
@@ -248,7 +201,7 @@ impl Whisper {
             prompt: prompt.as_deref(),
             audio_s: samples.len() as f32 / 16_000.0,
             guards: self.guards,
-            interruptible: self.interruptible,
+            interrupt: self.interruptible.then_some(self.interrupt),
             no_speech_may_drop: guards::no_speech_may_drop(hints.vad_sure, &level),
             word_times: hints.keep_from_s.is_some() || hints.keep_to_s.is_some(),
         };
@@ -273,7 +226,7 @@ impl Whisper {
             tracing::debug!(weakest, "first pass");
             if weakest < limit {
                 tracing::debug!(weakest, "unsure token on a shortened window: full window");
-                let mut params = crate::transcribe::whisper::params(&call, &marks);
+                let mut params = self::params(&call, &marks);
                 params.set_audio_ctx(0);
                 params.set_n_threads(super::speed::threads_now(self.threads) as c_int);
                 self.state
@@ -292,7 +245,7 @@ impl Whisper {
         }
         let done = Instant::now();
         let no_speech_prob = raw.iter().map(|s| s.no_speech_prob).fold(0.0, f32::max);
-        let text = join_segments(&segments);
+        let text = Segment::join(&segments);
         let enc_start = marks.encoder_start.get().unwrap_or(started);
         let enc_end = marks.first_logits.get().unwrap_or(done);
         Ok(Output {
@@ -449,14 +402,4 @@ impl Output {
 
 fn ms(d: std::time::Duration) -> f64 {
     d.as_secs_f64() * 1000.0
-}
-
-/// Joins segment texts with single spaces.
-pub fn join_segments(segments: &[Segment]) -> String {
-    segments
-        .iter()
-        .map(|s| s.text.trim())
-        .filter(|t| !t.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ")
 }

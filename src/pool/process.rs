@@ -10,7 +10,7 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, ChildStdin, ChildStdout};
 
 use super::{Job, WorkerSpec};
-use crate::transcribe::protocol::{self, Request, Response};
+use crate::protocol::{self, Request, Response};
 
 /// Why a worker could not finish a job.
 #[derive(Debug)]

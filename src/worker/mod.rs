@@ -5,16 +5,21 @@
 //! the worker first moves the protocol to a private duplicate of stdout and points fd 1 at
 //! stderr, which the parent captures into the log.
 
+pub mod guards;
+pub mod speed;
+pub mod whisper;
+
 use std::fs::File;
 use std::io::{BufRead, BufWriter, Write};
 use std::os::fd::FromRawFd;
 use std::path::Path;
 use std::time::Instant;
 
-use super::protocol::{self, PROTOCOL_VERSION, Request, Response};
-use super::whisper::{DecodeOptions, Whisper};
 use crate::audio::segmenter::Hints;
 use crate::audio::wav;
+use crate::protocol::DecodeOptions;
+use crate::protocol::{self, PROTOCOL_VERSION, Request, Response};
+use whisper::Whisper;
 
 /// Moves the protocol off fd 1: returns a writer on a duplicate of the original stdout, and
 /// redirects fd 1 to stderr.
@@ -129,7 +134,7 @@ pub fn run(model: &Path, threads: usize, options: DecodeOptions) -> anyhow::Resu
     cap_memory(model);
     let mut out = BufWriter::new(out);
     let t0 = Instant::now();
-    let mut whisper = Whisper::load(model, threads, options)?;
+    let mut whisper = Whisper::load(model, threads, options, &INTERRUPT)?;
     let hello = Response::Hello {
         version: PROTOCOL_VERSION,
         pid: std::process::id(),

@@ -1,4 +1,7 @@
-//! The worker protocol: one JSON object per line on the worker's stdin (requests) and on its
+//! The worker protocol and the vocabulary both sides share (and the journal stores):
+//! [`Segment`], [`Timings`], [`Transcript`].
+//!
+//! One JSON object per line on the worker's stdin (requests) and on its
 //! private protocol pipe, its original stdout (responses). The worker first sends `Hello` with
 //! [`PROTOCOL_VERSION`]; a parent that gets another version (an old binary on PATH, say)
 //! refuses the worker. EOF on stdin ends the worker.
@@ -7,7 +10,6 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use super::Segment;
 use crate::audio::segmenter::Hints;
 
 /// Bump on any incompatible change to the messages below.
@@ -15,6 +17,103 @@ pub const PROTOCOL_VERSION: u32 = 2;
 
 /// A response line longer than this is garbage (a result is a few KB at most).
 pub const MAX_LINE: usize = 4 << 20;
+
+/// One piece of a transcript with times relative to the utterance start.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Segment {
+    pub start_s: f64,
+    pub end_s: f64,
+    pub text: String,
+    pub no_speech_prob: f32,
+    /// Mean log-probability of the segment's text tokens (whisper's confidence; below -1 is
+    /// unsure). 0 from workers that do not send it.
+    #[serde(default)]
+    pub avg_logprob: f32,
+    /// Text tokens decoded for this segment (timestamps and special tokens excluded).
+    #[serde(default)]
+    pub tokens: u32,
+}
+
+impl Segment {
+    /// Joins segment texts with single spaces.
+    pub fn join(segments: &[Segment]) -> String {
+        segments
+            .iter()
+            .map(|s| s.text.trim())
+            .filter(|t| !t.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+/// Where the time went for one utterance, all in milliseconds.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Timings {
+    /// From the utterance being queued to a worker taking it.
+    pub queue_ms: f64,
+    /// whisper.cpp's own encoder time.
+    pub encode_ms: f64,
+    /// whisper.cpp's own decoder time (sampling + batched decode + prompt).
+    pub decode_ms: f64,
+    /// Wall time inside the worker for this job (read WAV + mel + encode + decode).
+    pub worker_ms: f64,
+    /// From the segmenter closing the utterance to the text being ready.
+    pub total_ms: f64,
+    /// How many workers tried this job (1 when nothing went wrong).
+    pub attempts: u32,
+}
+
+/// The final text of one utterance.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Transcript {
+    pub id: u64,
+    /// Seconds from the start of the session (or file).
+    pub start_s: f64,
+    pub end_s: f64,
+    pub text: String,
+    pub segments: Vec<Segment>,
+    /// Highest no-speech probability over the segments (whisper's own estimate).
+    pub no_speech_prob: f32,
+    pub timings: Timings,
+}
+
+/// What to decode, beyond the model: set once per worker from the config.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DecodeOptions {
+    /// Spoken language (`en`, `de`, …); `None` or `auto` detects it (multilingual models).
+    pub language: Option<String>,
+    /// Translate to English instead of transcribing (multilingual models only).
+    pub translate: bool,
+    /// Names and jargon, given to whisper as the initial prompt so it spells them right.
+    pub vocabulary: Vec<String>,
+}
+
+impl DecodeOptions {
+    /// The worker's command-line arguments for these options (see `recorder worker`).
+    pub fn worker_args(&self) -> Vec<std::ffi::OsString> {
+        let mut args = Vec::new();
+        if self.translate {
+            args.push("--translate".into());
+        }
+        for word in &self.vocabulary {
+            args.push("--vocabulary".into());
+            args.push(word.into());
+        }
+        args
+    }
+
+    /// The initial prompt: whisper continues the style and spelling of what it is shown, so
+    /// a plain comma-separated list of the words works (whisper's docs: "glossary" prompts).
+    pub fn prompt(&self) -> Option<String> {
+        let words: Vec<&str> = self
+            .vocabulary
+            .iter()
+            .map(|w| w.trim())
+            .filter(|w| !w.is_empty())
+            .collect();
+        (!words.is_empty()).then(|| format!("{}.", words.join(", ")))
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
