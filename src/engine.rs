@@ -14,6 +14,7 @@ use crate::audio::Level;
 use crate::audio::pipeline::{AudioEvent, Control};
 use crate::protocol::Transcript;
 use crate::session::{self, Entry, Journal};
+
 pub mod interim;
 pub mod junction;
 mod open;
@@ -341,11 +342,6 @@ impl Engine {
         pending.len()
     }
 
-    /// Shows a message in the front end (as a notice event).
-    pub fn notify(&self, message: impl Into<String>) {
-        let _ = self.events.send(EngineEvent::Notice(message.into()));
-    }
-
     /// True while a recording session is open (paused or not).
     pub fn is_recording(&self) -> bool {
         self.recording.is_some()
@@ -354,10 +350,6 @@ impl Engine {
     /// Number of utterances queued or being transcribed.
     pub fn pending(&self) -> usize {
         self.pool.pending()
-    }
-
-    pub fn workers(&self) -> usize {
-        self.pool.workers()
     }
 
     /// Stops recording, waits up to `wait` for pending jobs, then stops the workers.

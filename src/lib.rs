@@ -1,12 +1,15 @@
 //! recorder: a local terminal dictation recorder.
 //!
-//! Architecture (threads and processes):
+//! Architecture (threads and processes; `ARCHITECTURE.md` has the map and one utterance's
+//! path):
 //! - the cpal callback thread only copies samples into a lock-free SPSC ring ([`audio::capture`]);
 //! - one audio thread of ours drains the ring, resamples to 16 kHz, runs Silero VAD and the
-//!   segmenter, writes each utterance to disk ([`audio::pipeline`]);
-//! - the tokio runtime drives the UI / headless output and the worker pool ([`engine`],
-//!   [`transcribe::pool`]);
-//! - N `recorder worker` child processes run whisper.cpp ([`transcribe::worker`]).
+//!   segmenter ([`audio::pipeline`]); a disk thread makes each utterance durable
+//!   ([`session::Store`]);
+//! - the tokio runtime drives the UI / headless output, the bridge ([`engine`]) and the
+//!   worker pool ([`pool`]);
+//! - N `recorder worker` child processes run whisper.cpp ([`worker`]), speaking
+//!   [`protocol`] with the pool.
 
 pub mod app;
 pub mod audio;

@@ -9,10 +9,10 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 
 use super::resample::ToMono16k;
 use super::segmenter::{Hints, SegEvent, Segmenter, SegmenterConfig};
+use super::source::Source;
 use super::source::{Input, Poll};
 use super::vad::Vad;
 use super::{CHUNK, Level, SAMPLE_RATE, wav};
-use super::source::Source;
 use crate::session::{Entry, Store};
 
 /// Commands into the audio thread.

@@ -197,26 +197,6 @@ impl Store {
         taken.map(|e| Err(self.audio_err(e))).into_iter().collect()
     }
 
-    /// Writes the utterance's WAV, journals it and checkpoints the session audio, waiting for
-    /// all of it; returns the WAV's path. Only then may the utterance be queued.
-    pub fn utterance(
-        &mut self,
-        id: u64,
-        start_s: f64,
-        end_s: f64,
-        samples: &[f32],
-    ) -> Result<PathBuf, StoreError> {
-        self.queue_utterance(id, start_s, end_s, samples.to_vec(), Hints::default())?;
-        let mut wav = None;
-        for r in self.wait_stored() {
-            let s = r?;
-            if s.id == id {
-                wav = Some(s.wav);
-            }
-        }
-        wav.ok_or_else(|| self.audio_err(std::io::Error::other("utterance not stored")))
-    }
-
     /// Hands a discarded candidate to the disk thread: its WAV (`discard-<ms>.wav`) and a
     /// `discarded` journal line, in order with the utterances. Never blocks; a failure is
     /// logged (the audio is in `session.wav` as well).
@@ -420,15 +400,6 @@ mod tests {
         assert!(!u.hints.vad_sure);
         assert_eq!(s.untranscribed().len(), 2, "both wait for text now");
         assert_eq!(s.take_up_discards().unwrap(), 0, "taken up once");
-    }
-
-    #[test]
-    fn the_blocking_form_returns_the_wav() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut store = Store::new(Arc::new(Journal::open(dir.path()).unwrap())).unwrap();
-        let wav = store.utterance(7, 0.0, 0.5, &[0.3; 8_000]).unwrap();
-        assert_eq!(wav, dir.path().join("utt-000007.wav"));
-        assert_eq!(hound::WavReader::open(&wav).unwrap().duration(), 8_000);
     }
 
     #[test]
