@@ -110,6 +110,16 @@ impl Whisper {
     }
 }
 
+/// whisper.cpp's abort callback: true once the flag `user_data` points at is raised. Our own
+/// trampoline: whisper-rs 0.16's `set_abort_callback_safe` casts its boxed `dyn FnMut` back
+/// to the closure's type, which works only for a closure that captures nothing (one that
+/// captured the flag read garbage and aborted every interim pass), and it leaks two boxes per
+/// call.
+unsafe extern "C" fn abort_when_raised(user_data: *mut c_void) -> bool {
+    // SAFETY: `user_data` is the `&'static AtomicBool` set with this callback.
+    unsafe { (*user_data.cast::<AtomicBool>()).load(Ordering::SeqCst) }
+}
+
 /// Per-call settings that vary with the audio and the model.
 struct Call<'a> {
     threads: usize,
@@ -131,7 +141,11 @@ fn params<'a>(call: &Call<'a>, marks: &'a Marks) -> FullParams<'a, 'a> {
     let mut p = FullParams::new(SamplingStrategy::Greedy { best_of: 1 });
     p.set_n_threads(call.threads as c_int);
     if let Some(flag) = call.interrupt {
-        p.set_abort_callback_safe(move || flag.load(Ordering::SeqCst));
+        // SAFETY: the flag is 'static and the callback only reads it.
+        unsafe {
+            p.set_abort_callback(Some(abort_when_raised));
+            p.set_abort_callback_user_data(std::ptr::from_ref(flag).cast_mut().cast::<c_void>());
+        }
     }
     // Each utterance stands alone: carrying text over lets one hallucination seed the next.
     p.set_no_context(true);
