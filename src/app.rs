@@ -6,9 +6,11 @@
 //! The behaviour is split by topic: [`keys`] (bindings), `overlay` (help, device and export
 //! lists), `view` (scrolling and selection), `output` (copy and export).
 
+pub mod help;
 pub mod history;
 mod input;
 pub mod keys;
+pub mod layout;
 mod msg;
 mod output;
 mod overlay;
@@ -117,6 +119,8 @@ pub struct App {
     pub export_format: usize,
     last_tick: Option<f64>,
     dirty: bool,
+    /// The transcript's layout, rebuilt only when what it shows changes ([`layout`]).
+    layout_cache: layout::LayoutCache,
 }
 
 impl App {
@@ -147,6 +151,7 @@ impl App {
             export_format: 0,
             last_tick: None,
             dirty: true,
+            layout_cache: layout::LayoutCache::default(),
         }
     }
 

@@ -84,11 +84,24 @@ pub enum Row<'a> {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct History {
     sessions: Vec<Session>,
+    /// Bumped by every change: the transcript's layout is rebuilt only when it moves.
+    revision: Revision,
+}
+
+/// A change counter that two histories with the same content need not share.
+#[derive(Debug, Clone, Copy, Default)]
+struct Revision(u64);
+
+impl PartialEq for Revision {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
 }
 
 impl History {
     /// Starts a new section; later utterances go into it.
     pub fn open_session(&mut self, input: String, dir: Option<PathBuf>) {
+        self.revision.0 += 1;
         let number = self.sessions.len() + 1;
         self.sessions.push(Session {
             number,
@@ -96,6 +109,11 @@ impl History {
             dir,
             entries: BTreeMap::new(),
         });
+    }
+
+    /// Changes so far (see [`crate::app::layout`]).
+    pub fn revision(&self) -> u64 {
+        self.revision.0
     }
 
     pub fn sessions(&self) -> &[Session] {
@@ -108,6 +126,7 @@ impl History {
 
     /// Records a newly opened utterance in the newest session.
     pub fn open(&mut self, id: u64, start_s: f64) {
+        self.revision.0 += 1;
         if self.sessions.is_empty() {
             self.open_session(String::new(), None);
         }
@@ -127,6 +146,7 @@ impl History {
     /// Moves utterance `id` to `state`, creating it when this is the first we hear of it.
     /// `span` (start, end in seconds) replaces the known times when given.
     pub fn set(&mut self, id: u64, span: Option<(f64, f64)>, state: EntryState) {
+        self.revision.0 += 1;
         let session = self.session_for(id, &state);
         let (start_s, end_s) = span.unwrap_or((0.0, 0.0));
         let entry = self.sessions[session].entries.entry(id).or_insert(Entry {
@@ -144,6 +164,7 @@ impl History {
 
     /// Live text for a pending utterance of the newest session (ignored once it is final).
     pub fn interim(&mut self, id: u64, stable: String, tentative: String) {
+        self.revision.0 += 1;
         let Some(session) = self.sessions.last_mut() else {
             return;
         };
@@ -186,6 +207,7 @@ impl History {
 
     /// Forgets an open utterance that turned out to be a blip.
     pub fn discard(&mut self, id: u64) {
+        self.revision.0 += 1;
         if let Some(session) = self.sessions.last_mut()
             && session
                 .entries
@@ -199,6 +221,7 @@ impl History {
     /// Drops utterances still open in the newest session: once the recording has stopped no
     /// `Queued` can follow for them, and leaving them would keep a quit waiting forever.
     pub fn close_open(&mut self) {
+        self.revision.0 += 1;
         if let Some(session) = self.sessions.last_mut() {
             session
                 .entries

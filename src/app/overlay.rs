@@ -108,8 +108,8 @@ impl App {
             self.overlay = None;
             return vec![];
         }
-        let help_page = crate::ui::help_page(self);
-        let help_max = crate::ui::help_max_top(self);
+        let help_page = self.help_page();
+        let help_max = self.help_max_top();
         let moved = match &mut self.overlay {
             Some(Overlay::Help { top }) => move_in(top, help_max, action, help_page),
             Some(Overlay::Export { cursor }) => {

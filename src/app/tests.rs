@@ -223,10 +223,10 @@ fn scrollable(n: u64) -> App {
 #[test]
 fn follows_the_newest_line_until_scrolled_up() {
     let mut app = scrollable(20);
-    let view = crate::ui::transcript_viewport(&app);
+    let view = app.transcript_viewport();
     assert_eq!(
         view,
-        crate::ui::Viewport {
+        crate::app::layout::Viewport {
             total: 21,
             height: 7
         }

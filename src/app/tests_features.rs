@@ -127,7 +127,7 @@ fn selecting_scrolls_the_selection_into_view() {
         app.update(ch('['));
     }
     assert_eq!(app.selected.map(|k| k.id), Some(10));
-    let lines = crate::ui::entry_lines(&app, app.selected.unwrap()).unwrap();
+    let lines = app.entry_lines(app.selected.unwrap()).unwrap();
     let Scroll::At(top) = app.scroll else {
         panic!("scrolled up to the selection")
     };
@@ -288,7 +288,7 @@ fn the_help_scrolls_on_a_small_screen() {
         height: 12,
     });
     app.update(ch('?'));
-    let max = crate::ui::help_max_top(&app);
+    let max = app.help_max_top();
     assert!(max > 0, "the help does not fit in 12 rows");
     app.update(ch('G'));
     assert_eq!(app.overlay, Some(Overlay::Help { top: max }));

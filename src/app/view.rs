@@ -1,6 +1,5 @@
 //! Where the transcript view is and which utterance is selected. Positions are in wrapped
-//! lines, which only the drawing code knows how to count, so the layout questions go to
-//! [`crate::ui`] (pure functions of the app, like `draw`).
+//! lines, counted by the state's own layout ([`super::layout`]).
 
 use super::{App, EntryKey, Scroll};
 
@@ -19,16 +18,13 @@ impl App {
 
     /// The first line shown now.
     fn top_line(&self) -> usize {
-        let max_top = crate::ui::transcript_viewport(self).max_top();
-        match self.scroll {
-            Scroll::Follow => max_top,
-            Scroll::At(top) => top.min(max_top),
-        }
+        let view = self.transcript_viewport();
+        self.first_line(view.total, view.height)
     }
 
     /// Puts line `top` at the top of the view; at (or past) the end, follows again.
     fn scroll_to(&mut self, top: usize) {
-        if top >= crate::ui::transcript_viewport(self).max_top() {
+        if top >= self.transcript_viewport().max_top() {
             self.follow();
         } else {
             self.scroll = Scroll::At(top);
@@ -48,16 +44,13 @@ impl App {
 
     /// One screen up (`direction` < 0) or down, keeping one line of context.
     pub(super) fn page(&mut self, direction: i64) {
-        let page = crate::ui::transcript_viewport(self)
-            .height
-            .saturating_sub(1)
-            .max(1);
+        let page = self.transcript_viewport().height.saturating_sub(1).max(1);
         let page = i64::try_from(page).unwrap_or(i64::MAX);
         self.scroll_by(direction.signum() * page);
     }
 
     pub(super) fn top(&mut self) {
-        if crate::ui::transcript_viewport(self).max_top() > 0 {
+        if self.transcript_viewport().max_top() > 0 {
             self.scroll = Scroll::At(0);
         }
     }
@@ -94,10 +87,10 @@ impl App {
     /// Scrolls just enough for all of `key`'s lines to be on screen (its first line when it
     /// is taller than the view).
     fn reveal(&mut self, key: EntryKey) {
-        let Some(lines) = crate::ui::entry_lines(self, key) else {
+        let Some(lines) = self.entry_lines(key) else {
             return;
         };
-        let height = crate::ui::transcript_viewport(self).height;
+        let height = self.transcript_viewport().height;
         let top = self.top_line();
         if lines.start < top {
             self.scroll_to(lines.start);
@@ -113,7 +106,7 @@ impl App {
             self.dirty = false;
             return;
         }
-        match crate::ui::entry_at(self, column, row) {
+        match self.entry_at(column, row) {
             Some(key) => self.selected = Some(key),
             None => self.dirty = false,
         }

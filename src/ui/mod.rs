@@ -24,30 +24,14 @@ mod transcript;
 #[cfg(test)]
 mod tests;
 
-use std::ops::Range;
-
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 
-use crate::app::{App, EntryKey, Overlay};
+use crate::app::{App, Overlay};
 pub use theme::Theme;
 
-/// The transcript's scrollable extent, in wrapped lines.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Viewport {
-    /// Lines the whole transcript takes at the current width.
-    pub total: usize,
-    /// Lines that fit on screen.
-    pub height: usize,
-}
-
-impl Viewport {
-    /// The largest useful top line: the one that shows the newest line at the bottom.
-    pub fn max_top(&self) -> usize {
-        self.total.saturating_sub(self.height)
-    }
-}
+pub use crate::app::layout::Viewport;
 
 /// False when the NO_COLOR convention (<https://no-color.org>) asks for no colour.
 pub fn color_from_env() -> bool {
@@ -73,41 +57,6 @@ pub fn draw(app: &App, frame: &mut Frame) {
     }
 }
 
-/// The whole screen at the size the app last heard of.
-fn screen(app: &App) -> Rect {
-    let (width, height) = app.size;
-    Rect::new(0, 0, width, height)
-}
-
-/// The transcript's extent for the terminal size the app last heard of; what scrolling needs.
-pub fn transcript_viewport(app: &App) -> Viewport {
-    transcript::viewport(app, Areas::new(screen(app)).transcript)
-}
-
-/// The lines of the whole transcript (as counted by [`Viewport`]) that utterance `key` takes.
-pub fn entry_lines(app: &App, key: EntryKey) -> Option<Range<usize>> {
-    transcript::entry_lines(app, Areas::new(screen(app)).transcript, key)
-}
-
-/// The utterance drawn at screen cell (`column`, `row`), if any.
-pub fn entry_at(app: &App, column: u16, row: u16) -> Option<EntryKey> {
-    let area = Areas::new(screen(app)).transcript;
-    if column >= area.x + area.width {
-        return None;
-    }
-    transcript::entry_at(app, area, row)
-}
-
-/// Help lines visible at once (what a page key moves).
-pub fn help_page(app: &App) -> i64 {
-    i64::from(help::visible_rows(app, screen(app)).max(1))
-}
-
-/// The largest useful first help line.
-pub fn help_max_top(app: &App) -> usize {
-    help::max_top(app, screen(app))
-}
-
 /// Where each pane goes.
 struct Areas {
     header: Rect,
@@ -119,14 +68,7 @@ struct Areas {
 
 impl Areas {
     fn new(area: Rect) -> Self {
-        let [header, meter, transcript, status, footer] = Layout::vertical([
-            Constraint::Length(1),
-            Constraint::Length(1),
-            Constraint::Fill(1),
-            Constraint::Length(1),
-            Constraint::Length(1),
-        ])
-        .areas(area);
+        let [header, meter, transcript, status, footer] = crate::app::layout::areas(area);
         Self {
             header,
             meter,
@@ -176,39 +118,4 @@ fn fit_line(mut pieces: Vec<Piece>, sep: &Span<'static>, width: usize) -> Line<'
     Line::from(spans)
 }
 
-/// Display width of `s` in terminal cells.
-fn text_width(s: &str) -> usize {
-    Span::raw(s).width()
-}
-
-/// `s` cut to `width` cells, ending in `…` when anything was cut.
-fn truncate(s: &str, width: usize) -> String {
-    if text_width(s) <= width {
-        return s.to_string();
-    }
-    let mut out = String::new();
-    let mut used = 0;
-    for ch in s.chars() {
-        let w = char_width(ch);
-        if used + w + 1 > width {
-            break;
-        }
-        out.push(ch);
-        used += w;
-    }
-    if width > 0 {
-        out.push('…');
-    }
-    out
-}
-
-fn char_width(ch: char) -> usize {
-    text_width(ch.encode_utf8(&mut [0; 4]))
-}
-
-/// A duration as `mm:ss` (minutes grow past 59 rather than adding hours).
-fn clock(seconds: f64) -> String {
-    // Truncation is the point: 59.9 s is still 00:59.
-    let s = seconds.max(0.0) as u64;
-    format!("{:02}:{:02}", s / 60, s % 60)
-}
+pub(crate) use crate::app::layout::{clock, text_width, truncate};
