@@ -22,7 +22,7 @@ mod open;
 pub use open::Opened;
 use open::open_recording;
 
-use crate::pool::{InterimSwitch, Job, Pool, PoolConfig, PoolEvent, Submitter, WorkerSpec};
+use crate::pool::{InterimSwitch, Job, Origin, Pool, PoolConfig, PoolEvent, Submitter, WorkerSpec};
 
 pub use crate::audio::source::Source;
 
@@ -134,16 +134,6 @@ impl EngineConfig {
             worker,
         })
     }
-}
-
-/// Ids of jobs for an earlier session transcribed in the background are offset by this: the
-/// live session's ids start at 1 in every run, so the old session's own ids would collide with
-/// them in the front end and in the interim tracker.
-const BACKGROUND: u64 = 1 << 48;
-
-/// The earlier session's own id of a background job; `None` for a live utterance.
-fn background_id(id: u64) -> Option<u64> {
-    id.checked_sub(BACKGROUND)
 }
 
 /// The running engine: a warm worker pool plus, while recording, the audio thread.
@@ -315,6 +305,7 @@ impl Engine {
                 hints,
                 closed_at: Instant::now(),
                 journal,
+                origin: Origin::Live,
             });
             ids.push(id);
         }
@@ -330,13 +321,14 @@ impl Engine {
         let pending = s.untranscribed();
         for u in &pending {
             self.submitter.submit(Job {
-                id: BACKGROUND + u.id,
+                id: u.id,
                 wav: u.wav.clone(),
                 start_s: u.start_s,
                 end_s: u.end_s,
                 hints: u.hints,
                 closed_at: Instant::now(),
                 journal: Some(journal.clone()),
+                origin: Origin::Resumed,
             });
         }
         pending.len()
@@ -396,6 +388,7 @@ fn on_audio_event(
                 hints,
                 closed_at: Instant::now(),
                 journal: Some(journal.clone()),
+                origin: Origin::Live,
             };
             pool.submit(job);
             return;
@@ -418,6 +411,7 @@ fn on_audio_event(
                     hints: Default::default(),
                     closed_at,
                     journal: None,
+                    origin: Origin::Live,
                 });
             }
             return;
@@ -442,6 +436,8 @@ async fn forward_pool_events(
 ) {
     let mut interim = crate::engine::interim::Tracker::default();
     let mut seams = crate::engine::junction::Seams::default();
+    // A resumed session's ids count from 1 as the live one's do: its seams are its own.
+    let mut resumed_seams = crate::engine::junction::Seams::default();
     let interval_ms = interval.map_or(f64::INFINITY, |d| d.as_secs_f64() * 1000.0);
     while let Some(ev) = rx.recv().await {
         let out = match ev {
@@ -449,17 +445,20 @@ async fn forward_pool_events(
                 tracing::info!(slot, pid, load_ms, "worker ready");
                 continue;
             }
-            PoolEvent::Started { id, .. } if background_id(id).is_some() => continue,
-            PoolEvent::Started { id, slot } => EngineEvent::Transcribing { id, worker: slot },
+            PoolEvent::Started {
+                origin: Origin::Resumed,
+                ..
+            } => continue,
+            PoolEvent::Started { id, slot, .. } => EngineEvent::Transcribing { id, worker: slot },
             PoolEvent::Done {
                 job,
                 text,
                 segments,
                 no_speech_prob,
                 timings,
-            } if background_id(job.id).is_some() => {
-                let text = seams.reconcile(job.id, &job.hints, text);
-                let id = background_id(job.id).unwrap_or_default();
+            } if job.origin == Origin::Resumed => {
+                let text = resumed_seams.reconcile(job.id, &job.hints, text);
+                let id = job.id;
                 let entry = Entry::Transcribed {
                     id,
                     text,
@@ -470,8 +469,8 @@ async fn forward_pool_events(
                 journal_result(&job, entry).await;
                 EngineEvent::Resumed { id, error: None }
             }
-            PoolEvent::Failed { job, reason } if background_id(job.id).is_some() => {
-                let id = background_id(job.id).unwrap_or_default();
+            PoolEvent::Failed { job, reason } if job.origin == Origin::Resumed => {
+                let id = job.id;
                 let failed = Entry::Failed {
                     id,
                     reason: reason.clone(),

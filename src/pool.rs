@@ -103,6 +103,18 @@ pub struct Job {
     pub closed_at: Instant,
     /// The session journal its result is written to.
     pub journal: Option<Arc<crate::session::Journal>>,
+    /// Whose utterance it is: the live recording's, or an earlier session's being resumed
+    /// (their ids may be equal: each session counts from 1).
+    pub origin: Origin,
+}
+
+/// Whose utterance a job is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Origin {
+    #[default]
+    Live,
+    /// An earlier session transcribed in the background (`Engine::resume_in_background`).
+    Resumed,
 }
 
 #[derive(Debug, Clone)]
@@ -115,6 +127,7 @@ pub enum PoolEvent {
     },
     Started {
         id: u64,
+        origin: Origin,
         slot: usize,
     },
     Done {
@@ -532,6 +545,7 @@ impl Slot {
             }
             let _ = self.events.send(PoolEvent::Started {
                 id: job.id,
+                origin: job.origin,
                 slot: self.index,
             });
             let audio_s = (job.end_s - job.start_s).max(0.0);

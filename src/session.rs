@@ -30,8 +30,9 @@ pub use store::{Store, StoreError, Stored};
 pub const JOURNAL: &str = "journal.jsonl";
 pub const SESSION_WAV: &str = "session.wav";
 
-/// Utterance ids count from 1; one at or above this is a forged or garbled entry (the engine
-/// tags background jobs with bit 48: such an id made a resume wait forever).
+/// Utterance ids count from 1; one at or above this is a forged or garbled entry (an id with
+/// bit 48 set once collided with how the engine tagged resumed jobs, and a resume waited
+/// forever).
 pub const MAX_ID: u64 = 1 << 40;
 
 /// At most this many journal problems are kept in words (the count is always exact).

@@ -22,6 +22,7 @@ fn job(id: u64, wav: &Path, secs: f64) -> Job {
         hints: Default::default(),
         closed_at: Instant::now(),
         journal: None,
+        origin: Default::default(),
     }
 }
 

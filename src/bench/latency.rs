@@ -178,6 +178,7 @@ impl WarmPool {
             hints: Default::default(),
             closed_at,
             journal: None,
+            origin: Default::default(),
         });
     }
 
