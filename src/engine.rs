@@ -13,16 +13,17 @@ use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
 use crate::audio::Level;
 use crate::audio::pipeline::{AudioEvent, Control};
 use crate::protocol::Transcript;
-use crate::session::{self, Entry, Journal};
+use crate::session::{self, Journal};
 
 pub mod interim;
 pub mod junction;
 mod open;
+mod results;
 
 pub use open::Opened;
 use open::open_recording;
 
-use crate::pool::{InterimSwitch, Job, Origin, Pool, PoolConfig, PoolEvent, Submitter, WorkerSpec};
+use crate::pool::{Job, Origin, Pool, PoolConfig, Submitter, WorkerSpec};
 
 pub use crate::audio::source::Source;
 
@@ -165,7 +166,7 @@ impl Engine {
         let mut pool_cfg = PoolConfig::new(cfg.workers, spec);
         pool_cfg.max_attempts = cfg.max_attempts;
         let (pool, submitter) = Pool::start(pool_cfg, pool_tx);
-        tokio::spawn(forward_pool_events(
+        tokio::spawn(results::forward_pool_events(
             pool_rx,
             tx.clone(),
             submitter.interim_switch(),
@@ -187,6 +188,7 @@ impl Engine {
     /// Opens a new recording session on `source`. Errors (no such device, unreadable file) are
     /// returned here, not as events.
     pub fn start_recording(&mut self, source: Source) -> anyhow::Result<()> {
+        self.reap_finished();
         if self.recording.is_some() {
             return Ok(());
         }
@@ -219,6 +221,7 @@ impl Engine {
             input,
             session_dir,
         } = opened;
+        self.reap_finished();
         if self.recording.is_none() {
             self.recording = Some(recording);
         }
@@ -268,6 +271,20 @@ impl Engine {
     pub fn request_stop(&mut self) {
         if let Some(r) = &self.recording {
             let _ = r.control.send(Control::Stop);
+        }
+    }
+
+    /// Forgets a recording whose audio thread has ended by itself (end of input, a failed
+    /// device), so a new one starts even if the front end has not called
+    /// [`Engine::recording_ended`] yet (before, the next `start_recording` silently did
+    /// nothing).
+    fn reap_finished(&mut self) {
+        let finished = self
+            .recording
+            .as_ref()
+            .is_some_and(|r| r.thread.as_ref().is_none_or(JoinHandle::is_finished));
+        if finished {
+            self.recording_ended();
         }
     }
 
@@ -426,151 +443,4 @@ fn on_audio_event(
         AudioEvent::Stopped => EngineEvent::RecordingStopped,
     };
     let _ = events.send(out);
-}
-
-async fn forward_pool_events(
-    mut rx: UnboundedReceiver<PoolEvent>,
-    tx: UnboundedSender<EngineEvent>,
-    interim_switch: InterimSwitch,
-    interval: Option<Duration>,
-) {
-    let mut interim = crate::engine::interim::Tracker::default();
-    let mut seams = crate::engine::junction::Seams::default();
-    // A resumed session's ids count from 1 as the live one's do: its seams are its own.
-    let mut resumed_seams = crate::engine::junction::Seams::default();
-    let interval_ms = interval.map_or(f64::INFINITY, |d| d.as_secs_f64() * 1000.0);
-    while let Some(ev) = rx.recv().await {
-        let out = match ev {
-            PoolEvent::WorkerReady { slot, pid, load_ms } => {
-                tracing::info!(slot, pid, load_ms, "worker ready");
-                continue;
-            }
-            PoolEvent::Started {
-                origin: Origin::Resumed,
-                ..
-            } => continue,
-            PoolEvent::Started { id, slot, .. } => EngineEvent::Transcribing { id, worker: slot },
-            PoolEvent::Done {
-                job,
-                text,
-                segments,
-                no_speech_prob,
-                timings,
-            } if job.origin == Origin::Resumed => {
-                let text = resumed_seams.reconcile(job.id, &job.hints, text);
-                let id = job.id;
-                let entry = Entry::Transcribed {
-                    id,
-                    text,
-                    segments,
-                    no_speech_prob,
-                    timings,
-                };
-                journal_result(&job, entry).await;
-                EngineEvent::Resumed { id, error: None }
-            }
-            PoolEvent::Failed { job, reason } if job.origin == Origin::Resumed => {
-                let id = job.id;
-                let failed = Entry::Failed {
-                    id,
-                    reason: reason.clone(),
-                };
-                journal_result(&job, failed).await;
-                EngineEvent::Resumed {
-                    id,
-                    error: Some(reason),
-                }
-            }
-            PoolEvent::Done {
-                job,
-                text,
-                segments,
-                no_speech_prob,
-                timings,
-            } => {
-                interim.finished(job.id);
-                let text = seams.reconcile(job.id, &job.hints, text);
-                journal_result(
-                    &job,
-                    Entry::Transcribed {
-                        id: job.id,
-                        text: text.clone(),
-                        segments: segments.clone(),
-                        no_speech_prob,
-                        timings: timings.clone(),
-                    },
-                )
-                .await;
-                EngineEvent::Transcribed(Transcript {
-                    id: job.id,
-                    start_s: job.start_s,
-                    end_s: job.end_s,
-                    text,
-                    segments,
-                    no_speech_prob,
-                    timings,
-                })
-            }
-            PoolEvent::Failed { job, reason } => {
-                interim.finished(job.id);
-                journal_result(
-                    &job,
-                    Entry::Failed {
-                        id: job.id,
-                        reason: reason.clone(),
-                    },
-                )
-                .await;
-                EngineEvent::Failed {
-                    id: job.id,
-                    reason,
-                    wav: job.wav,
-                }
-            }
-            PoolEvent::Notice(n) => EngineEvent::Notice(n),
-            PoolEvent::Interim {
-                id,
-                text,
-                worker_ms,
-            } => {
-                if interim.too_slow(worker_ms, interval_ms) && interim_switch.enabled() {
-                    interim_switch.disable();
-                    let reason = format!(
-                        "passes take {:.1} s, longer than the machine can keep up with",
-                        worker_ms / 1000.0
-                    );
-                    let notice = format!("live text turned off: {reason}");
-                    let _ = tx.send(EngineEvent::Notice(notice));
-                    let _ = tx.send(EngineEvent::InterimOff(reason));
-                }
-                match interim.pass(id, &text) {
-                    Some((stable, tentative)) => EngineEvent::Interim {
-                        id,
-                        stable,
-                        tentative,
-                    },
-                    None => continue,
-                }
-            }
-            PoolEvent::Status { busy, idle, queued } => EngineEvent::Workers { busy, idle, queued },
-        };
-        if tx.send(out).is_err() {
-            break;
-        }
-    }
-}
-
-/// Results are journaled (fsynced) before the front end sees them. On the blocking pool:
-/// the fsync (~4 ms, up to 10 ms measured) under the journal's mutex, which the disk thread
-/// also takes, would otherwise stall one of the two runtime threads.
-async fn journal_result(job: &Job, entry: Entry) {
-    let Some(j) = job.journal.clone() else {
-        return;
-    };
-    let written = tokio::task::spawn_blocking(move || j.append(&entry, true)).await;
-    match written {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => tracing::error!("{e}"),
-        Err(e) => tracing::error!("journaling a result: {e}"),
-    }
 }

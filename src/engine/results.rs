@@ -1,0 +1,181 @@
+//! The results task: turns the pool's events into the front end's, journaling each result
+//! (fsynced, on the blocking pool) before the front end hears of it. It keeps the interim
+//! tracker and the seams of split utterances between events.
+
+use std::time::Duration;
+
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
+
+use super::EngineEvent;
+use crate::pool::{InterimSwitch, Job, Origin, PoolEvent};
+use crate::protocol::{Segment, Timings, Transcript};
+use crate::session::Entry;
+
+pub(super) async fn forward_pool_events(
+    mut rx: UnboundedReceiver<PoolEvent>,
+    tx: UnboundedSender<EngineEvent>,
+    interim_switch: InterimSwitch,
+    interval: Option<Duration>,
+) {
+    let mut f = Forwarder {
+        tx,
+        interim_switch,
+        interval_ms: interval.map_or(f64::INFINITY, |d| d.as_secs_f64() * 1000.0),
+        interim: crate::engine::interim::Tracker::default(),
+        seams: crate::engine::junction::Seams::default(),
+        resumed_seams: crate::engine::junction::Seams::default(),
+    };
+    while let Some(ev) = rx.recv().await {
+        let Some(out) = f.translate(ev).await else {
+            continue;
+        };
+        if f.tx.send(out).is_err() {
+            break;
+        }
+    }
+}
+
+/// What the results task keeps from one pool event to the next.
+struct Forwarder {
+    tx: UnboundedSender<EngineEvent>,
+    interim_switch: InterimSwitch,
+    interval_ms: f64,
+    interim: crate::engine::interim::Tracker,
+    seams: crate::engine::junction::Seams,
+    /// A resumed session's ids count from 1 as the live one's do: its seams are its own.
+    resumed_seams: crate::engine::junction::Seams,
+}
+
+impl Forwarder {
+    /// The front end's event for `ev`, if it gets one.
+    async fn translate(&mut self, ev: PoolEvent) -> Option<EngineEvent> {
+        Some(match ev {
+            PoolEvent::WorkerReady { slot, pid, load_ms } => {
+                tracing::info!(slot, pid, load_ms, "worker ready");
+                return None;
+            }
+            PoolEvent::Started {
+                origin: Origin::Resumed,
+                ..
+            } => return None,
+            PoolEvent::Started { id, slot, .. } => EngineEvent::Transcribing { id, worker: slot },
+            PoolEvent::Done {
+                job,
+                text,
+                segments,
+                no_speech_prob,
+                timings,
+            } => {
+                let result = (text, segments, no_speech_prob, timings);
+                self.done(job, result).await
+            }
+            PoolEvent::Failed { job, reason } => self.failed(job, reason).await,
+            PoolEvent::Notice(n) => EngineEvent::Notice(n),
+            PoolEvent::Interim {
+                id,
+                text,
+                worker_ms,
+            } => return self.interim_pass(id, &text, worker_ms),
+            PoolEvent::Status { busy, idle, queued } => EngineEvent::Workers { busy, idle, queued },
+        })
+    }
+
+    /// A final text: journaled, then reported (a resumed session's only as progress). The
+    /// job (and with it its journal handle) is dropped before the caller sends the event.
+    async fn done(
+        &mut self,
+        job: Job,
+        (text, segments, no_speech_prob, timings): (String, Vec<Segment>, f32, Timings),
+    ) -> EngineEvent {
+        let resumed = job.origin == Origin::Resumed;
+        let seams = if resumed {
+            &mut self.resumed_seams
+        } else {
+            self.interim.finished(job.id);
+            &mut self.seams
+        };
+        let text = seams.reconcile(job.id, &job.hints, text);
+        let entry = Entry::Transcribed {
+            id: job.id,
+            text: text.clone(),
+            segments: segments.clone(),
+            no_speech_prob,
+            timings: timings.clone(),
+        };
+        journal_result(&job, entry).await;
+        if resumed {
+            return EngineEvent::Resumed {
+                id: job.id,
+                error: None,
+            };
+        }
+        EngineEvent::Transcribed(Transcript {
+            id: job.id,
+            start_s: job.start_s,
+            end_s: job.end_s,
+            text,
+            segments,
+            no_speech_prob,
+            timings,
+        })
+    }
+
+    async fn failed(&mut self, job: Job, reason: String) -> EngineEvent {
+        let resumed = job.origin == Origin::Resumed;
+        if !resumed {
+            self.interim.finished(job.id);
+        }
+        let entry = Entry::Failed {
+            id: job.id,
+            reason: reason.clone(),
+        };
+        journal_result(&job, entry).await;
+        if resumed {
+            return EngineEvent::Resumed {
+                id: job.id,
+                error: Some(reason),
+            };
+        }
+        EngineEvent::Failed {
+            id: job.id,
+            reason,
+            wav: job.wav,
+        }
+    }
+
+    /// An interim pass's text as stable + tentative words; turns live text off (and says so)
+    /// when the passes take longer than the machine can keep up with.
+    fn interim_pass(&mut self, id: u64, text: &str, worker_ms: f64) -> Option<EngineEvent> {
+        if self.interim.too_slow(worker_ms, self.interval_ms) && self.interim_switch.enabled() {
+            self.interim_switch.disable();
+            let reason = format!(
+                "passes take {:.1} s, longer than the machine can keep up with",
+                worker_ms / 1000.0
+            );
+            let notice = format!("live text turned off: {reason}");
+            let _ = self.tx.send(EngineEvent::Notice(notice));
+            let _ = self.tx.send(EngineEvent::InterimOff(reason));
+        }
+        let (stable, tentative) = self.interim.pass(id, text)?;
+        Some(EngineEvent::Interim {
+            id,
+            stable,
+            tentative,
+        })
+    }
+}
+
+/// Results are journaled (fsynced) before the front end sees them. On the blocking pool:
+/// the fsync (~4 ms, up to 10 ms measured) under the journal's mutex, which the disk thread
+/// also takes, would otherwise stall one of the two runtime threads.
+async fn journal_result(job: &Job, entry: Entry) {
+    let Some(j) = job.journal.clone() else {
+        return;
+    };
+    let written = tokio::task::spawn_blocking(move || j.append(&entry, true)).await;
+    match written {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::error!("{e}"),
+        Err(e) => tracing::error!("journaling a result: {e}"),
+    }
+}
