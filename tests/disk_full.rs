@@ -4,6 +4,9 @@
 //! once SIGXFSZ is ignored), so `session.wav`, the file that grows fastest (32 kB/s), hits
 //! the limit a few utterances into the session.
 
+// A test fails by panicking: `unwrap` is how it says so.
+#![allow(clippy::unwrap_used)]
+
 mod support;
 
 use std::os::unix::process::CommandExt;

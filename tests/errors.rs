@@ -1,6 +1,9 @@
 //! Bad input and missing parts: each gives one clear line on stderr naming what is wrong and
 //! what to do, a non-zero exit, and never a panic.
 
+// A test fails by panicking: `unwrap` is how it says so.
+#![allow(clippy::unwrap_used)]
+
 mod support;
 
 use std::path::Path;

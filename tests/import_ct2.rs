@@ -5,6 +5,9 @@
 //! at a CT2 model directory, or place one at `models/ct2/tiny.en`; without it the test says so
 //! on stderr and passes.
 
+// A test fails by panicking: `unwrap` is how it says so.
+#![allow(clippy::unwrap_used)]
+
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 

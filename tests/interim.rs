@@ -2,6 +2,9 @@
 //! is being spoken (played at real-time pace), before its final line; plain headless output
 //! stays final-only.
 
+// A test fails by panicking: `unwrap` is how it says so.
+#![allow(clippy::unwrap_used)]
+
 mod support;
 
 use support::run::{Sandbox, norm, output, texts, tiny_en};

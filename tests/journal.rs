@@ -2,6 +2,9 @@
 //! byte, an utterance whose WAV write a crash cut, entries pointing outside the session
 //! folder, escape sequences in its text, and a session that is being recorded right now.
 
+// A test fails by panicking: `unwrap` is how it says so.
+#![allow(clippy::unwrap_used)]
+
 mod support;
 
 use std::io::Write;

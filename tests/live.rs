@@ -2,6 +2,9 @@
 //! a private PulseAudio daemon's virtual microphone; spoken sentences are fed into it one after
 //! another, and each must come out as its own line shortly after it ends.
 
+// A test fails by panicking: `unwrap` is how it says so.
+#![allow(clippy::unwrap_used)]
+
 mod support;
 
 use std::io::{BufRead, BufReader};

@@ -3,6 +3,9 @@
 //! cover a hang, garbage on the protocol pipe, a wrong protocol version, and a crash on the
 //! first attempt.
 
+// A test fails by panicking: `unwrap` is how it says so.
+#![allow(clippy::unwrap_used)]
+
 mod support;
 
 use std::path::{Path, PathBuf};

@@ -2,6 +2,9 @@
 //! audio in its session folder, and `recorder sessions resume` then completes the transcript
 //! exactly as an uninterrupted run would have it. Sessions can be listed, shown and exported.
 
+// A test fails by panicking: `unwrap` is how it says so.
+#![allow(clippy::unwrap_used)]
+
 mod support;
 
 use std::path::{Path, PathBuf};

@@ -3,6 +3,9 @@
 //! resume); an interrupted batch exits 128 + the signal and starts no further file; a
 //! worker never outlives recorder, even a stopped one after `kill -9`.
 
+// A test fails by panicking: `unwrap` is how it says so.
+#![allow(clippy::unwrap_used)]
+
 mod support;
 
 use std::path::{Path, PathBuf};

@@ -1,6 +1,9 @@
 //! A monologue without a pause is split before the segmenter's 25 s limit with overlapping
 //! parts: the words at the seam come out once each, none lost and none doubled.
 
+// A test fails by panicking: `unwrap` is how it says so.
+#![allow(clippy::unwrap_used)]
+
 mod support;
 
 use recorder::bench::interim::words::lcs_pairs as lcs;

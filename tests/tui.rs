@@ -7,6 +7,9 @@
 //! Each test runs its own tmux server (`tmux -L <unique name>`), killed when the test ends,
 //! passing or not.
 
+// A test fails by panicking: `unwrap` is how it says so.
+#![allow(clippy::unwrap_used)]
+
 mod support;
 
 use std::path::{Path, PathBuf};

@@ -3,6 +3,9 @@
 //! session's journal and the status line says so. Runs the real `recorder` in tmux (no
 //! microphone needed: a file is its input, and it starts idle).
 
+// A test fails by panicking: `unwrap` is how it says so.
+#![allow(clippy::unwrap_used)]
+
 mod support;
 
 use std::path::Path;

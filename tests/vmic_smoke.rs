@@ -5,6 +5,9 @@
 //! mic's environment (`set_var` would race with other tests' threads). The child is this
 //! test binary itself, running the ignored `capture_child` test.
 
+// A test fails by panicking: `unwrap` is how it says so.
+#![allow(clippy::unwrap_used)]
+
 mod support;
 
 use std::io::Read;

@@ -4,6 +4,9 @@
 //! words from before and after the stall, and the session goes on without a device loss.
 //! (A real disconnect, the daemon killed, is `tests/device_loss.rs`.)
 
+// A test fails by panicking: `unwrap` is how it says so.
+#![allow(clippy::unwrap_used)]
+
 mod support;
 
 use std::process::Child;
