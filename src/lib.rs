@@ -5,7 +5,7 @@
 //! - the cpal callback thread only copies samples into a lock-free SPSC ring ([`audio::capture`]);
 //! - one audio thread of ours drains the ring, resamples to 16 kHz, runs Silero VAD and the
 //!   segmenter ([`audio::pipeline`]); a disk thread makes each utterance durable
-//!   ([`session::Store`]);
+//!   ([`store`]);
 //! - the tokio runtime drives the UI / headless output, the bridge ([`engine`]) and the
 //!   worker pool ([`pool`]);
 //! - N `recorder worker` child processes run whisper.cpp ([`worker`]), speaking
@@ -30,6 +30,7 @@ pub mod pool;
 pub mod protocol;
 pub mod session;
 pub mod sessions_cmd;
+pub mod store;
 pub mod tui;
 pub mod ui;
 pub mod worker;

@@ -20,12 +20,10 @@ mod audio;
 mod journal;
 mod lock;
 mod recover;
-mod store;
 pub use audio::{SessionAudio, repair_wav_header};
 pub use journal::{Entry, Journal, JournalError, private_append, private_create};
 pub use lock::{Holder, LOCK, LockError, SessionLock, holder, lock};
 pub use recover::{PrepareError, Prepared, Rebuilt, prepare_resume};
-pub use store::{Store, StoreError, Stored};
 
 pub const JOURNAL: &str = "journal.jsonl";
 pub const SESSION_WAV: &str = "session.wav";

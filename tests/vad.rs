@@ -14,7 +14,8 @@ use recorder::audio::segmenter::SegmenterConfig;
 use recorder::audio::vad::{SileroVad, Vad};
 use recorder::audio::{CHUNK, wav};
 use recorder::engine::Source;
-use recorder::session::{Journal, Store};
+use recorder::session::Journal;
+use recorder::store::Store;
 use support::run::{Sandbox, concat_with_gaps, eval_clip};
 use support::{have, skip, speak};
 

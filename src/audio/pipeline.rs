@@ -13,7 +13,8 @@ use super::source::Source;
 use super::source::{Input, Poll};
 use super::vad::Vad;
 use super::{CHUNK, Level, SAMPLE_RATE, wav};
-use crate::session::{Entry, Store};
+use crate::session::Entry;
+use crate::store::Store;
 
 /// Commands into the audio thread.
 #[derive(Debug, Clone, PartialEq)]

@@ -26,7 +26,8 @@ use crate::audio::segmenter::{SegEvent, Segmenter};
 use crate::audio::source::{Input, Poll};
 use crate::config::Config;
 use crate::pool::PoolEvent;
-use crate::session::{Journal, Store};
+use crate::session::Journal;
+use crate::store::Store;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct AudioReport {

@@ -10,7 +10,8 @@ use tokio::sync::mpsc::UnboundedSender;
 use super::{EngineConfig, EngineEvent, Recording, Source, on_audio_event};
 use crate::audio::pipeline::{self, AudioEvent, PipelineConfig};
 use crate::pool::Submitter;
-use crate::session::{self, Entry, Journal, Store};
+use crate::session::{self, Entry, Journal};
+use crate::store::Store;
 
 /// A recording opened by [`Engine::opener`], not yet adopted.
 pub struct Opened {

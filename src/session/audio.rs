@@ -69,7 +69,8 @@ impl<W: Seek> Seek for Stop<W> {
 /// audio after the last boundary; [`repair_wav_header`] recovers that too).
 pub struct SessionAudio {
     writer: hound::WavWriter<BufWriter<Stop<File>>>,
-    pub(super) sync_handle: File,
+    /// A second handle for fsyncing from the disk thread ([`crate::store`]).
+    pub(crate) sync_handle: File,
     failed: Arc<AtomicBool>,
 }
 

@@ -1,4 +1,5 @@
-//! What the audio thread writes for one session, and the disk thread that makes it durable.
+//! The disk thread (`session-disk`, one per recording) and what the audio thread hands it:
+//! what the audio thread writes for one session, made durable off the audio thread.
 //!
 //! Per utterance three fsyncs are needed: the utterance WAV, its journal line, and
 //! `session.wav` (whose header the boundary rewrites). On the 2-core development machine
@@ -20,8 +21,8 @@ use std::thread::JoinHandle;
 
 use crossbeam_channel::{Receiver, Sender};
 
-use super::{Entry, Journal, JournalError, SESSION_WAV, SessionAudio, now_text};
 use crate::audio::segmenter::Hints;
+use crate::session::{Entry, Journal, JournalError, SESSION_WAV, SessionAudio, now_text};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -331,8 +332,8 @@ fn disk_thread(
 
 #[cfg(test)]
 mod tests {
-    use super::super::Session;
     use super::*;
+    use crate::session::Session;
 
     #[test]
     fn utterances_are_reported_in_order_once_on_disk_and_journaled() {
@@ -365,7 +366,7 @@ mod tests {
         let s = Session::load(dir.path()).unwrap();
         assert_eq!(s.utterances.len(), 2);
         assert!(s.ended.is_some());
-        let journal = std::fs::read_to_string(dir.path().join(super::super::JOURNAL)).unwrap();
+        let journal = std::fs::read_to_string(dir.path().join(crate::session::JOURNAL)).unwrap();
         let paused = journal.find("paused").unwrap();
         assert!(
             journal.find("\"id\":1").unwrap() < paused,
