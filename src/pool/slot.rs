@@ -1,0 +1,271 @@
+//! One slot of the pool (a tokio task): keeps its worker process, takes the next job (finals
+//! before interim snapshots), retries a job on a fresh worker when one dies or hangs, and
+//! stops starting workers after [`MAX_START_FAILURES`] failures in a row.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc;
+
+use super::process::{WorkerFailure, WorkerProc};
+use super::{
+    Counters, InterimSlot, Job, MAX_START_FAILURES, PoolConfig, PoolEvent, Work, emit_status,
+};
+use crate::protocol::{Response, Timings};
+
+/// Milliseconds from `from` to `to` (0 if `to` is earlier).
+fn ms_between(from: Instant, to: Instant) -> f64 {
+    to.saturating_duration_since(from).as_secs_f64() * 1000.0
+}
+
+pub(super) struct Slot {
+    pub(super) index: usize,
+    pub(super) cfg: Arc<PoolConfig>,
+    pub(super) events: mpsc::UnboundedSender<PoolEvent>,
+    pub(super) counters: Arc<Counters>,
+    pub(super) worker: Option<WorkerProc>,
+    pub(super) interim: Arc<InterimSlot>,
+}
+
+impl Slot {
+    pub(super) async fn run(mut self, rx: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<Job>>>) {
+        // Warm start; a failure here is retried when the first job arrives (once: see
+        // `MAX_START_FAILURES`).
+        let _ = self.ensure_worker().await;
+        loop {
+            let work = {
+                let mut rx = rx.lock().await;
+                // Final jobs first; an interim snapshot only when no final job waits.
+                tokio::select! {
+                    biased;
+                    job = rx.recv() => job.map(Work::Final),
+                    _ = self.interim.notify.notified() => Some(Work::Interim(self.interim.take())),
+                }
+            };
+            let job = match work {
+                None => break,
+                Some(Work::Interim(None)) => continue,
+                Some(Work::Interim(Some(job))) => {
+                    // Not counted as busy: `pending()` is about final text only.
+                    self.process_interim(job).await;
+                    continue;
+                }
+                Some(Work::Final(job)) => job,
+            };
+            self.counters.queued.fetch_sub(1, Ordering::SeqCst);
+            self.counters.busy.fetch_add(1, Ordering::SeqCst);
+            emit_status(&self.counters, self.cfg.workers, &self.events);
+            self.process_guarded(job).await;
+            self.counters.busy.fetch_sub(1, Ordering::SeqCst);
+            emit_status(&self.counters, self.cfg.workers, &self.events);
+        }
+        if let Some(w) = self.worker.take() {
+            w.close().await;
+        }
+    }
+
+    /// One interim pass: no retries (the next snapshot comes within a second); a failed
+    /// worker is replaced quietly.
+    async fn process_interim(&mut self, job: Job) {
+        if self.ensure_worker().await.is_err() {
+            return;
+        }
+        let audio_s = (job.end_s - job.start_s).max(0.0);
+        let timeout = self.cfg.job_timeout_base
+            + Duration::from_secs_f64(audio_s * self.cfg.job_timeout_per_audio_s);
+        let worker = self.worker.as_mut().expect("ensured above");
+        let pid = worker.pid;
+        self.interim.set_running(pid, true);
+        let result = worker.run_job(&job, timeout, true).await;
+        self.interim.set_running(pid, false);
+        match result {
+            Ok(Response::Done {
+                text, worker_ms, ..
+            }) => {
+                let _ = self.events.send(PoolEvent::Interim {
+                    id: job.id,
+                    text,
+                    worker_ms,
+                });
+            }
+            Ok(_) => {}
+            Err(failure) => {
+                tracing::warn!(slot = self.index, id = job.id, "interim pass: {failure}");
+                self.worker = None;
+            }
+        }
+    }
+
+    async fn ensure_worker(&mut self) -> anyhow::Result<()> {
+        if self.worker.is_none() {
+            if let Some(why) = self.counters.gave_up() {
+                anyhow::bail!("{why}");
+            }
+            let (w, load_ms) = match WorkerProc::spawn(&self.cfg.spec, self.cfg.start_timeout).await
+            {
+                Ok(started) => started,
+                Err(e) => {
+                    self.start_failed(&e);
+                    return Err(e);
+                }
+            };
+            self.counters.start_failures.store(0, Ordering::SeqCst);
+            let _ = self.events.send(PoolEvent::WorkerReady {
+                slot: self.index,
+                pid: w.pid,
+                load_ms,
+            });
+            self.worker = Some(w);
+        }
+        Ok(())
+    }
+
+    /// Counts a failed start; the one that reaches [`MAX_START_FAILURES`] stops all starts
+    /// and says so once.
+    fn start_failed(&self, e: &anyhow::Error) {
+        let n = self.counters.start_failures.fetch_add(1, Ordering::SeqCst) + 1;
+        tracing::warn!(
+            slot = self.index,
+            failures = n,
+            "worker failed to start: {e:#}"
+        );
+        if n == MAX_START_FAILURES {
+            let why = format!(
+                "the worker failed to start {n} times ({}); stopped trying: recordings stay on disk, `recorder sessions resume` transcribes them once it can start",
+                crate::error_line(e)
+            );
+            *self
+                .counters
+                .gave_up
+                .lock()
+                .unwrap_or_else(|p| p.into_inner()) = Some(why.clone());
+            let _ = self.events.send(PoolEvent::Notice(why));
+        } else if n < MAX_START_FAILURES {
+            let _ = self.events.send(PoolEvent::Notice(format!(
+                "worker {} failed to start: {}; trying once more",
+                self.index,
+                crate::error_line(e)
+            )));
+        }
+    }
+
+    /// [`Slot::process`], with a panic in it turned into the job's failure: a panicking
+    /// task once left the run waiting forever for a result that could not come.
+    async fn process_guarded(&mut self, job: Job) {
+        use futures::FutureExt;
+        // The copy must not hold the journal: its last handle going is what ends a resumed
+        // session (`Journal::ending_when_dropped`), and that must follow the last result.
+        let journal = job.journal.as_ref().map(Arc::downgrade);
+        let mut copy = Job {
+            journal: None,
+            ..job.clone()
+        };
+        let run = std::panic::AssertUnwindSafe(self.process(job)).catch_unwind();
+        if let Err(panic) = run.await {
+            copy.journal = journal.and_then(|w| w.upgrade());
+            let what = panic
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| panic.downcast_ref::<&str>().copied())
+                .unwrap_or("a panic");
+            tracing::error!(slot = self.index, id = copy.id, "internal error: {what}");
+            self.worker = None;
+            let reason = format!("internal error ({what}); the audio is kept");
+            let _ = self.events.send(PoolEvent::Failed { job: copy, reason });
+        }
+    }
+
+    /// Drops a worker that failed job `id` (it is replaced on the next attempt), tells the
+    /// user, and returns the reason with the worker's last output.
+    fn replace_failed(&mut self, failure: &WorkerFailure, id: u64, attempt: u32) -> String {
+        let tail = self
+            .worker
+            .take()
+            .map(|w| w.stderr_tail())
+            .unwrap_or_default();
+        let reason = if tail.is_empty() {
+            failure.to_string()
+        } else {
+            format!("{failure}; last output: {tail}")
+        };
+        tracing::warn!(slot = self.index, id, attempt, "{reason}");
+        let retrying = if attempt < self.cfg.max_attempts {
+            " and retrying"
+        } else {
+            ""
+        };
+        let _ = self.events.send(PoolEvent::Notice(format!(
+            "{failure} on utterance #{id}; replaced it{retrying}"
+        )));
+        reason
+    }
+
+    async fn process(&mut self, job: Job) {
+        let taken_at = Instant::now();
+        let mut last_error = String::new();
+        for attempt in 1..=self.cfg.max_attempts {
+            if let Err(e) = self.ensure_worker().await {
+                if let Some(why) = self.counters.gave_up() {
+                    let _ = self.events.send(PoolEvent::Failed { job, reason: why });
+                    return;
+                }
+                last_error = format!("worker failed to start: {e}");
+                // Back off a little: a worker that cannot start now rarely can 1 ms later.
+                tokio::time::sleep(Duration::from_millis(250 * attempt as u64)).await;
+                continue;
+            }
+            let _ = self.events.send(PoolEvent::Started {
+                id: job.id,
+                origin: job.origin,
+                slot: self.index,
+            });
+            let audio_s = (job.end_s - job.start_s).max(0.0);
+            let timeout = self.cfg.job_timeout_base
+                + Duration::from_secs_f64(audio_s * self.cfg.job_timeout_per_audio_s);
+            let worker = self.worker.as_mut().expect("ensured above");
+            match worker.run_job(&job, timeout, false).await {
+                Ok(Response::Done {
+                    text,
+                    segments,
+                    no_speech_prob,
+                    encode_ms,
+                    decode_ms,
+                    worker_ms,
+                    ..
+                }) => {
+                    let timings = Timings {
+                        queue_ms: ms_between(job.closed_at, taken_at),
+                        encode_ms,
+                        decode_ms,
+                        worker_ms,
+                        total_ms: ms_between(job.closed_at, Instant::now()),
+                        attempts: attempt,
+                    };
+                    let _ = self.events.send(PoolEvent::Done {
+                        job,
+                        text,
+                        segments,
+                        no_speech_prob,
+                        timings,
+                    });
+                    return;
+                }
+                Ok(Response::Error { message, .. }) => {
+                    // The worker is fine; the job is not. Retrying is cheap and bounded.
+                    last_error = message;
+                }
+                Ok(Response::Hello { .. }) => {
+                    last_error = "worker restarted itself mid-job".into();
+                    self.worker = None;
+                }
+                Err(failure) => last_error = self.replace_failed(&failure, job.id, attempt),
+            }
+        }
+        let reason = format!(
+            "gave up after {} attempts: {last_error}",
+            self.cfg.max_attempts
+        );
+        let _ = self.events.send(PoolEvent::Failed { job, reason });
+    }
+}
