@@ -448,7 +448,7 @@ impl Run {
                 SegEvent::Utterance(cut) => {
                     let (start_s, end_s) = (cut.start_s(), cut.end_s());
                     // The store's disk thread writes and fsyncs it; `deliver` reports it once
-                    // durable (fsyncs here cost this thread 8-12 ms: src/session/store.rs).
+                    // durable (fsyncs here cost this thread 8-12 ms: src/store.rs).
                     let queued =
                         self.store
                             .queue_utterance(cut.id, start_s, end_s, cut.samples, cut.hints);

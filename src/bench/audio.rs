@@ -48,10 +48,10 @@ pub struct AudioReport {
     /// Silero VAD alone per 32 ms chunk (µs).
     pub vad_us: Stats,
     /// VAD + segmenter + store (appending audio; a closed utterance handed to the disk
-    /// thread, which writes and fsyncs it: src/session/store.rs) per chunk (µs).
+    /// thread, which writes and fsyncs it: src/store.rs) per chunk (µs).
     pub chunk_us: Stats,
     /// The store's part of the chunks that closed an utterance: the hand-off to the disk
-    /// thread (µs). Was 8-12 ms when the audio thread fsynced (src/session/store.rs).
+    /// thread (µs). Was 8-12 ms when the audio thread fsynced (src/store.rs).
     #[serde(default)]
     pub store_us: Stats,
     /// One whole poll: drain, resample, session audio, its chunks (µs).
