@@ -152,6 +152,31 @@ fn very_quiet_speech_comes_through_the_vad() {
     assert_quiet_speech_comes_through("very_quiet_speech_comes_through_the_vad", &[], "-30");
 }
 
+/// A soft phrase after louder speech, on a quieter input: JFK's "ask not" sits about 2 dB
+/// under the clip's speech level, and Silero's score for it falls from 0.87 as recorded to
+/// 0.12 12 dB down. With the level normaliser aiming at -16 dBFS it was raised too little:
+/// 12 and 20 dB down no utterance was opened for it, and the words were gone without a trace
+/// (not even a discarded candidate in the journal).
+#[test]
+fn a_soft_phrase_survives_a_quieter_input() {
+    for gain in ["-12", "-20"] {
+        let Some(report) = eval(&["--clips", "fw_jfk", "--gain-db", gain]) else {
+            return skip(
+                "a_soft_phrase_survives_a_quieter_input",
+                "../shared/eval is absent",
+            );
+        };
+        let clip = &report["clips"][0];
+        assert_eq!(clip["failures"], 0);
+        // "not" may come out as "knock" (a recognition error); no word may be missing.
+        assert_eq!(
+            clip["score"]["deletions"], 0,
+            "{gain} dB: {}",
+            clip["hypothesis"]
+        );
+    }
+}
+
 /// Where the 32 ms VAD chunk grid falls must not decide which words exist: each clip with 0,
 /// 128, 256 and 384 samples of silence in front (8-24 ms) loses no word that whisper gets
 /// from the whole clip. JFK's "ask not" was dropped at 384 (and at 128 through the

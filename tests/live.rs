@@ -106,6 +106,8 @@ fn jfk_keeps_ask_not_through_the_microphone_every_time() {
         mic.feed(&jfk).unwrap();
         // The clip's last utterance ends "... for your country."; collect up to it.
         let mut heard = String::new();
+        // Each utterance's span and text, for the message if the phrase is lost.
+        let mut spans = Vec::new();
         while !heard.contains("do for your country") {
             let line = rx
                 .recv_timeout(LINE_DEADLINE)
@@ -113,19 +115,34 @@ fn jfk_keeps_ask_not_through_the_microphone_every_time() {
             let v: serde_json::Value = serde_json::from_str(&line).expect("JSON line");
             heard.push_str(&norm(v["text"].as_str().unwrap_or("")));
             heard.push(' ');
+            spans.push(format!("{}-{} {}", v["start"], v["end"], v["text"]));
         }
-        // Both words of the phrase are there ("not" is soft: tiny.en hears it as "knock"
-        // now and then, a recognition error, not a lost word).
+        // Both words of the phrase are there. What tiny.en makes of them is another matter:
+        // "not" comes out as "knock" now and then, and "ask" as "S" ("S NOT!": seen in 1 run
+        // in 3 under load, CI included; that utterance's WAV holds the whole word after
+        // 320 ms of pre-roll, and whisper says "S NOT!" on it alone and on a longer cut of
+        // session.wav around it). A lost or clipped phrase leaves fewer words.
         let phrase = heard
             .split("americans")
             .nth(1)
             .and_then(|rest| rest.split("what your country").next())
             .map(|p| p.split_whitespace().collect::<Vec<_>>())
             .unwrap_or_default();
-        assert!(
-            phrase.len() == 2 && phrase[0] == "ask",
-            "run {run}: \"ask not\" lost: {heard:?}"
-        );
+        if phrase.len() != 2 {
+            // Kept for a look at the utterances' audio: was the word cut, or misheard?
+            let kept = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("live-jfk-failure");
+            let _ = std::fs::remove_dir_all(&kept);
+            let copied = std::process::Command::new("cp")
+                .arg("-r")
+                .arg(sb.sessions())
+                .arg(&kept)
+                .status();
+            panic!(
+                "run {run}: \"ask not\" lost: {heard:?}; utterances: {spans:#?}; sessions \
+                 copied to {} ({copied:?})",
+                kept.display()
+            );
+        }
     }
     // SAFETY: kill(2) on our child.
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };

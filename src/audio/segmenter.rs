@@ -3,7 +3,10 @@
 //! - Hysteresis: an utterance opens when a chunk reaches `start_threshold` and counts chunks as
 //!   voiced while they stay above the lower `end_threshold`, so a word's soft tail does not flap.
 //! - Pre-roll: the chunks just before the onset are kept (Silero fires ~100-200 ms after a
-//!   soft consonant starts; without them first words lose their first phoneme).
+//!   soft consonant starts; without them first words lose their first phoneme). A soft word
+//!   can sit under `start_threshold` for its whole length and let the next one open the
+//!   utterance, so the onset first reaches back (up to [`LOOKBACK_MS`]) over the chunks at or
+//!   above `weak_threshold` just before it, and the pre-roll is counted from the earliest.
 //! - End: after `end_silence_ms` below `end_threshold` the utterance closes once the VAD has
 //!   also fallen under `weak_threshold` (soft trailing words such as JFK's "not" sit at
 //!   0.15-0.32), keeping `post_roll_ms` after the last chunk at or above `weak_threshold`.
@@ -154,6 +157,19 @@ fn chunks_to_s(chunks: usize) -> f64 {
 /// (`engine::junction`) while one that neither writes would be lost.
 const SEAM_MARGIN_S: f64 = 0.25;
 
+/// How far before the chunk that opens an utterance its onset may reach back over weak
+/// evidence. JFK's "ask" (3.30-3.75 s into `fw_jfk.wav`) scores 0.17-0.36 at some offsets of
+/// the chunk grid and first reaches 0.5 at 3.62 s, so a 320 ms pre-roll counted from there
+/// starts right on the word, and through the microphone a few ms later: whisper heard "s not"
+/// (CI, 1 run in 3). Reaching back over its weak chunks starts it at 3.36 s, 3.04 s with the
+/// pre-roll. A second is longer than any soft word; the previous utterance's kept audio is
+/// never in the history, so parts cannot overlap.
+pub const LOOKBACK_MS: f32 = 1000.0;
+
+/// While reaching back, a run of this many chunks under `weak_threshold` ends the onset
+/// (96 ms: the dip between two syllables of one word; a pause before it is not the word).
+const LOOKBACK_GAP_CHUNKS: usize = 3;
+
 /// A pause of 160 ms under `end_threshold` is a real one for a split (word gaps inside
 /// fluent speech are shorter).
 const QUIET_CHUNKS: usize = 5;
@@ -268,14 +284,41 @@ impl Segmenter {
         self.pre_roll.clear();
     }
 
+    /// Keeps `chunk` in the history before any next onset: the pre-roll plus the lookback.
     fn remember(&mut self, chunk: Vec<f32>, prob: f32) {
         self.pre_roll.push_back((chunk, prob));
-        while self.pre_roll.len() > chunks_for_ms(self.cfg.pre_roll_ms as f32) {
+        let keep = chunks_for_ms(self.cfg.pre_roll_ms as f32) + chunks_for_ms(LOOKBACK_MS);
+        while self.pre_roll.len() > keep {
             self.pre_roll.pop_front();
         }
     }
 
+    /// Where in the history the utterance opening now begins: the earliest chunk of the weak
+    /// evidence just before the onset (see [`LOOKBACK_MS`]), less the pre-roll.
+    fn onset_in_history(&self) -> usize {
+        let history = self.pre_roll.len();
+        let mut earliest = history;
+        let mut gap = 0;
+        for i in (0..history).rev() {
+            if history - i > chunks_for_ms(LOOKBACK_MS) {
+                break;
+            }
+            if self.pre_roll[i].1 >= self.cfg.weak_threshold {
+                earliest = i;
+                gap = 0;
+            } else {
+                gap += 1;
+                if gap >= LOOKBACK_GAP_CHUNKS {
+                    break;
+                }
+            }
+        }
+        earliest.saturating_sub(chunks_for_ms(self.cfg.pre_roll_ms as f32))
+    }
+
     fn open_utterance(&mut self, chunk: &[f32], prob: f32, out: &mut Vec<SegEvent>) {
+        let from = self.onset_in_history();
+        self.pre_roll.drain(..from);
         let pre_samples: usize = self.pre_roll.iter().map(|(c, _)| c.len()).sum();
         let mut samples = Vec::with_capacity(SAMPLE_RATE as usize * 4);
         let mut probs = Vec::new();
@@ -291,10 +334,10 @@ impl Segmenter {
         self.open = Some(Open {
             id,
             start_sample,
+            voiced_chunks: self.count(&probs, self.cfg.end_threshold),
+            weak_chunks: self.count(&probs, self.cfg.weak_threshold),
             samples,
             probs,
-            voiced_chunks: 1,
-            weak_chunks: 1,
             silent_run: 0,
             keep_from_s: None,
         });

@@ -54,6 +54,36 @@ fn one_utterance_with_pre_roll_and_post_roll() {
 }
 
 #[test]
+fn the_onset_reaches_back_over_a_soft_word_before_it() {
+    // 40 silent chunks, a soft word the VAD is unsure of (0.2-0.3, with a two-chunk dip at
+    // 0.1 inside it), then the chunk that reaches the start threshold.
+    let probs = script(&[
+        (0.0, 40),
+        (0.2, 6),
+        (0.1, 2),
+        (0.3, 5),
+        (0.9, 10),
+        (0.0, 40),
+    ]);
+    let c = run(SegmenterConfig::default(), &probs, false);
+    let ids = chunk_ids(cuts(&c)[0]);
+    // The soft word starts at chunk 40; the 10-chunk pre-roll is counted from there.
+    assert_eq!(ids.first(), Some(&30));
+    // Its weak chunks are evidence too.
+    assert_eq!(cuts(&c)[0].hints.voiced_ms, (10.0 * 32.0) as u32);
+}
+
+#[test]
+fn the_onset_does_not_reach_back_across_a_pause() {
+    // A weak blip, a 3-chunk pause under the weak threshold, then the word.
+    let probs = script(&[(0.0, 40), (0.2, 4), (0.05, 3), (0.9, 10), (0.0, 40)]);
+    let c = run(SegmenterConfig::default(), &probs, false);
+    let ids = chunk_ids(cuts(&c)[0]);
+    // Only the usual pre-roll before chunk 47.
+    assert_eq!(ids.first(), Some(&37));
+}
+
+#[test]
 fn hysteresis_keeps_soft_tail_inside() {
     // Probabilities dip to 0.4 (between the thresholds) for 30 chunks: still speech.
     let probs = script(&[(0.9, 10), (0.4, 30), (0.9, 10), (0.0, 40)]);
@@ -121,8 +151,8 @@ fn short_weak_speech_is_transcribed_not_dropped() {
     let c = cuts(&events);
     assert_eq!(c.len(), 1);
     assert!(!c[0].hints.vad_sure, "the VAD does not vouch for it");
-    // The whole bump is inside, pre-roll included.
-    assert_eq!(chunk_ids(c[0]).first(), Some(&15));
+    // The whole bump is inside, and the pre-roll before its first weak chunk.
+    assert_eq!(chunk_ids(c[0]).first(), Some(&10));
     assert!(chunk_ids(c[0]).contains(&32));
 }
 
