@@ -27,7 +27,7 @@ mod tests_features;
 use std::path::PathBuf;
 
 use crate::audio::Level;
-use crate::engine::EngineEvent;
+use crate::engine::{EngineEvent, InputStatus};
 pub use history::{Entry, EntryKey, EntryState, History, Row, Session};
 pub use input::{InputWarning, InputWatch};
 pub use keys::{KeyBindings, KeyMap};
@@ -407,6 +407,13 @@ impl App {
                 self.content_changed();
             }
             EngineEvent::Notice(text) => self.set_notice(NoticeLevel::Warn, text),
+            EngineEvent::Input(status) => {
+                let level = match status {
+                    InputStatus::Lost { .. } => NoticeLevel::Warn,
+                    InputStatus::Back { .. } => NoticeLevel::Info,
+                };
+                self.set_notice(level, status.to_string());
+            }
             EngineEvent::RecordingStopped => {
                 self.state = RecState::Idle;
                 self.level = None;

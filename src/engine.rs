@@ -15,14 +15,17 @@ use crate::audio::pipeline::{AudioEvent, Control};
 use crate::protocol::Transcript;
 use crate::session::{self, Journal};
 
+mod drive;
 pub mod interim;
 pub mod junction;
 mod open;
 mod results;
 
+pub use drive::Drive;
 pub use open::Opened;
 use open::open_recording;
 
+pub use crate::pool::JobFailure;
 use crate::pool::{Job, Origin, Pool, PoolConfig, Submitter, WorkerSpec};
 
 pub use crate::audio::source::Source;
@@ -53,13 +56,15 @@ pub enum EngineEvent {
     /// An utterance could not be transcribed; its audio stays on disk at `wav`.
     Failed {
         id: u64,
-        reason: String,
+        reason: JobFailure,
         wav: PathBuf,
     },
     /// Something the user should know that is not fatal (a worker was replaced, overruns).
     Notice(String),
     /// Recording moved to this input ([`Engine::switch_input`]), in the same session.
     InputSwitched(String),
+    /// The microphone went away or came back (the recording holds on meanwhile).
+    Input(InputStatus),
     /// The recording ended (stop, or the input file finished): no more utterances follow.
     RecordingStopped,
     /// The audio source failed (device lost, unreadable file).
@@ -83,6 +88,29 @@ pub enum EngineEvent {
         idle: usize,
         queued: usize,
     },
+}
+
+/// What happened to the microphone of a running recording.
+#[derive(Debug, Clone, PartialEq)]
+pub enum InputStatus {
+    /// A stream error or no audio for a second: the open utterance was closed and queued,
+    /// and the device is tried again every 500 ms.
+    Lost { reason: String },
+    /// The device opened again; recording continues in the same session.
+    Back { input: String },
+}
+
+impl std::fmt::Display for InputStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            InputStatus::Lost { reason } => {
+                write!(f, "{reason}; recording is on hold until it is back")
+            }
+            InputStatus::Back { input } => {
+                write!(f, "input '{input}' is back; recording continues")
+            }
+        }
+    }
 }
 
 /// Settings the engine needs (resolved from CLI + config by the caller).
@@ -433,13 +461,9 @@ fn on_audio_event(
             }
             return;
         }
-        AudioEvent::DeviceLost(reason) => {
-            EngineEvent::Notice(format!("{reason}; recording is on hold until it is back"))
-        }
+        AudioEvent::DeviceLost(reason) => EngineEvent::Input(InputStatus::Lost { reason }),
         AudioEvent::Switched(input) => EngineEvent::InputSwitched(input),
-        AudioEvent::DeviceBack(input) => {
-            EngineEvent::Notice(format!("input '{input}' is back; recording continues"))
-        }
+        AudioEvent::DeviceBack(input) => EngineEvent::Input(InputStatus::Back { input }),
         AudioEvent::Stopped => EngineEvent::RecordingStopped,
     };
     let _ = events.send(out);

@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde::Serialize;
 use tokio::sync::mpsc::UnboundedReceiver;
 
-use crate::engine::{Engine, EngineEvent, Source};
+use crate::engine::{Drive, Engine, EngineEvent, Source};
 use crate::inert;
 use crate::protocol::{Timings, Transcript};
 
@@ -231,10 +231,10 @@ async fn record(
         abandoned: 0,
         session_dir: None,
     };
-    let mut stopped = false;
+    let mut drive = Drive::default();
     let mut drain_until: Option<tokio::time::Instant> = None;
     loop {
-        if stopped && reorder.outstanding() == 0 {
+        if drive.done() {
             break;
         }
         let ev = tokio::select! {
@@ -242,7 +242,7 @@ async fn record(
             sig = signals.recv() => {
                 if end.signal.is_some() {
                     // The second: leave now; the audio is on disk.
-                    end.abandoned = reorder.outstanding();
+                    end.abandoned = drive.outstanding();
                     break;
                 }
                 // The first: stop taking input; the open utterance is cut and transcribed
@@ -253,11 +253,12 @@ async fn record(
                 continue;
             }
             _ = sleep_until(drain_until) => {
-                end.abandoned = reorder.outstanding();
+                end.abandoned = drive.outstanding();
                 break;
             }
         };
         let Some(ev) = ev else { break };
+        drive.observe(engine, &ev);
         match ev {
             EngineEvent::RecordingStarted { session_dir, .. } => {
                 end.session_dir = Some(session_dir);
@@ -272,11 +273,12 @@ async fn record(
                     id,
                     start_s,
                     end_s,
-                    reason,
+                    reason: reason.to_string(),
                     wav,
                 }));
             }
             EngineEvent::Notice(n) => eprintln!("recorder: {}", inert::inert_line(&n)),
+            EngineEvent::Input(s) => eprintln!("recorder: {}", inert::inert_line(&s.to_string())),
             EngineEvent::Interim {
                 id,
                 stable,
@@ -291,10 +293,6 @@ async fn record(
             EngineEvent::SourceError(e) => {
                 eprintln!("recorder: {}", inert::inert_line(&e));
                 end.source_error = Some(e);
-            }
-            EngineEvent::RecordingStopped => {
-                stopped = true;
-                engine.recording_ended();
             }
             _ => {}
         }

@@ -109,6 +109,22 @@ pub struct Job {
     pub origin: Origin,
 }
 
+/// Why a job ended without text (its audio stays on disk). Rendered to text only where it
+/// is shown or journaled.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum JobFailure {
+    /// Every attempt failed; `last` is the last attempt's error (a worker's crash with its
+    /// last output, a timeout, the worker's own error message).
+    #[error("gave up after {attempts} attempts: {last}")]
+    GaveUp { attempts: u32, last: String },
+    /// The pool stopped starting workers (each start failed, e.g. a broken model file).
+    #[error("{0}")]
+    NoWorkers(String),
+    /// A bug of ours while handling the job.
+    #[error("internal error ({0}); the audio is kept")]
+    Internal(String),
+}
+
 /// Whose utterance a job is.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Origin {
@@ -140,7 +156,7 @@ pub enum PoolEvent {
     },
     Failed {
         job: Job,
-        reason: String,
+        reason: JobFailure,
     },
     /// Not fatal, worth telling the user (a worker was replaced).
     Notice(String),

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::cli::SessionsCommand;
-use crate::engine::{Engine, EngineConfig, EngineEvent};
+use crate::engine::{Drive, Engine, EngineConfig, EngineEvent};
 use crate::export::{self, Doc, Format};
 use crate::inert::inert_line;
 use crate::session::{self, Session};
@@ -193,18 +193,23 @@ async fn resume(p: session::Prepared, cfg: EngineConfig) -> anyhow::Result<i32> 
         utterances(ids.len()),
         inert_line(&session::id_of(&dir))
     );
-    let mut left = ids.len();
-    while left > 0 {
-        match events.recv().await {
-            Some(EngineEvent::Transcribed(_)) => left -= 1,
-            Some(EngineEvent::Failed { id, reason, .. }) => {
-                eprintln!("recorder: utterance #{id} failed: {}", inert_line(&reason));
-                left -= 1;
+    let report = |ev| {
+        match ev {
+            EngineEvent::Failed { id, reason, .. } => {
+                eprintln!(
+                    "recorder: utterance #{id} failed: {}",
+                    inert_line(&reason.to_string())
+                );
             }
-            Some(EngineEvent::Notice(n)) => eprintln!("recorder: {}", inert_line(&n)),
-            Some(_) => {}
-            None => break,
+            EngineEvent::Notice(n) => eprintln!("recorder: {}", inert_line(&n)),
+            _ => {}
         }
+        Ok(())
+    };
+    // What is still missing afterwards is read back from the journal below.
+    let drive = Drive::waiting_for(ids.iter().copied());
+    if let Err(e) = engine.drive(&mut events, drive, None, report).await {
+        eprintln!("recorder: {}", crate::error_line(&e));
     }
     engine.shutdown(Duration::from_secs(10)).await;
     // Print the whole transcript as it now stands.

@@ -11,7 +11,7 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use recorder::pool::{Job, Pool, PoolConfig, PoolEvent, WorkerSpec};
+use recorder::pool::{Job, JobFailure, Pool, PoolConfig, PoolEvent, WorkerSpec};
 use support::run::{Sandbox, bin, norm, tiny_en};
 use support::{have, skip, speak};
 use tokio::sync::mpsc;
@@ -85,7 +85,7 @@ fn failure(events: &[PoolEvent]) -> String {
     events
         .iter()
         .find_map(|e| match e {
-            PoolEvent::Failed { reason, .. } => Some(reason.clone()),
+            PoolEvent::Failed { reason, .. } => Some(reason.to_string()),
             _ => None,
         })
         .unwrap_or_else(|| panic!("no Failed event in {events:?}"))
@@ -276,7 +276,7 @@ async fn a_worker_that_cannot_start_is_tried_twice_then_given_up_in_one_notice()
     let failed = events
         .iter()
         .filter(
-            |e| matches!(e, PoolEvent::Failed { reason, .. } if reason.contains("stopped trying")),
+            |e| matches!(e, PoolEvent::Failed { reason: JobFailure::NoWorkers(why), .. } if why.contains("stopped trying")),
         )
         .count();
     assert_eq!(failed, 3, "{events:?}");

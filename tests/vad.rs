@@ -101,6 +101,7 @@ fn audio_thread_cuts_sentences_at_the_pauses() {
         store: Store::new(journal).unwrap(),
         first_id: 1,
         interim_every: None,
+        probe: None,
     };
     let vad: pipeline::VadFactory = Box::new(|| Ok(Box::new(SileroVad::new()?) as Box<dyn Vad>));
     let source = Source::File {

@@ -5,6 +5,7 @@
 pub mod capture;
 pub mod level;
 pub mod pipeline;
+pub mod probe;
 pub mod resample;
 pub mod segmenter;
 pub mod source;

@@ -4,9 +4,11 @@
 
 use std::path::PathBuf;
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 
+use super::probe::Probe;
 use super::resample::ToMono16k;
 use super::segmenter::{Hints, SegEvent, Segmenter, SegmenterConfig};
 use super::source::Source;
@@ -78,6 +80,8 @@ pub struct PipelineConfig {
     pub first_id: u64,
     /// Publish the open utterance's audio this often for interim transcripts (None: off).
     pub interim_every: Option<std::time::Duration>,
+    /// Timing hook for the benchmark (`None` in the product).
+    pub probe: Option<Box<dyn Probe>>,
 }
 
 /// 800 samples at 16 kHz = 50 ms: the meter's 20 updates a second.
@@ -163,6 +167,7 @@ struct Run {
     /// Xruns of the current input already reported, and of earlier inputs of this session.
     reported_xruns: u64,
     xruns_before: u64,
+    probe: Option<Box<dyn Probe>>,
 }
 
 impl Run {
@@ -192,6 +197,7 @@ impl Run {
             reported_overruns: 0,
             reported_xruns: 0,
             xruns_before: 0,
+            probe: cfg.probe,
         }
     }
 
@@ -199,6 +205,7 @@ impl Run {
         loop {
             // Waiting on the control channel is also the poll timer.
             let wait = self.input.poll_interval();
+            let waited = Instant::now();
             let cmd = if wait.is_zero() {
                 ctl.try_recv().ok()
             } else {
@@ -207,6 +214,11 @@ impl Run {
                     Err(RecvTimeoutError::Timeout) => None,
                     Err(RecvTimeoutError::Disconnected) => Some(Control::Stop),
                 }
+            };
+            let woke = Instant::now();
+            let late = match cmd {
+                None => woke.duration_since(waited).saturating_sub(wait),
+                Some(_) => Duration::ZERO,
             };
             match cmd {
                 Some(Control::Stop) => return self.finish("stopped", emit),
@@ -222,6 +234,9 @@ impl Run {
                 }
                 Poll::Failed(reason) => Err(reason),
             };
+            if let Some(probe) = &mut self.probe {
+                probe.poll(late, woke.elapsed(), &self.input);
+            }
             if let Err(reason) = result {
                 self.finish(&reason, emit);
                 emit(AudioEvent::Failed(reason));
@@ -380,7 +395,9 @@ impl Run {
     fn chunk(&mut self, chunk: &[f32], emit: &mut dyn FnMut(AudioEvent)) {
         // The VAD may hear a level-normalised copy ([`super::vad::silero`]); the utterance
         // keeps the original.
+        let began = self.probe.is_some().then(Instant::now);
         let prob = self.vad.predict(chunk);
+        let vad = began.map(|b| b.elapsed());
         self.seg.push(chunk, prob, &mut self.events);
         self.handle_events(emit);
         self.maybe_interim(emit);
@@ -389,6 +406,9 @@ impl Run {
             for level in self.level.feed(chunk, prob, in_speech) {
                 emit(AudioEvent::Level(level));
             }
+        }
+        if let (Some(probe), Some(began), Some(vad)) = (&mut self.probe, began, vad) {
+            probe.chunk(vad, began.elapsed());
         }
     }
 
@@ -449,9 +469,13 @@ impl Run {
                     let (start_s, end_s) = (cut.start_s(), cut.end_s());
                     // The store's disk thread writes and fsyncs it; `deliver` reports it once
                     // durable (fsyncs here cost this thread 8-12 ms: src/store.rs).
+                    let began = Instant::now();
                     let queued =
                         self.store
                             .queue_utterance(cut.id, start_s, end_s, cut.samples, cut.hints);
+                    if let Some(probe) = &mut self.probe {
+                        probe.store(began.elapsed());
+                    }
                     if let Err(e) = queued {
                         self.store_error = Some(e.to_string());
                     }

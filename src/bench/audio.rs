@@ -1,7 +1,8 @@
-//! The audio path under full load. An audio thread runs the recorder's own pieces at the
-//! recorder's own pace — the cpal capture and its ring ([`Input::mic`]), the resampler, Silero
-//! VAD, the segmenter and the session store (session audio, utterance WAVs fsynced, journal)
-//! — polling every 10 ms as `audio::pipeline` does, and times each step. Meanwhile the
+//! The audio path under full load. The recorder's own audio thread (`audio::pipeline`, as the
+//! TUI starts it: cpal capture and its ring, resampler, level normaliser and Silero VAD,
+//! segmenter, session store with utterance WAVs fsynced, interim snapshots, level meter)
+//! records from the input device and reports each step's duration through a
+//! [`Probe`]. Meanwhile the
 //! workers transcribe the manifest's clips back to back (two jobs outstanding, so they never
 //! idle), plus the utterances the segmenter cuts, as in a live session.
 //!
@@ -11,8 +12,8 @@
 //! percentiles (exact when a window holds one callback, which is the usual case).
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
@@ -20,10 +21,9 @@ use tokio::sync::mpsc;
 
 use super::Stats;
 use super::latency::{self, WarmPool};
-use crate::audio::CHUNK;
-use crate::audio::resample::ToMono16k;
-use crate::audio::segmenter::{SegEvent, Segmenter};
-use crate::audio::source::{Input, Poll};
+use crate::audio::pipeline::{self, AudioEvent, Control, PipelineConfig};
+use crate::audio::probe::Probe;
+use crate::audio::source::{Input, Source};
 use crate::config::Config;
 use crate::pool::PoolEvent;
 use crate::session::Journal;
@@ -47,8 +47,9 @@ pub struct AudioReport {
     pub xruns: u64,
     /// Silero VAD alone per 32 ms chunk (µs).
     pub vad_us: Stats,
-    /// VAD + segmenter + store (appending audio; a closed utterance handed to the disk
-    /// thread, which writes and fsyncs it: src/store.rs) per chunk (µs).
+    /// Everything the audio thread does per chunk (µs): VAD (both ears), segmenter, store
+    /// (a closed utterance handed to the disk thread, which writes and fsyncs it:
+    /// src/store.rs), the interim snapshot when one is due, the level meter.
     pub chunk_us: Stats,
     /// The store's part of the chunks that closed an utterance: the hand-off to the disk
     /// thread (µs). Was 8-12 ms when the audio thread fsynced (src/store.rs).
@@ -77,14 +78,75 @@ struct Utterance {
     closed_at: Instant,
 }
 
+/// What the pipeline's probe collected.
 #[derive(Default)]
 struct Timing {
+    /// Per poll: callbacks since the previous poll, and the longest of them (ns).
     windows: Vec<(u64, u64)>,
     vad_ns: Vec<f64>,
     chunk_ns: Vec<f64>,
     store_ns: Vec<f64>,
     poll_ns: Vec<f64>,
     late_ns: Vec<f64>,
+    /// The source's format and counters at the first and the latest poll.
+    format: (u32, u16),
+    first: Option<Counters>,
+    last: Counters,
+    last_callbacks: u64,
+}
+
+#[derive(Default, Clone, Copy)]
+struct Counters {
+    overruns: u64,
+    dropped: u64,
+    xruns: u64,
+}
+
+/// The benchmark's [`Probe`]: shared with the thread that reports.
+#[derive(Clone, Default)]
+struct Collect(Arc<Mutex<Timing>>);
+
+fn ns(d: Duration) -> f64 {
+    d.as_nanos() as f64
+}
+
+impl Probe for Collect {
+    fn poll(&mut self, woke_late: Duration, took: Duration, input: &Input) {
+        let Ok(mut t) = self.0.lock() else { return };
+        t.late_ns.push(ns(woke_late));
+        t.poll_ns.push(ns(took));
+        let (overruns, dropped) = input.overruns();
+        let now = Counters {
+            overruns,
+            dropped,
+            xruns: input.xruns(),
+        };
+        if t.first.is_none() {
+            t.first = Some(now);
+            t.format = input.format();
+        }
+        t.last = now;
+        if let Input::Mic { cap, .. } = input {
+            let callbacks = cap.stats.callbacks.load(Ordering::Acquire);
+            let max = cap.stats.max_callback_ns.swap(0, Ordering::Relaxed);
+            let since = callbacks.saturating_sub(t.last_callbacks);
+            t.last_callbacks = callbacks;
+            t.windows.push((since, max));
+        }
+    }
+
+    fn chunk(&mut self, vad: Duration, whole: Duration) {
+        if let Ok(mut t) = self.0.lock() {
+            t.vad_ns.push(ns(vad));
+            t.chunk_ns.push(ns(whole));
+        }
+    }
+
+    fn store(&mut self, handoff: Duration) {
+        if let Ok(mut t) = self.0.lock() {
+            t.store_ns.push(ns(handoff));
+        }
+    }
 }
 
 fn us(ns: &[f64]) -> Stats {
@@ -92,91 +154,53 @@ fn us(ns: &[f64]) -> Stats {
     Stats::of(&v)
 }
 
-/// The audio thread: the pipeline's steps, timed.
-fn audio_thread(
-    device: Option<String>,
-    seconds: f64,
-    segmenter: crate::audio::segmenter::SegmenterConfig,
-    session_dir: PathBuf,
-    first_id: u64,
+/// Starts the recorder's own audio thread on the input device, with the benchmark's probe;
+/// each utterance, once on disk, goes to `utterances`.
+fn start_audio(
+    cfg: &Config,
+    session_dir: &Path,
+    probe: Collect,
     utterances: mpsc::UnboundedSender<Utterance>,
-) -> anyhow::Result<AudioReport> {
-    let mut input = Input::mic(device.as_deref())?;
-    let (rate, channels) = input.format();
-    let stats = match &input {
-        Input::Mic { cap, .. } => cap.stats.clone(),
-        _ => unreachable!("opened a microphone"),
+) -> anyhow::Result<(
+    std::thread::JoinHandle<()>,
+    crossbeam_channel::Sender<Control>,
+    String,
+)> {
+    let store = Store::new(Arc::new(Journal::open(session_dir)?))?;
+    // As the TUI runs it: interim snapshots are written (their jobs are not the point here).
+    let interim_every = cfg
+        .interim
+        .then(|| Duration::from_millis(cfg.interim_every_ms.max(200)));
+    let pcfg = PipelineConfig {
+        segmenter: cfg.segmenter.clone(),
+        store,
+        first_id: 1,
+        interim_every,
+        probe: Some(Box::new(probe)),
     };
-    let mut conv = ToMono16k::new(rate, channels)?;
-    let mut vad = crate::audio::vad::silero()?;
-    let mut seg = Segmenter::with_first_id(segmenter, first_id);
-    let mut store = Store::new(Arc::new(Journal::open(&session_dir)?))?;
-    let (mut raw, mut mono, mut events) = (Vec::new(), Vec::<f32>::new(), Vec::new());
-    let mut closed: Vec<(u64, Instant)> = Vec::new();
-    let mut t = Timing::default();
-    let mut n_utterances = 0;
-    let mut last_callbacks = stats.callbacks.load(Ordering::Acquire);
-    stats.max_callback_ns.store(0, Ordering::Relaxed);
-    let (overruns0, dropped0) = input.overruns();
-    let xruns0 = input.xruns();
-    let start = Instant::now();
-    while start.elapsed().as_secs_f64() < seconds {
-        let wait = input.poll_interval();
-        let slept = Instant::now();
-        std::thread::sleep(wait);
-        t.late_ns
-            .push(slept.elapsed().saturating_sub(wait).as_nanos() as f64);
-        let t0 = Instant::now();
-        raw.clear();
-        match input.poll(&mut raw) {
-            Poll::Data => {}
-            Poll::End => break,
-            Poll::Failed(reason) => anyhow::bail!(reason),
-        }
-        let before = mono.len();
-        conv.push(&raw, &mut mono);
-        store.audio(&mono[before..])?;
-        let mut used = 0;
-        while mono.len() - used >= CHUNK {
-            let chunk = &mono[used..used + CHUNK];
-            let tc = Instant::now();
-            let prob = vad.predict(chunk);
-            t.vad_ns.push(tc.elapsed().as_nanos() as f64);
-            seg.push(chunk, prob, &mut events);
-            for ev in events.drain(..) {
-                if let SegEvent::Utterance(cut) = ev {
-                    // As the pipeline: the disk thread makes it durable, then it is queued.
-                    let (start_s, end_s) = (cut.start_s(), cut.end_s());
-                    let ts = Instant::now();
-                    store.queue_utterance(cut.id, start_s, end_s, cut.samples, cut.hints)?;
-                    t.store_ns.push(ts.elapsed().as_nanos() as f64);
-                    closed.push((cut.id, tc));
-                }
-            }
-            t.chunk_ns.push(tc.elapsed().as_nanos() as f64);
-            used += CHUNK;
-        }
-        for s in store.poll_stored() {
-            let s = s?;
-            n_utterances += 1;
-            let closed_at = closed.iter().find(|c| c.0 == s.id).map_or(t0, |c| c.1);
+    let emit = move |ev: AudioEvent| {
+        if let AudioEvent::Utterance {
+            id,
+            start_s,
+            end_s,
+            wav,
+            ..
+        } = ev
+        {
             let _ = utterances.send(Utterance {
-                id: s.id,
-                wav: s.wav,
-                end_s: s.end_s - s.start_s,
-                closed_at,
+                id,
+                wav,
+                end_s: end_s - start_s,
+                closed_at: Instant::now(),
             });
         }
-        mono.drain(..used);
-        t.poll_ns.push(t0.elapsed().as_nanos() as f64);
-        let callbacks = stats.callbacks.load(Ordering::Acquire);
-        let max = stats.max_callback_ns.swap(0, Ordering::Relaxed);
-        t.windows.push((callbacks - last_callbacks, max));
-        last_callbacks = callbacks;
-    }
-    let elapsed = start.elapsed().as_secs_f64();
-    let _ = store.end("bench finished");
-    let (overruns, dropped) = input.overruns();
+    };
+    let source = Source::Device(cfg.device.clone());
+    pipeline::spawn(source, pcfg, Box::new(crate::audio::vad::silero), emit)
+}
+
+/// The report from what the probe collected over `seconds` of input.
+fn report(input: String, seconds: f64, t: &Timing) -> AudioReport {
     // Each callback charged with its window's maximum.
     let per_callback: Vec<f64> = t
         .windows
@@ -184,25 +208,25 @@ fn audio_thread(
         .flat_map(|&(n, max)| std::iter::repeat_n(max as f64, n as usize))
         .collect();
     let callback_max = t.windows.iter().map(|w| w.1).max().unwrap_or(0);
-    Ok(AudioReport {
-        input: input.name().to_string(),
-        sample_rate: rate,
-        channels,
-        seconds: elapsed,
+    let first = t.first.unwrap_or_default();
+    AudioReport {
+        input,
+        sample_rate: t.format.0,
+        channels: t.format.1,
+        seconds,
         callbacks: t.windows.iter().map(|w| w.0).sum(),
         callback_us: us(&per_callback),
         callback_max_us: callback_max as f64 / 1000.0,
-        overruns: overruns - overruns0,
-        dropped_samples: dropped - dropped0,
-        xruns: input.xruns() - xruns0,
+        overruns: t.last.overruns - first.overruns,
+        dropped_samples: t.last.dropped - first.dropped,
+        xruns: t.last.xruns - first.xruns,
         vad_us: us(&t.vad_ns),
         chunk_us: us(&t.chunk_ns),
         store_us: us(&t.store_ns),
         poll_us: us(&t.poll_ns),
         wake_late_us: us(&t.late_ns),
-        utterances: n_utterances,
         ..AudioReport::default()
-    })
+    }
 }
 
 pub async fn run(cfg: &Config, manifest: &Path, seconds: f64, json: bool) -> anyhow::Result<i32> {
@@ -233,19 +257,26 @@ pub async fn run(cfg: &Config, manifest: &Path, seconds: f64, json: bool) -> any
     // Let the workers get going before the audio thread starts measuring.
     tokio::time::sleep(Duration::from_millis(500)).await;
     let (utt_tx, mut utt_rx) = mpsc::unbounded_channel();
-    let (device, segmenter) = (cfg.device.clone(), cfg.segmenter.clone());
+    let probe = Collect::default();
     let cpu0 = super::cpu_jiffies();
-    let thread = std::thread::Builder::new()
-        .name("audio".into())
-        .spawn(move || audio_thread(device, seconds, segmenter, session_dir, 1, utt_tx))?;
-    let mut load_done = 0;
-    let mut utterances_done = 0;
+    let began = Instant::now();
+    let (thread, control, input) = start_audio(cfg, &session_dir, probe.clone(), utt_tx)?;
+    let stop_at = tokio::time::sleep(Duration::from_secs_f64(seconds));
+    tokio::pin!(stop_at);
+    let mut stopping = false;
+    let (mut load_done, mut utterances_done, mut n_utterances) = (0, 0, 0);
     loop {
         tokio::select! {
+            () = &mut stop_at, if !stopping => {
+                stopping = true;
+                let _ = control.send(Control::Stop);
+            }
             u = utt_rx.recv() => match u {
                 Some(u) => {
+                    n_utterances += 1;
                     pool.submit(u.id, &u.wav, u.end_s, u.closed_at);
                 }
+                // The audio thread ended (stopped, or the input failed) and dropped its sender.
                 None => break,
             },
             ev = pool.events.recv() => match ev {
@@ -263,9 +294,18 @@ pub async fn run(cfg: &Config, manifest: &Path, seconds: f64, json: bool) -> any
         }
     }
     let cpu1 = super::cpu_jiffies();
-    let mut report = thread
+    let elapsed = began.elapsed().as_secs_f64();
+    thread
         .join()
-        .map_err(|_| anyhow::anyhow!("the audio thread panicked"))??;
+        .map_err(|_| anyhow::anyhow!("the audio thread panicked"))?;
+    let mut report = {
+        let t = probe
+            .0
+            .lock()
+            .map_err(|_| anyhow::anyhow!("probe poisoned"))?;
+        report(input, elapsed, &t)
+    };
+    report.utterances = n_utterances;
     report.load_jobs = load_done;
     report.utterances_done = utterances_done;
     report.cpu_busy = match (cpu0, cpu1) {
@@ -290,7 +330,7 @@ pub fn text(r: &AudioReport) -> String {
         "input {} ({} Hz, {} ch), {:.1} s, CPU busy {:.0}%, {} load jobs, {} utterances cut\n\
          callback: {} callbacks, p99 {:.1} µs, max {:.1} µs; overruns {}, dropped samples {}, xruns {}\n\
          VAD per chunk: median {:.0} µs, p99 {:.0} µs, max {:.0} µs\n\
-         VAD+segmenter+store per chunk: median {:.0} µs, p99 {:.0} µs, max {:.0} µs\n\
+         audio thread per chunk (VAD, segmenter, store, interim): median {:.0} µs, p99 {:.0} µs, max {:.0} µs\n\
          poll: p99 {:.0} µs, max {:.0} µs; timer wake-up late p99 {:.0} µs, max {:.0} µs\n\
          peak RSS: main {} kB, workers {:?} kB\n",
         r.input,

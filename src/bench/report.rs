@@ -235,7 +235,7 @@ fn audio(a: &AudioReport) -> String {
          | | p99 | max | goal |\n| --- | ---: | ---: | --- |\n\
          | cpal callback ({} callbacks) | {:.1} µs | {:.1} µs | p99 < 500 µs |\n\
          | Silero VAD per 32 ms chunk | {:.0} µs | {:.0} µs | |\n\
-         | VAD + segmenter + store per chunk | {:.0} µs | {:.0} µs | p99 < 2,000 µs |\n\
+         | audio thread per chunk (VAD, segmenter, store, interim) | {:.0} µs | {:.0} µs | p99 < 2,000 µs |\n\
          | store hand-off per utterance ({} utterances) | {:.0} µs | {:.0} µs | |\n\
          | audio thread wake-up lateness (10 ms timer) | {:.0} µs | {:.0} µs | |\n\
          | ring overruns / dropped samples / device xruns | {} / {} / {} | | 0 |\n\n",

@@ -91,7 +91,7 @@ pub fn render(dir: &Path) -> String {
             Some(p99 < 500.0),
         );
         let p99 = a.chunk_us.p99;
-        let what = "VAD + segmenter + store per 32 ms chunk, p99";
+        let what = "audio thread per 32 ms chunk (VAD, segmenter, store, interim), p99";
         row(
             &mut out,
             what,

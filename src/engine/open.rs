@@ -54,6 +54,7 @@ pub(super) fn open_recording(
         store,
         first_id,
         interim_every: cfg.interim,
+        probe: None,
     };
     let (thread, control, input) = pipeline::spawn(source, pcfg, vad, emit)?;
     Ok(Opened {

@@ -7,7 +7,7 @@ use std::time::Duration;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 
 use super::EngineEvent;
-use crate::pool::{InterimSwitch, Job, Origin, PoolEvent};
+use crate::pool::{InterimSwitch, Job, JobFailure, Origin, PoolEvent};
 use crate::protocol::{Segment, Timings, Transcript};
 use crate::session::Entry;
 
@@ -120,20 +120,20 @@ impl Forwarder {
         })
     }
 
-    async fn failed(&mut self, job: Job, reason: String) -> EngineEvent {
+    async fn failed(&mut self, job: Job, reason: JobFailure) -> EngineEvent {
         let resumed = job.origin == Origin::Resumed;
         if !resumed {
             self.interim.finished(job.id);
         }
         let entry = Entry::Failed {
             id: job.id,
-            reason: reason.clone(),
+            reason: reason.to_string(),
         };
         journal_result(&job, entry).await;
         if resumed {
             return EngineEvent::Resumed {
                 id: job.id,
-                error: Some(reason),
+                error: Some(reason.to_string()),
             };
         }
         EngineEvent::Failed {

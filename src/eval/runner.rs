@@ -127,19 +127,14 @@ async fn run_clip(
     clip: &Clip,
 ) -> anyhow::Result<ClipRun> {
     let t0 = Instant::now();
-    engine.start_recording(Source::File {
+    let source = Source::File {
         path: clip.path.clone(),
         realtime: false,
-    })?;
+    };
     let mut queued: BTreeMap<u64, (f64, f64, PathBuf)> = BTreeMap::new();
     let mut done: BTreeMap<u64, Utterance> = BTreeMap::new();
-    let mut stopped = false;
     let mut source_error = None;
-    while !(stopped && done.len() == queued.len()) {
-        let ev = events
-            .recv()
-            .await
-            .ok_or_else(|| anyhow::anyhow!("the engine stopped while running {}", clip.name))?;
+    let on = |ev| {
         match ev {
             EngineEvent::Queued {
                 id,
@@ -160,17 +155,18 @@ async fn run_clip(
             }
             EngineEvent::Failed { id, reason, .. } => {
                 let mut u = utterance(queued.get(&id));
-                u.error = Some(reason);
+                u.error = Some(reason.to_string());
                 done.insert(id, u);
             }
             EngineEvent::SourceError(e) => source_error = Some(e),
-            EngineEvent::RecordingStopped => {
-                stopped = true;
-                engine.recording_ended();
-            }
             _ => {}
         }
-    }
+        Ok(())
+    };
+    engine
+        .drive_recording(events, source, None, on)
+        .await
+        .map_err(|e| anyhow::anyhow!("{}: {e:#}", clip.name))?;
     Ok(ClipRun {
         clip: clip.clone(),
         utterances: done.into_values().collect(),

@@ -10,7 +10,8 @@ use tokio::sync::mpsc;
 
 use super::process::{WorkerFailure, WorkerProc};
 use super::{
-    Counters, InterimSlot, Job, MAX_START_FAILURES, PoolConfig, PoolEvent, Work, emit_status,
+    Counters, InterimSlot, Job, JobFailure, MAX_START_FAILURES, PoolConfig, PoolEvent, Work,
+    emit_status,
 };
 use crate::protocol::{Response, Timings};
 
@@ -171,7 +172,7 @@ impl Slot {
                 .unwrap_or("a panic");
             tracing::error!(slot = self.index, id = copy.id, "internal error: {what}");
             self.worker = None;
-            let reason = format!("internal error ({what}); the audio is kept");
+            let reason = JobFailure::Internal(what.to_string());
             let _ = self.events.send(PoolEvent::Failed { job: copy, reason });
         }
     }
@@ -207,7 +208,8 @@ impl Slot {
         for attempt in 1..=self.cfg.max_attempts {
             if let Err(e) = self.ensure_worker().await {
                 if let Some(why) = self.counters.gave_up() {
-                    let _ = self.events.send(PoolEvent::Failed { job, reason: why });
+                    let reason = JobFailure::NoWorkers(why);
+                    let _ = self.events.send(PoolEvent::Failed { job, reason });
                     return;
                 }
                 last_error = format!("worker failed to start: {e}");
@@ -262,10 +264,10 @@ impl Slot {
                 Err(failure) => last_error = self.replace_failed(&failure, job.id, attempt),
             }
         }
-        let reason = format!(
-            "gave up after {} attempts: {last_error}",
-            self.cfg.max_attempts
-        );
+        let reason = JobFailure::GaveUp {
+            attempts: self.cfg.max_attempts,
+            last: last_error,
+        };
         let _ = self.events.send(PoolEvent::Failed { job, reason });
     }
 }

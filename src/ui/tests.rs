@@ -154,7 +154,7 @@ fn error_notice_and_failed_utterance() {
         &mut app,
         EngineEvent::Failed {
             id: 2,
-            reason: "worker crashed twice".into(),
+            reason: crate::engine::JobFailure::NoWorkers("worker crashed twice".into()),
             wav,
         },
     );

@@ -196,19 +196,15 @@ async fn feed(
     let mut f = Feed::default();
     // The file's clock starts when the audio thread opens it, just after this.
     let t0 = Instant::now();
-    engine.start_recording(Source::File {
+    let source = Source::File {
         path: clip.path.clone(),
         realtime: !fast,
-    })?;
-    let deadline = t0 + Duration::from_secs_f64(clip.duration_s + 60.0);
-    let (mut levels, mut stopped) = (0u64, false);
-    while !(stopped && f.utts.values().all(|u| u.final_at.is_some())) {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let ev = match tokio::time::timeout(left, events.recv()).await {
-            Ok(Some(ev)) => ev,
-            Ok(None) => anyhow::bail!("the engine stopped during {}", clip.name),
-            Err(_) => anyhow::bail!("{}: no final text within 60 s of its end", clip.name),
-        };
+    };
+    // A minute past the clip's end for the last final text.
+    let deadline =
+        tokio::time::Instant::from_std(t0 + Duration::from_secs_f64(clip.duration_s + 60.0));
+    let mut levels = 0u64;
+    let on = |ev| {
         let at = t0.elapsed().as_secs_f64();
         match ev {
             EngineEvent::Level(_) => {
@@ -264,14 +260,15 @@ async fn feed(
                 }
             }
             EngineEvent::Notice(n) => f.notices.push(format!("{}: {n}", clip.name)),
-            EngineEvent::SourceError(e) => anyhow::bail!("{}: {e}", clip.name),
-            EngineEvent::RecordingStopped => {
-                stopped = true;
-                engine.recording_ended();
-            }
+            EngineEvent::SourceError(e) => anyhow::bail!("{e}"),
             _ => {}
         }
-    }
+        Ok(())
+    };
+    engine
+        .drive_recording(events, source, Some(deadline), on)
+        .await
+        .map_err(|e| anyhow::anyhow!("{}: {e:#}", clip.name))?;
     Ok(f)
 }
 

@@ -1,0 +1,110 @@
+//! Driving a recording to its end. Every caller that runs "a recording until each utterance
+//! it queued has an outcome" (`--headless`, `transcribe`, `eval`, the interim benchmark,
+//! `sessions resume`) goes through [`Drive`], so the end condition and the audio thread's
+//! join live in one place (each used to hand-write both, and one that missed the join left the
+//! next recording unable to start).
+
+use std::collections::BTreeSet;
+
+use tokio::sync::mpsc::UnboundedReceiver;
+
+use super::{Engine, EngineEvent, Source};
+
+/// One recording's progress: the utterances it queued that have no outcome yet, and whether
+/// its audio thread has ended.
+#[derive(Debug, Default)]
+pub struct Drive {
+    waiting: BTreeSet<u64>,
+    stopped: bool,
+}
+
+impl Drive {
+    /// For jobs queued without a recording (`sessions resume`): done once each of `ids` has
+    /// its outcome.
+    pub fn waiting_for(ids: impl IntoIterator<Item = u64>) -> Drive {
+        Drive {
+            waiting: ids.into_iter().collect(),
+            stopped: true,
+        }
+    }
+
+    /// Notes what `ev` means for the recording; joins the audio thread once it has stopped
+    /// (it has finished by then, so the join is immediate).
+    pub fn observe(&mut self, engine: &mut Engine, ev: &EngineEvent) {
+        match ev {
+            EngineEvent::Queued { id, .. } => {
+                self.waiting.insert(*id);
+            }
+            EngineEvent::Transcribed(t) => {
+                self.waiting.remove(&t.id);
+            }
+            EngineEvent::Failed { id, .. } => {
+                self.waiting.remove(id);
+            }
+            EngineEvent::RecordingStopped => {
+                self.stopped = true;
+                engine.recording_ended();
+            }
+            _ => {}
+        }
+    }
+
+    /// The recording has stopped and every utterance it queued has its text or its failure.
+    pub fn done(&self) -> bool {
+        self.stopped && self.waiting.is_empty()
+    }
+
+    /// Utterances queued and still without an outcome.
+    pub fn outstanding(&self) -> usize {
+        self.waiting.len()
+    }
+}
+
+impl Engine {
+    /// Starts a recording on `source` and hands each event to `on` until the recording has
+    /// stopped and every utterance it queued has an outcome. An error from `on` stops the
+    /// recording and ends the run with that error; so do `deadline` passing and the engine's
+    /// event stream ending.
+    pub async fn drive_recording(
+        &mut self,
+        events: &mut UnboundedReceiver<EngineEvent>,
+        source: Source,
+        deadline: Option<tokio::time::Instant>,
+        on: impl FnMut(EngineEvent) -> anyhow::Result<()>,
+    ) -> anyhow::Result<()> {
+        self.start_recording(source)?;
+        self.drive(events, Drive::default(), deadline, on).await
+    }
+
+    /// Hands each event to `on` until `drive` is done (see [`Engine::drive_recording`]).
+    pub async fn drive(
+        &mut self,
+        events: &mut UnboundedReceiver<EngineEvent>,
+        mut drive: Drive,
+        deadline: Option<tokio::time::Instant>,
+        mut on: impl FnMut(EngineEvent) -> anyhow::Result<()>,
+    ) -> anyhow::Result<()> {
+        while !drive.done() {
+            let next = match deadline {
+                Some(d) => tokio::time::timeout_at(d, events.recv()).await,
+                None => Ok(events.recv().await),
+            };
+            let result = match next {
+                Ok(Some(ev)) => {
+                    drive.observe(self, &ev);
+                    on(ev)
+                }
+                Ok(None) => Err(anyhow::anyhow!("the engine stopped")),
+                Err(_) => Err(anyhow::anyhow!(
+                    "timed out with {} utterance(s) still without text",
+                    drive.outstanding()
+                )),
+            };
+            if let Err(e) = result {
+                self.stop_recording();
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+}
