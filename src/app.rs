@@ -355,6 +355,26 @@ impl App {
 
     fn on_engine(&mut self, event: EngineEvent) -> Vec<Effect> {
         match event {
+            EngineEvent::Notice(text) => self.set_notice(NoticeLevel::Warn, text),
+            EngineEvent::InterimOff(_) => self.live_text_off = true,
+            EngineEvent::Resumed { error, .. } => self.resumed_one(error),
+            EngineEvent::Workers { busy, idle, queued } => {
+                self.workers = Some(Workers { busy, idle, queued });
+            }
+            e @ (EngineEvent::RecordingStarted { .. }
+            | EngineEvent::InputSwitched(_)
+            | EngineEvent::Level(_)
+            | EngineEvent::RecordingStopped
+            | EngineEvent::SourceError(_)
+            | EngineEvent::Input(_)) => self.on_recording(e),
+            e => self.on_utterance(e),
+        }
+        vec![]
+    }
+
+    /// The recording's own events: start, input, level, stop.
+    fn on_recording(&mut self, event: EngineEvent) {
+        match event {
             EngineEvent::RecordingStarted { input, session_dir } => {
                 self.state = RecState::Recording;
                 self.clock_s = 0.0;
@@ -378,6 +398,30 @@ impl App {
                     self.level = Some(level);
                 }
             }
+            EngineEvent::RecordingStopped => {
+                self.state = RecState::Idle;
+                self.level = None;
+                self.last_tick = None;
+                self.history.close_open();
+                self.forget_missing_selection();
+            }
+            EngineEvent::SourceError(text) => {
+                self.set_notice(NoticeLevel::Error, format!("audio input: {text}"));
+            }
+            EngineEvent::Input(status) => {
+                let level = match status {
+                    InputStatus::Lost { .. } => NoticeLevel::Warn,
+                    InputStatus::Back { .. } => NoticeLevel::Info,
+                };
+                self.set_notice(level, status.to_string());
+            }
+            _ => {}
+        }
+    }
+
+    /// One utterance's progress, from speech heard to its text.
+    fn on_utterance(&mut self, event: EngineEvent) {
+        match event {
             EngineEvent::SpeechStarted { id, start_s } => {
                 self.history.open(id, start_s);
                 self.content_changed();
@@ -406,24 +450,6 @@ impl App {
                 self.history.set(id, None, EntryState::Failed(reason));
                 self.content_changed();
             }
-            EngineEvent::Notice(text) => self.set_notice(NoticeLevel::Warn, text),
-            EngineEvent::Input(status) => {
-                let level = match status {
-                    InputStatus::Lost { .. } => NoticeLevel::Warn,
-                    InputStatus::Back { .. } => NoticeLevel::Info,
-                };
-                self.set_notice(level, status.to_string());
-            }
-            EngineEvent::RecordingStopped => {
-                self.state = RecState::Idle;
-                self.level = None;
-                self.last_tick = None;
-                self.history.close_open();
-                self.forget_missing_selection();
-            }
-            EngineEvent::SourceError(text) => {
-                self.set_notice(NoticeLevel::Error, format!("audio input: {text}"));
-            }
             EngineEvent::Interim {
                 id,
                 stable,
@@ -432,13 +458,8 @@ impl App {
                 self.history.interim(id, stable, tentative);
                 self.dirty = true;
             }
-            EngineEvent::InterimOff(_) => self.live_text_off = true,
-            EngineEvent::Resumed { error, .. } => self.resumed_one(error),
-            EngineEvent::Workers { busy, idle, queued } => {
-                self.workers = Some(Workers { busy, idle, queued });
-            }
+            _ => {}
         }
-        vec![]
     }
 
     /// Advances the clock; says whether the shown whole second changed.

@@ -6,8 +6,10 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::app::keys::{KeyBindings, KeyMap};
+pub mod keys;
+
 use crate::audio::segmenter::SegmenterConfig;
+use keys::KeyBindings;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -127,7 +129,7 @@ impl Config {
             check_language(lang)?;
         }
         validate_segmenter(&self.segmenter)?;
-        KeyMap::new(&self.keys)?;
+        self.keys.parsed()?;
         Ok(())
     }
 
