@@ -126,6 +126,9 @@ pub enum Command {
         /// A word for the initial prompt (repeatable; see `vocabulary` in the config).
         #[arg(long)]
         vocabulary: Vec<String>,
+        /// Speed and guard settings as JSON (`protocol::Tuning`; the parent resolves them).
+        #[arg(long)]
+        tuning: Option<String>,
     },
 }
 

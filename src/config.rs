@@ -44,6 +44,8 @@ pub struct Config {
     pub interim_every_ms: u64,
     /// TUI key bindings: for each action, a list of keys (see `recorder config`).
     pub keys: KeyBindings,
+    /// Worker speed and guard settings (`[tuning]`; see `protocol::Tuning`).
+    pub tuning: crate::protocol::Tuning,
 }
 
 impl Default for Config {
@@ -67,6 +69,7 @@ impl Default for Config {
             // 700 ms: tiny.en passes over a few seconds of audio take ~0.3-0.8 s on 2 cores.
             interim_every_ms: 700,
             keys: KeyBindings::default(),
+            tuning: crate::protocol::Tuning::default(),
         }
     }
 }
@@ -241,6 +244,18 @@ mod tests {
     #[test]
     fn empty_file_gives_defaults() {
         assert_eq!(Config::parse("").unwrap(), Config::default());
+    }
+
+    #[test]
+    fn worker_tuning_is_a_table_of_its_own() {
+        let c = Config::parse("[tuning]\nguards = \"none\"\nmemory_mb = 900").unwrap();
+        assert_eq!(c.tuning.guards, "none");
+        assert_eq!(c.tuning.memory_mb, 900);
+        assert!(
+            c.tuning.adaptive_threads,
+            "unnamed settings keep their defaults"
+        );
+        assert!(Config::parse("[tuning]\nflash = true").is_err());
     }
 
     #[test]

@@ -27,12 +27,19 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         n_threads,
         lang,
         vocabulary,
+        tuning,
     }) = &cli.command
     {
+        let tuning = match tuning {
+            Some(json) => serde_json::from_str(json)
+                .map_err(|e| anyhow::anyhow!("worker: --tuning {json:?}: {e}"))?,
+            None => protocol::Tuning::default(),
+        };
         let options = protocol::DecodeOptions {
             language: lang.clone(),
             translate: cli.common.translate,
             vocabulary: vocabulary.clone(),
+            tuning,
         };
         // The worker sets up its own logging (to stderr, which the pool captures).
         worker::run(ggml, *n_threads, options)?;

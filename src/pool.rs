@@ -58,6 +58,7 @@ impl WorkerSpec {
             language: cfg.language.clone(),
             translate: cfg.translate,
             vocabulary: cfg.vocabulary.clone(),
+            tuning: cfg.tuning.clone().with_env(),
         };
         spec.args.extend(options.worker_args());
         Ok(spec)

@@ -86,6 +86,73 @@ pub struct DecodeOptions {
     pub translate: bool,
     /// Names and jargon, given to whisper as the initial prompt so it spells them right.
     pub vocabulary: Vec<String>,
+    /// Speed and guard settings.
+    pub tuning: Tuning,
+}
+
+/// A worker's speed and guard settings: the config's `[tuning]` table, each overridden by
+/// the `RECORDER_*` variable named with it (for measurement: `make bench` switches levers
+/// this way). The parent resolves them; the worker gets them as one JSON argument and reads
+/// no environment of its own.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Tuning {
+    /// Which guards run: empty or `default`, `all`, `none`, or names, `-name` to turn one off
+    /// (`RECORDER_GUARDS`; see `worker/guards.rs`).
+    pub guards: String,
+    /// The encoder window: empty or `auto` (sized to the utterance), `full`, or
+    /// `MARGIN[,FLOOR]` in positions (`RECORDER_AUDIO_CTX`).
+    pub audio_ctx: String,
+    /// whisper.cpp's flash attention (`RECORDER_FLASH_ATTN=1`).
+    pub flash_attn: bool,
+    /// Fewer whisper threads while another process keeps a core busy
+    /// (`RECORDER_ADAPTIVE_THREADS=0` turns it off).
+    pub adaptive_threads: bool,
+    /// The full-window re-check: empty for the default limit, `off`, or a log-probability
+    /// (`RECORDER_RECHECK`).
+    pub recheck: String,
+    /// The worker's address-space cap in MiB; 0: 4 GiB plus 3× the model
+    /// (`RECORDER_WORKER_MEMORY_MB`).
+    pub memory_mb: u64,
+}
+
+impl Default for Tuning {
+    fn default() -> Self {
+        Tuning {
+            guards: String::new(),
+            audio_ctx: String::new(),
+            flash_attn: false,
+            adaptive_threads: true,
+            recheck: String::new(),
+            memory_mb: 0,
+        }
+    }
+}
+
+impl Tuning {
+    /// These settings with the `RECORDER_*` overrides that are set.
+    pub fn with_env(mut self) -> Tuning {
+        let var = |name: &str| std::env::var(name).ok();
+        if let Some(v) = var("RECORDER_GUARDS") {
+            self.guards = v;
+        }
+        if let Some(v) = var("RECORDER_AUDIO_CTX") {
+            self.audio_ctx = v;
+        }
+        if let Some(v) = var("RECORDER_FLASH_ATTN") {
+            self.flash_attn = v == "1";
+        }
+        if let Some(v) = var("RECORDER_ADAPTIVE_THREADS") {
+            self.adaptive_threads = v != "0";
+        }
+        if let Some(v) = var("RECORDER_RECHECK") {
+            self.recheck = v;
+        }
+        if let Some(mb) = var("RECORDER_WORKER_MEMORY_MB").and_then(|v| v.parse().ok()) {
+            self.memory_mb = mb;
+        }
+        self
+    }
 }
 
 impl DecodeOptions {
@@ -98,6 +165,14 @@ impl DecodeOptions {
         for word in &self.vocabulary {
             args.push("--vocabulary".into());
             args.push(word.into());
+        }
+        if self.tuning != Tuning::default() {
+            args.push("--tuning".into());
+            args.push(
+                serde_json::to_string(&self.tuning)
+                    .unwrap_or_default()
+                    .into(),
+            );
         }
         args
     }
@@ -229,6 +304,28 @@ pub fn decode_request(line: &str) -> Result<Request, ProtocolError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tuning_travels_as_one_argument_and_only_when_set() {
+        let plain = DecodeOptions::default();
+        assert!(!plain.worker_args().iter().any(|a| a == "--tuning"));
+        let tuned = DecodeOptions {
+            tuning: Tuning {
+                guards: "-tags".into(),
+                memory_mb: 512,
+                adaptive_threads: false,
+                ..Tuning::default()
+            },
+            ..DecodeOptions::default()
+        };
+        let args = tuned.worker_args();
+        let at = args.iter().position(|a| a == "--tuning").unwrap();
+        let json = args[at + 1].to_str().unwrap();
+        let back: Tuning = serde_json::from_str(json).unwrap();
+        assert_eq!(back, tuned.tuning);
+        // Unknown settings are refused, not ignored.
+        assert!(serde_json::from_str::<Tuning>(r#"{"gaurds": "none"}"#).is_err());
+    }
 
     #[test]
     fn round_trip() {

@@ -104,6 +104,24 @@ fn guards_alone_keep_non_speech_out() {
     assert_eq!(words, 0, "{:?}", nonspeech_outputs(&report));
 }
 
+/// The parent resolves `RECORDER_GUARDS` (like every worker setting) into the worker's
+/// tuning, and the worker reads no environment of its own: switched off in the parent, the
+/// guards are off in the workers, and whisper's sound tags come back ("(wind howling)",
+/// "[gunshot]": 6 words on these clips on 2026-12-01).
+#[test]
+fn guards_switched_off_in_the_parent_are_off_in_the_workers() {
+    let env = [("RECORDER_GUARDS", "none")];
+    let Some(report) = eval_with(&["--no-vad", "--clips", NON_SPEECH], &env) else {
+        return skip(
+            "guards_switched_off_in_the_parent_are_off_in_the_workers",
+            "../shared/eval is absent",
+        );
+    };
+    let (_, words, failures) = summary(&report);
+    assert_eq!(failures, 0);
+    assert!(words > 0, "{:?}", nonspeech_outputs(&report));
+}
+
 /// Two clips of clear speech and one of noise, played quieter for the tests below.
 const QUIET: &str = "leopard_test,ps_goforward,nonspeech_koala_noise";
 

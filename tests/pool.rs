@@ -287,16 +287,18 @@ async fn a_worker_that_cannot_start_is_tried_twice_then_given_up_in_one_notice()
 #[tokio::test]
 async fn the_real_worker_cannot_grow_past_its_memory_cap() {
     let model = tiny_en();
+    // The cap travels in the worker's tuning (`[tuning] memory_mb`, or
+    // `RECORDER_WORKER_MEMORY_MB` in the parent's environment).
     let spec = WorkerSpec {
-        program: "/usr/bin/env".into(),
+        program: bin(),
         args: vec![
-            "RECORDER_WORKER_MEMORY_MB=40".into(),
-            bin().into(),
             "worker".into(),
             "--ggml".into(),
             model.into(),
             "--n-threads".into(),
             "2".into(),
+            "--tuning".into(),
+            r#"{"memory_mb": 40}"#.into(),
         ],
     };
     let events = run_one(fast_config(spec), Path::new("/x.wav")).await;

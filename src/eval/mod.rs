@@ -81,7 +81,7 @@ pub async fn run(cfg: &Config, args: EvalArgs, json: bool) -> anyhow::Result<i32
     )
     .await?;
     let clips: Vec<report::ClipReport> = runs.into_iter().map(report::score_clip).collect();
-    let guards = Guards::from_env().describe();
+    let guards = Guards::from_spec(&cfg.tuning.clone().with_env().guards).describe();
     let summary = report::summarize(&clips, &cfg.model, &guards, args.gain_db, args.no_vad);
     let failures = summary.failures;
     let report = report::Report { summary, clips };

@@ -4,7 +4,7 @@
 //! its subtitle training data ("Thank you.", "Subtitles by the Amara.org community") and, on
 //! bad audio, the same words over and over.
 //!
-//! Each guard can be switched for measurement with `RECORDER_GUARDS` (read by the workers):
+//! Each guard can be switched for measurement with `RECORDER_GUARDS` (or `tuning.guards`):
 //! `default`, `all`, `none`, `-tags,-gate` (the default set without these) or `nst,tags`
 //! (only these). The harness (`recorder eval`) reports the effect of each; the README has
 //! the numbers.
@@ -126,11 +126,11 @@ impl Guards {
         Ok(g)
     }
 
-    /// From `RECORDER_GUARDS`; a bad value is logged and the default set is used.
-    pub fn from_env() -> Guards {
-        let spec = std::env::var("RECORDER_GUARDS").unwrap_or_default();
-        Guards::parse(&spec).unwrap_or_else(|e| {
-            tracing::warn!("RECORDER_GUARDS: {e}; default guards");
+    /// From the tuning's `guards` (`RECORDER_GUARDS`); a bad value is logged and the
+    /// default set is used.
+    pub fn from_spec(spec: &str) -> Guards {
+        Guards::parse(spec).unwrap_or_else(|e| {
+            tracing::warn!("tuning.guards: {e}; default guards");
             Guards::default()
         })
     }

@@ -99,15 +99,12 @@ fn tie_to_parent() {
 
 /// Caps this worker's address space so that a model whisper.cpp misreads cannot take the
 /// machine's memory (the check in `models::check` should refuse such a file first): 4 GiB
-/// plus 3× the model's size (tiny.en q8_0 peaks at ~250 MB resident), or
-/// `RECORDER_WORKER_MEMORY_MB`.
-fn cap_memory(model: &Path) {
-    let mb = std::env::var("RECORDER_WORKER_MEMORY_MB")
-        .ok()
-        .and_then(|v| v.parse::<u64>().ok());
-    let bytes = match mb {
-        Some(mb) => mb << 20,
-        None => {
+/// plus 3× the model's size (tiny.en q8_0 peaks at ~250 MB resident), or `memory_mb` of the
+/// tuning (`RECORDER_WORKER_MEMORY_MB`).
+fn cap_memory(model: &Path, memory_mb: u64) {
+    let bytes = match memory_mb {
+        mb @ 1.. => mb << 20,
+        0 => {
             let model_bytes = std::fs::metadata(model).map(|m| m.len()).unwrap_or(0);
             (4u64 << 30) + 3 * model_bytes
         }
@@ -131,7 +128,7 @@ pub fn run(model: &Path, threads: usize, options: DecodeOptions) -> anyhow::Resu
     init_logging();
     lower_priority();
     handle_interrupts();
-    cap_memory(model);
+    cap_memory(model, options.tuning.memory_mb);
     let mut out = BufWriter::new(out);
     let t0 = Instant::now();
     let mut whisper = Whisper::load(model, threads, options, &INTERRUPT)?;

@@ -22,10 +22,11 @@
 //! eval set's resolution is one word = 0.31 points, so the accuracy goal (+0.5 points over
 //! the unmodified model) allows one word; the default is 4 words (1.2 points) over it.
 //!
-//! `RECORDER_AUDIO_CTX` (read by the workers) overrides it for measurement: `full` (whisper's
-//! default, 1500), `auto` (this policy), `MARGIN` or `MARGIN,FLOOR` in encoder positions.
+//! `tuning.audio_ctx` in the config (or `RECORDER_AUDIO_CTX`, resolved by the parent) sets
+//! it: `full` (whisper's default, 1500), `auto` (this policy), `MARGIN` or `MARGIN,FLOOR` in
+//! encoder positions.
 
-use std::sync::OnceLock;
+use crate::protocol::Tuning;
 
 /// 16 kHz samples per encoder position: two 10 ms mel frames.
 pub const SAMPLES_PER_POSITION: usize = 320;
@@ -82,17 +83,11 @@ impl AudioCtx {
         }
     }
 
-    /// From `RECORDER_AUDIO_CTX`, read once; a bad value is logged and the default used.
-    pub fn from_env() -> AudioCtx {
-        static POLICY: OnceLock<AudioCtx> = OnceLock::new();
-        *POLICY.get_or_init(|| {
-            let spec = std::env::var("RECORDER_AUDIO_CTX").unwrap_or_default();
-            let policy = AudioCtx::parse(&spec).unwrap_or_else(|e| {
-                tracing::warn!("RECORDER_AUDIO_CTX: {e}; default policy");
-                AudioCtx::default()
-            });
-            tracing::info!(?policy, "audio_ctx");
-            policy
+    /// From the tuning's `audio_ctx`; a bad value is logged and the default used.
+    pub fn from_spec(spec: &str) -> AudioCtx {
+        AudioCtx::parse(spec).unwrap_or_else(|e| {
+            tracing::warn!("tuning.audio_ctx: {e}; default policy");
+            AudioCtx::default()
         })
     }
 
@@ -108,11 +103,44 @@ impl AudioCtx {
     }
 }
 
-/// whisper.cpp's context parameters; `RECORDER_FLASH_ATTN=1` turns flash attention on.
-pub fn context_params() -> whisper_rs::WhisperContextParameters<'static> {
-    let mut p = whisper_rs::WhisperContextParameters::default();
-    p.flash_attn(std::env::var("RECORDER_FLASH_ATTN").is_ok_and(|v| v == "1"));
-    p
+/// This worker's speed settings, resolved once from its [`Tuning`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Speed {
+    pub audio_ctx: AudioCtx,
+    pub flash_attn: bool,
+    /// See [`threads_now`].
+    pub adaptive_threads: bool,
+    /// See [`RECHECK_BELOW`]; `None`: no re-check.
+    pub recheck_below: Option<f32>,
+}
+
+impl Speed {
+    pub fn from_tuning(t: &Tuning) -> Speed {
+        let speed = Speed {
+            audio_ctx: AudioCtx::from_spec(&t.audio_ctx),
+            flash_attn: t.flash_attn,
+            adaptive_threads: t.adaptive_threads,
+            recheck_below: parse_recheck(Some(t.recheck.as_str())),
+        };
+        tracing::info!(?speed, "speed settings");
+        speed
+    }
+
+    /// whisper.cpp's context parameters (flash attention on or off).
+    pub fn context_params(&self) -> whisper_rs::WhisperContextParameters<'static> {
+        let mut p = whisper_rs::WhisperContextParameters::default();
+        p.flash_attn(self.flash_attn);
+        p
+    }
+
+    /// The whisper threads for a job now (see [`threads_now`]).
+    pub fn threads(&self, configured: usize) -> usize {
+        if self.adaptive_threads {
+            threads_now(configured)
+        } else {
+            configured
+        }
+    }
 }
 
 /// Sets the speed-related decoding parameters for an utterance of `samples` (16 kHz, padded)
@@ -121,9 +149,14 @@ pub fn context_params() -> whisper_rs::WhisperContextParameters<'static> {
 /// Timestamps stay on: without them (`no_timestamps`) a reduced context loops on short
 /// utterances ("She had your dark suit …" three times over at -10 dB), because the timestamp
 /// tokens are what ends a window's decoding (README "Speed").
-pub fn apply(p: &mut whisper_rs::FullParams<'_, '_>, samples: usize, threads: usize) {
-    p.set_audio_ctx(audio_ctx(samples));
-    let n = threads_now(threads);
+pub fn apply(
+    p: &mut whisper_rs::FullParams<'_, '_>,
+    speed: &Speed,
+    samples: usize,
+    threads: usize,
+) {
+    p.set_audio_ctx(speed.audio_ctx.positions(samples));
+    let n = speed.threads(threads);
     if n != threads {
         tracing::debug!(configured = threads, using = n, "cores busy elsewhere");
     }
@@ -137,13 +170,10 @@ pub fn apply(p: &mut whisper_rs::FullParams<'_, '_>, samples: usize, threads: us
 /// thread sharing its core with a busy process slows the whole job to that thread's share
 /// of the core. The worker runs at nice 10, so against a process at normal priority that
 /// share is about a tenth: measured here with one busy loop beside it, 2 threads took 10 s
-/// for a 3 s utterance, 1 thread 0.35 s (README "Speed"). `RECORDER_ADAPTIVE_THREADS=0`
-/// turns this off.
+/// for a 3 s utterance, 1 thread 0.35 s (README "Speed"). `tuning.adaptive_threads = false`
+/// (`RECORDER_ADAPTIVE_THREADS=0`) turns this off ([`Speed::threads`]).
 pub fn threads_now(configured: usize) -> usize {
-    static ADAPTIVE: OnceLock<bool> = OnceLock::new();
-    let adaptive = *ADAPTIVE
-        .get_or_init(|| std::env::var("RECORDER_ADAPTIVE_THREADS").map_or(true, |v| v != "0"));
-    if !adaptive || configured <= 1 {
+    if configured <= 1 {
         return configured;
     }
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -190,32 +220,16 @@ fn procs_running() -> Option<usize> {
 /// a cheap guard, not a cure; `RECORDER_RECHECK=off` turns it off, a number sets the limit.
 pub const RECHECK_BELOW: f32 = -1.5;
 
-/// Re-decode a final pass on the full window when its weakest token's log-probability is
-/// under this (`RECORDER_RECHECK`, read once: a number, or `off`).
-pub fn recheck_below() -> Option<f32> {
-    static LIMIT: OnceLock<Option<f32>> = OnceLock::new();
-    *LIMIT.get_or_init(|| {
-        let limit = parse_recheck(std::env::var("RECORDER_RECHECK").ok().as_deref());
-        tracing::info!(?limit, "full-window re-check");
-        limit
-    })
-}
-
 /// `None`/empty: the default; `off`: no re-check; a number: that limit (bad: the default).
 fn parse_recheck(v: Option<&str>) -> Option<f32> {
     match v.map(str::trim) {
         None | Some("") => Some(RECHECK_BELOW),
         Some("off") => None,
         Some(n) => Some(n.parse().unwrap_or_else(|_| {
-            tracing::warn!("RECORDER_RECHECK={n:?}: expected a number or off; default");
+            tracing::warn!("tuning.recheck {n:?}: expected a number or off; default");
             RECHECK_BELOW
         })),
     }
-}
-
-/// The `audio_ctx` for an utterance of `samples` (the policy from the environment).
-pub fn audio_ctx(samples: usize) -> i32 {
-    AudioCtx::from_env().positions(samples)
 }
 
 #[cfg(test)]

@@ -20,6 +20,7 @@ pub struct Whisper {
     threads: usize,
     options: DecodeOptions,
     guards: Guards,
+    speed: super::speed::Speed,
     pub multilingual: bool,
     /// The next pass is an interim one: stop it when `interrupt` is raised.
     pub interruptible: bool,
@@ -89,13 +90,14 @@ impl Whisper {
         let path = model
             .to_str()
             .ok_or_else(|| anyhow::anyhow!("model path '{}' is not UTF-8", model.display()))?;
-        let ctx = WhisperContext::new_with_params(path, super::speed::context_params())
+        let speed = super::speed::Speed::from_tuning(&options.tuning);
+        let ctx = WhisperContext::new_with_params(path, speed.context_params())
             .map_err(|e| anyhow::anyhow!("cannot load whisper model '{}': {e}", model.display()))?;
         let state = ctx
             .create_state()
             .map_err(|e| anyhow::anyhow!("cannot create whisper state: {e}"))?;
         let multilingual = ctx.is_multilingual();
-        let guards = Guards::from_env();
+        let guards = Guards::from_spec(&options.tuning.guards);
         tracing::info!(guards = %guards.describe(), ?options, "decoding");
         Ok(Whisper {
             ctx,
@@ -103,6 +105,7 @@ impl Whisper {
             threads,
             options,
             guards,
+            speed,
             multilingual,
             interruptible: false,
             interrupt,
@@ -226,15 +229,15 @@ impl Whisper {
             audio.resize(17_600, 0.0);
         }
         // Encode only as much of the 30 s window as the utterance needs (see `speed`).
-        super::speed::apply(&mut params, audio.len(), self.threads);
-        let shortened = super::speed::audio_ctx(audio.len()) != 0;
+        super::speed::apply(&mut params, &self.speed, audio.len(), self.threads);
+        let shortened = self.speed.audio_ctx.positions(audio.len()) != 0;
         self.state
             .full(params, &audio)
             .map_err(|e| anyhow::anyhow!("whisper failed: {e}"))?;
         // A shortened window costs a few words that the full one gets right; those show as
         // an unsure token, so a final pass with one re-decodes on the full window (see
-        // `speed::recheck_below`).
-        let limit = super::speed::recheck_below().filter(|_| shortened && !self.interruptible);
+        // `speed::RECHECK_BELOW`).
+        let limit = (self.speed.recheck_below).filter(|_| shortened && !self.interruptible);
         if let Some(limit) = limit {
             let weakest = self.weakest_token();
             tracing::debug!(weakest, "first pass");
@@ -242,7 +245,7 @@ impl Whisper {
                 tracing::debug!(weakest, "unsure token on a shortened window: full window");
                 let mut params = self::params(&call, &marks);
                 params.set_audio_ctx(0);
-                params.set_n_threads(super::speed::threads_now(self.threads) as c_int);
+                params.set_n_threads(self.speed.threads(self.threads) as c_int);
                 self.state
                     .full(params, &audio)
                     .map_err(|e| anyhow::anyhow!("whisper failed: {e}"))?;
@@ -292,7 +295,7 @@ impl Whisper {
         // On the full window, as the re-check of a shortened one does: the greedy text on
         // the shortened window was "[Singing]" (-1.66).
         params.set_audio_ctx(0);
-        params.set_n_threads(super::speed::threads_now(self.threads) as c_int);
+        params.set_n_threads(self.speed.threads(self.threads) as c_int);
         self.state
             .full(params, audio)
             .map_err(|e| anyhow::anyhow!("whisper failed: {e}"))?;
