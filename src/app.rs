@@ -159,21 +159,7 @@ impl App {
     pub fn update(&mut self, msg: Msg) -> Vec<Effect> {
         self.dirty = true;
         match msg {
-            Msg::Key(key) => {
-                if let Some(effects) = self.overlay_key(key) {
-                    return effects;
-                }
-                if let Some(effects) = self.resume_key(key) {
-                    return effects;
-                }
-                match self.keys.action(key) {
-                    Some(action) => self.act(action),
-                    None => {
-                        self.dirty = false;
-                        vec![]
-                    }
-                }
-            }
+            Msg::Key(key) => self.key(key),
             Msg::Action(action) => self.act(action),
             Msg::Scroll(lines) => self.act(Action::ScrollBy(lines)),
             Msg::Click { column, row } => {
@@ -233,6 +219,23 @@ impl App {
             }
             Msg::Written { path, result, note } => {
                 self.written(&path, result, &note);
+                vec![]
+            }
+        }
+    }
+
+    /// A key: an open overlay or the resume question takes it first, then the bindings.
+    fn key(&mut self, key: crossterm::event::KeyEvent) -> Vec<Effect> {
+        if let Some(effects) = self.overlay_key(key) {
+            return effects;
+        }
+        if let Some(effects) = self.resume_key(key) {
+            return effects;
+        }
+        match self.keys.action(key) {
+            Some(action) => self.act(action),
+            None => {
+                self.dirty = false;
                 vec![]
             }
         }

@@ -188,6 +188,7 @@ impl Printer {
 }
 
 /// What ended a recording.
+#[derive(Default)]
 struct RunEnd {
     failures: usize,
     source_error: Option<String>,
@@ -197,6 +198,58 @@ struct RunEnd {
     /// wait short: their audio is on disk, `sessions resume` finishes them.
     abandoned: usize,
     session_dir: Option<PathBuf>,
+}
+
+/// What a run prints and what it has seen so far.
+struct Output {
+    reorder: Reorder,
+    printer: Printer,
+    end: RunEnd,
+}
+
+impl Output {
+    /// Prints what `ev` completes (in utterance order) and notes how the run is going.
+    fn on_event(&mut self, ev: EngineEvent) {
+        match ev {
+            EngineEvent::RecordingStarted { session_dir, .. } => {
+                self.end.session_dir = Some(session_dir);
+            }
+            EngineEvent::Queued {
+                id, start_s, end_s, ..
+            } => self.reorder.queued(id, start_s, end_s),
+            EngineEvent::Transcribed(t) => {
+                self.printer.print(self.reorder.finished(Outcome::Text(t)))
+            }
+            EngineEvent::Failed { id, reason, wav } => {
+                let (start_s, end_s) = self.reorder.span(id);
+                self.printer.print(self.reorder.finished(Outcome::Failed {
+                    id,
+                    start_s,
+                    end_s,
+                    reason: reason.to_string(),
+                    wav,
+                }));
+            }
+            EngineEvent::Notice(n) => eprintln!("recorder: {}", inert::inert_line(&n)),
+            EngineEvent::Input(s) => eprintln!("recorder: {}", inert::inert_line(&s.to_string())),
+            EngineEvent::Interim {
+                id,
+                stable,
+                tentative,
+            } if self.printer.json => {
+                let v = serde_json::json!({
+                    "kind": "interim", "id": id, "stable": stable, "tentative": tentative,
+                    "text": format!("{stable} {tentative}").trim(),
+                });
+                println!("{}", inert::json_escaped(v.to_string()));
+            }
+            EngineEvent::SourceError(e) => {
+                eprintln!("recorder: {}", inert::inert_line(&e));
+                self.end.source_error = Some(e);
+            }
+            _ => {}
+        }
+    }
 }
 
 /// After the first signal the pending utterances get this long to finish; then (or at a
@@ -218,18 +271,14 @@ async fn record(
     // Opening a device or file blocks (ALSA's open takes tens of ms): off the runtime's
     // other tasks.
     tokio::task::block_in_place(|| engine.start_recording(source))?;
-    let mut reorder = Reorder::default();
-    let mut printer = Printer {
-        json,
-        file,
-        failures: 0,
-    };
-    let mut end = RunEnd {
-        failures: 0,
-        source_error: None,
-        signal: None,
-        abandoned: 0,
-        session_dir: None,
+    let mut out = Output {
+        reorder: Reorder::default(),
+        printer: Printer {
+            json,
+            file,
+            failures: 0,
+        },
+        end: RunEnd::default(),
     };
     let mut drive = Drive::default();
     let mut drain_until: Option<tokio::time::Instant> = None;
@@ -240,65 +289,29 @@ async fn record(
         let ev = tokio::select! {
             ev = events.recv() => ev,
             sig = signals.recv() => {
-                if end.signal.is_some() {
+                if out.end.signal.is_some() {
                     // The second: leave now; the audio is on disk.
-                    end.abandoned = drive.outstanding();
+                    out.end.abandoned = drive.outstanding();
                     break;
                 }
                 // The first: stop taking input; the open utterance is cut and transcribed
                 // with the rest (without blocking this loop on the audio thread's flush).
-                end.signal = Some(sig);
+                out.end.signal = Some(sig);
                 engine.request_stop();
                 drain_until = Some(tokio::time::Instant::now() + DRAIN);
                 continue;
             }
             _ = sleep_until(drain_until) => {
-                end.abandoned = drive.outstanding();
+                out.end.abandoned = drive.outstanding();
                 break;
             }
         };
         let Some(ev) = ev else { break };
         drive.observe(engine, &ev);
-        match ev {
-            EngineEvent::RecordingStarted { session_dir, .. } => {
-                end.session_dir = Some(session_dir);
-            }
-            EngineEvent::Queued {
-                id, start_s, end_s, ..
-            } => reorder.queued(id, start_s, end_s),
-            EngineEvent::Transcribed(t) => printer.print(reorder.finished(Outcome::Text(t))),
-            EngineEvent::Failed { id, reason, wav } => {
-                let (start_s, end_s) = reorder.span(id);
-                printer.print(reorder.finished(Outcome::Failed {
-                    id,
-                    start_s,
-                    end_s,
-                    reason: reason.to_string(),
-                    wav,
-                }));
-            }
-            EngineEvent::Notice(n) => eprintln!("recorder: {}", inert::inert_line(&n)),
-            EngineEvent::Input(s) => eprintln!("recorder: {}", inert::inert_line(&s.to_string())),
-            EngineEvent::Interim {
-                id,
-                stable,
-                tentative,
-            } if json => {
-                let v = serde_json::json!({
-                    "kind": "interim", "id": id, "stable": stable, "tentative": tentative,
-                    "text": format!("{stable} {tentative}").trim(),
-                });
-                println!("{}", inert::json_escaped(v.to_string()));
-            }
-            EngineEvent::SourceError(e) => {
-                eprintln!("recorder: {}", inert::inert_line(&e));
-                end.source_error = Some(e);
-            }
-            _ => {}
-        }
+        out.on_event(ev);
     }
-    end.failures = printer.failures;
-    Ok(end)
+    out.end.failures = out.printer.failures;
+    Ok(out.end)
 }
 
 /// Waits until `t`, or forever when there is none.

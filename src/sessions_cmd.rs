@@ -81,101 +81,121 @@ pub fn run(
     engine_cfg: impl FnOnce() -> anyhow::Result<EngineConfig>,
 ) -> anyhow::Result<i32> {
     match action {
-        SessionsCommand::List => {
-            let all = session::list(root);
-            if all.is_empty() {
-                println!("no sessions in {}", root.display());
-            }
-            for s in all {
-                println!(
-                    "{:<22} {:>4} utterances  {}",
-                    inert_line(&s.id),
-                    s.utterances.len(),
-                    status(&s)
-                );
-            }
-            Ok(0)
-        }
-        SessionsCommand::Show { id } => {
-            let s = session::find(root, &id).map_err(anyhow::Error::msg)?;
-            println!(
-                "# {} · {} · {}",
-                inert_line(&s.id),
-                inert_line(&s.input),
-                status(&s)
-            );
-            for p in &s.problems {
-                println!("! journal {}", inert_line(p));
-            }
-            for u in s.utterances.values() {
-                let t = u.start_s as u64;
-                let body = match (&u.text, &u.failed) {
-                    (Some(t), _) => t.clone(),
-                    (None, Some(f)) => format!("(failed: {f})"),
-                    (None, None) => "(not transcribed)".into(),
-                };
-                println!("[{:02}:{:02}] {}", t / 60, t % 60, inert_line(&body));
-            }
-            Ok(0)
-        }
-        SessionsCommand::Export { id, format, out } => {
-            let s = session::find(root, &id).map_err(anyhow::Error::msg)?;
-            let text = export::render(&doc(&s), format_of(&format));
-            match out {
-                // 0600 whatever the umask: it is what the user said.
-                Some(path) => session::private_create(&path)
-                    .and_then(|mut f| std::io::Write::write_all(&mut f, text.as_bytes()))
-                    .map_err(|e| {
-                        anyhow::anyhow!(
-                            "cannot write '{}': {e}",
-                            inert_line(&path.display().to_string())
-                        )
-                    })?,
-                None => print!("{text}"),
-            }
-            Ok(0)
-        }
-        SessionsCommand::Resume { id, discarded } => {
-            let s = session::find(root, &id).map_err(anyhow::Error::msg)?;
-            let mut p = session::prepare_resume(&s.dir)?;
-            if discarded && p.session.take_up_discards()? > 0 {
-                p.reload()?;
-            }
-            let s = &p.session;
-            for id in &p.rebuilt.ids {
-                eprintln!("recorder: utterance #{id} rebuilt from the session's audio");
-            }
-            if s.bad_lines > 0 {
-                eprintln!(
-                    "recorder: journal of session {} damaged: {} skipped ({})",
-                    inert_line(&s.id),
-                    lines(s.bad_lines),
-                    inert_line(&s.problems.join("; "))
-                );
-            }
-            let code = if s.untranscribed().is_empty() {
-                println!(
-                    "session {} has nothing left to transcribe",
-                    inert_line(&s.id)
-                );
-                for (id, why) in &p.rebuilt.failed {
-                    eprintln!(
-                        "recorder: utterance #{id} cannot be rebuilt: {}",
-                        inert_line(why)
-                    );
-                }
-                i32::from(!p.rebuilt.failed.is_empty() || s.refused > 0)
-            } else {
-                let cfg = engine_cfg()?;
-                let rt = tokio::runtime::Builder::new_multi_thread()
-                    .worker_threads(2)
-                    .enable_all()
-                    .build()?;
-                rt.block_on(resume(p, cfg))?
-            };
-            Ok(code)
-        }
+        SessionsCommand::List => list(root),
+        SessionsCommand::Show { id } => show(root, &id),
+        SessionsCommand::Export { id, format, out } => export_to(root, &id, &format, out),
+        SessionsCommand::Resume { id, discarded } => resume_cmd(root, &id, discarded, engine_cfg),
     }
+}
+
+/// `sessions list`: one line per session folder.
+fn list(root: &Path) -> anyhow::Result<i32> {
+    let all = session::list(root);
+    if all.is_empty() {
+        println!("no sessions in {}", root.display());
+    }
+    for s in all {
+        println!(
+            "{:<22} {:>4} utterances  {}",
+            inert_line(&s.id),
+            s.utterances.len(),
+            status(&s)
+        );
+    }
+    Ok(0)
+}
+
+/// `sessions show ID`: the transcript with times, and what the journal could not say.
+fn show(root: &Path, id: &str) -> anyhow::Result<i32> {
+    let s = session::find(root, id).map_err(anyhow::Error::msg)?;
+    println!(
+        "# {} · {} · {}",
+        inert_line(&s.id),
+        inert_line(&s.input),
+        status(&s)
+    );
+    for p in &s.problems {
+        println!("! journal {}", inert_line(p));
+    }
+    for u in s.utterances.values() {
+        let t = u.start_s as u64;
+        let body = match (&u.text, &u.failed) {
+            (Some(t), _) => t.clone(),
+            (None, Some(f)) => format!("(failed: {f})"),
+            (None, None) => "(not transcribed)".into(),
+        };
+        println!("[{:02}:{:02}] {}", t / 60, t % 60, inert_line(&body));
+    }
+    Ok(0)
+}
+
+/// `sessions export ID --format F [--out FILE]`.
+fn export_to(
+    root: &Path,
+    id: &str,
+    format: &str,
+    out: Option<std::path::PathBuf>,
+) -> anyhow::Result<i32> {
+    let s = session::find(root, id).map_err(anyhow::Error::msg)?;
+    let text = export::render(&doc(&s), format_of(format));
+    match out {
+        // 0600 whatever the umask: it is what the user said.
+        Some(path) => session::private_create(&path)
+            .and_then(|mut f| std::io::Write::write_all(&mut f, text.as_bytes()))
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "cannot write '{}': {e}",
+                    inert_line(&path.display().to_string())
+                )
+            })?,
+        None => print!("{text}"),
+    }
+    Ok(0)
+}
+
+/// `sessions resume ID [--discarded]`: rebuilds what it can, then transcribes what is left.
+fn resume_cmd(
+    root: &Path,
+    id: &str,
+    discarded: bool,
+    engine_cfg: impl FnOnce() -> anyhow::Result<EngineConfig>,
+) -> anyhow::Result<i32> {
+    let s = session::find(root, id).map_err(anyhow::Error::msg)?;
+    let mut p = session::prepare_resume(&s.dir)?;
+    if discarded && p.session.take_up_discards()? > 0 {
+        p.reload()?;
+    }
+    let s = &p.session;
+    for id in &p.rebuilt.ids {
+        eprintln!("recorder: utterance #{id} rebuilt from the session's audio");
+    }
+    if s.bad_lines > 0 {
+        eprintln!(
+            "recorder: journal of session {} damaged: {} skipped ({})",
+            inert_line(&s.id),
+            lines(s.bad_lines),
+            inert_line(&s.problems.join("; "))
+        );
+    }
+    if !s.untranscribed().is_empty() {
+        let cfg = engine_cfg()?;
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()?;
+        return rt.block_on(resume(p, cfg));
+    }
+    println!(
+        "session {} has nothing left to transcribe",
+        inert_line(&s.id)
+    );
+    for (id, why) in &p.rebuilt.failed {
+        eprintln!(
+            "recorder: utterance #{id} cannot be rebuilt: {}",
+            inert_line(why)
+        );
+    }
+    Ok(i32::from(!p.rebuilt.failed.is_empty() || s.refused > 0))
 }
 
 /// Transcribes what `p` has without text and prints the whole transcript. Exits 1 when

@@ -229,6 +229,76 @@ fn report(input: String, seconds: f64, t: &Timing) -> AudioReport {
     }
 }
 
+/// Ids of the load jobs start here (the audio thread's utterances count from 1).
+const LOAD_ID: u64 = 1_000_000;
+
+/// The jobs that keep the workers busy: the manifest's clips over and over, used as they
+/// are (workers only read them).
+struct Load {
+    clips: Vec<crate::eval::manifest::Clip>,
+    next: usize,
+}
+
+impl Load {
+    fn submit(&mut self, pool: &WarmPool) {
+        let clip = &self.clips[self.next % self.clips.len()];
+        let id = LOAD_ID + self.next as u64;
+        pool.submit(id, &clip.path, clip.duration_s, Instant::now());
+        self.next += 1;
+    }
+}
+
+#[derive(Default)]
+struct Counts {
+    /// Utterances the audio thread cut, and of those transcribed before the end.
+    utterances: usize,
+    utterances_done: usize,
+    load_done: usize,
+}
+
+/// Keeps two load jobs outstanding while the audio thread records, queues each utterance it
+/// cuts, and stops it after `seconds`; returns once the audio thread has ended.
+async fn under_load(
+    pool: &mut WarmPool,
+    load: &mut Load,
+    mut utterances: mpsc::UnboundedReceiver<Utterance>,
+    control: &crossbeam_channel::Sender<Control>,
+    seconds: f64,
+) -> anyhow::Result<Counts> {
+    let stop_at = tokio::time::sleep(Duration::from_secs_f64(seconds));
+    tokio::pin!(stop_at);
+    let mut stopping = false;
+    let mut counts = Counts::default();
+    loop {
+        tokio::select! {
+            () = &mut stop_at, if !stopping => {
+                stopping = true;
+                let _ = control.send(Control::Stop);
+            }
+            u = utterances.recv() => match u {
+                Some(u) => {
+                    counts.utterances += 1;
+                    pool.submit(u.id, &u.wav, u.end_s, u.closed_at);
+                }
+                // The audio thread ended (stopped, or the input failed) and dropped its sender.
+                None => return Ok(counts),
+            },
+            ev = pool.events.recv() => match ev {
+                Some(PoolEvent::Done { job, .. }) | Some(PoolEvent::Failed { job, .. }) => {
+                    if job.id >= LOAD_ID {
+                        counts.load_done += 1;
+                        load.submit(pool);
+                    } else {
+                        counts.utterances_done += 1;
+                    }
+                }
+                Some(other) => pool.note(other),
+                None => anyhow::bail!("the worker pool stopped"),
+            },
+        }
+    }
+}
+
 pub async fn run(cfg: &Config, manifest: &Path, seconds: f64, json: bool) -> anyhow::Result<i32> {
     crate::ortlib::init(cfg.models_dir.as_deref())?;
     let clips = latency::speech_clips(manifest, &[])?;
@@ -239,60 +309,17 @@ pub async fn run(cfg: &Config, manifest: &Path, seconds: f64, json: bool) -> any
     std::fs::create_dir_all(&session_dir)?;
     let load_before = super::load_average();
     let mut pool = latency::start_pool(cfg).await?;
-    // Load jobs use the clip files as they are (no copy needed: workers only read them).
-    const LOAD_ID: u64 = 1_000_000;
-    let mut next_load = 0usize;
-    let submit_load = |pool: &WarmPool, n: &mut usize| {
-        let clip = &clips[*n % clips.len()];
-        pool.submit(
-            LOAD_ID + *n as u64,
-            &clip.path,
-            clip.duration_s,
-            Instant::now(),
-        );
-        *n += 1;
-    };
-    submit_load(&pool, &mut next_load);
-    submit_load(&pool, &mut next_load);
+    let mut load = Load { clips, next: 0 };
+    load.submit(&pool);
+    load.submit(&pool);
     // Let the workers get going before the audio thread starts measuring.
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let (utt_tx, mut utt_rx) = mpsc::unbounded_channel();
+    let (utt_tx, utt_rx) = mpsc::unbounded_channel();
     let probe = Collect::default();
     let cpu0 = super::cpu_jiffies();
     let began = Instant::now();
     let (thread, control, input) = start_audio(cfg, &session_dir, probe.clone(), utt_tx)?;
-    let stop_at = tokio::time::sleep(Duration::from_secs_f64(seconds));
-    tokio::pin!(stop_at);
-    let mut stopping = false;
-    let (mut load_done, mut utterances_done, mut n_utterances) = (0, 0, 0);
-    loop {
-        tokio::select! {
-            () = &mut stop_at, if !stopping => {
-                stopping = true;
-                let _ = control.send(Control::Stop);
-            }
-            u = utt_rx.recv() => match u {
-                Some(u) => {
-                    n_utterances += 1;
-                    pool.submit(u.id, &u.wav, u.end_s, u.closed_at);
-                }
-                // The audio thread ended (stopped, or the input failed) and dropped its sender.
-                None => break,
-            },
-            ev = pool.events.recv() => match ev {
-                Some(PoolEvent::Done { job, .. }) | Some(PoolEvent::Failed { job, .. }) => {
-                    if job.id >= LOAD_ID {
-                        load_done += 1;
-                        submit_load(&pool, &mut next_load);
-                    } else {
-                        utterances_done += 1;
-                    }
-                }
-                Some(other) => pool.note(other),
-                None => anyhow::bail!("the worker pool stopped"),
-            },
-        }
-    }
+    let counts = under_load(&mut pool, &mut load, utt_rx, &control, seconds).await?;
     let cpu1 = super::cpu_jiffies();
     let elapsed = began.elapsed().as_secs_f64();
     thread
@@ -305,9 +332,9 @@ pub async fn run(cfg: &Config, manifest: &Path, seconds: f64, json: bool) -> any
             .map_err(|_| anyhow::anyhow!("probe poisoned"))?;
         report(input, elapsed, &t)
     };
-    report.utterances = n_utterances;
-    report.load_jobs = load_done;
-    report.utterances_done = utterances_done;
+    report.utterances = counts.utterances;
+    report.load_jobs = counts.load_done;
+    report.utterances_done = counts.utterances_done;
     report.cpu_busy = match (cpu0, cpu1) {
         (Some((b0, t0)), Some((b1, t1))) if t1 > t0 => (b1 - b0) as f64 / (t1 - t0) as f64,
         _ => f64::NAN,

@@ -71,7 +71,8 @@ pub struct LatencyReport {
     pub model: String,
     pub workers: usize,
     pub threads: usize,
-    /// `RECORDER_AUDIO_CTX` as the workers saw it ("" = the default policy).
+    /// The workers' `audio_ctx` setting (`[tuning]` or `RECORDER_AUDIO_CTX`; "" = the
+    /// default policy).
     pub audio_ctx: String,
     pub runs: usize,
     pub clips: Vec<ClipLatency>,
@@ -247,6 +248,31 @@ pub fn score(reference: &str, text: &str) -> Words {
     wer::score(&r, &h).into()
 }
 
+/// Each clip's latencies over the rounds, its first round's text and that text's score.
+fn per_clip(clips: &[Clip], results: Vec<Vec<JobResult>>) -> Vec<ClipLatency> {
+    let median = |v: Vec<f64>| Stats::of(&v).median;
+    clips
+        .iter()
+        .zip(results)
+        .map(|(clip, rs)| {
+            let score = score(&clip.reference, &rs[0].text);
+            let runs_ms: Vec<f64> = rs.iter().map(|r| r.elapsed_ms).collect();
+            ClipLatency {
+                name: clip.name.clone(),
+                duration_s: clip.duration_s,
+                latency: Stats::of(&runs_ms),
+                runs_ms,
+                encode_ms: median(rs.iter().map(|r| r.timings.encode_ms).collect()),
+                decode_ms: median(rs.iter().map(|r| r.timings.decode_ms).collect()),
+                worker_ms: median(rs.iter().map(|r| r.timings.worker_ms).collect()),
+                text: rs[0].text.clone(),
+                reference: clip.reference.clone(),
+                score,
+            }
+        })
+        .collect()
+}
+
 pub async fn run(
     cfg: &Config,
     manifest_path: &Path,
@@ -309,34 +335,16 @@ pub async fn run(
     let worker_load_ms = pool.load_ms.clone();
     let notices = pool.notices.clone();
     pool.close().await;
-    let median = |v: Vec<f64>| Stats::of(&v).median;
+    let per_clip = per_clip(&clips, results);
     let mut total = Words::default();
-    let per_clip: Vec<ClipLatency> = clips
-        .iter()
-        .zip(results)
-        .map(|(clip, rs)| {
-            let score = score(&clip.reference, &rs[0].text);
-            total.add(score);
-            let runs_ms: Vec<f64> = rs.iter().map(|r| r.elapsed_ms).collect();
-            ClipLatency {
-                name: clip.name.clone(),
-                duration_s: clip.duration_s,
-                latency: Stats::of(&runs_ms),
-                runs_ms,
-                encode_ms: median(rs.iter().map(|r| r.timings.encode_ms).collect()),
-                decode_ms: median(rs.iter().map(|r| r.timings.decode_ms).collect()),
-                worker_ms: median(rs.iter().map(|r| r.timings.worker_ms).collect()),
-                text: rs[0].text.clone(),
-                reference: clip.reference.clone(),
-                score,
-            }
-        })
-        .collect();
+    for c in &per_clip {
+        total.add(c.score);
+    }
     let report = LatencyReport {
         model: cfg.model.clone(),
         workers: cfg.workers,
         threads: cfg.threads,
-        audio_ctx: std::env::var("RECORDER_AUDIO_CTX").unwrap_or_default(),
+        audio_ctx: cfg.tuning.clone().with_env().audio_ctx,
         runs,
         clips: per_clip,
         wer: total.wer(),

@@ -222,35 +222,12 @@ impl Whisper {
             no_speech_may_drop: guards::no_speech_may_drop(hints.vad_sure, &level),
             word_times: hints.keep_from_s.is_some() || hints.keep_to_s.is_some(),
         };
-        let mut params = params(&call, &marks);
         // whisper.cpp refuses input under 100 ms and is unreliable under ~1 s: pad with silence.
         let mut audio = samples.to_vec();
         if audio.len() < 17_600 {
             audio.resize(17_600, 0.0);
         }
-        // Encode only as much of the 30 s window as the utterance needs (see `speed`).
-        super::speed::apply(&mut params, &self.speed, audio.len(), self.threads);
-        let shortened = self.speed.audio_ctx.positions(audio.len()) != 0;
-        self.state
-            .full(params, &audio)
-            .map_err(|e| anyhow::anyhow!("whisper failed: {e}"))?;
-        // A shortened window costs a few words that the full one gets right; those show as
-        // an unsure token, so a final pass with one re-decodes on the full window (see
-        // `speed::RECHECK_BELOW`).
-        let limit = (self.speed.recheck_below).filter(|_| shortened && !self.interruptible);
-        if let Some(limit) = limit {
-            let weakest = self.weakest_token();
-            tracing::debug!(weakest, "first pass");
-            if weakest < limit {
-                tracing::debug!(weakest, "unsure token on a shortened window: full window");
-                let mut params = self::params(&call, &marks);
-                params.set_audio_ctx(0);
-                params.set_n_threads(self.speed.threads(self.threads) as c_int);
-                self.state
-                    .full(params, &audio)
-                    .map_err(|e| anyhow::anyhow!("whisper failed: {e}"))?;
-            }
-        }
+        self.decode(&call, &marks, &audio)?;
         let mut raw = self.collect_segments(hints);
         let mut segments = guards::filter(&self.guards, raw.clone(), &level, hints.vad_sure);
         let look = segments.is_empty() && self.guards.fallback && !self.interruptible;
@@ -272,6 +249,35 @@ impl Whisper {
             encode_ms: ms(enc_end.saturating_duration_since(enc_start)),
             decode_ms: ms(done.saturating_duration_since(enc_end)),
         })
+    }
+
+    /// Runs whisper on `audio` with the encoder window sized to it (see `speed`). A shortened
+    /// window costs a few words that the full one gets right; those show as an unsure
+    /// token, so a final pass with one is decoded again on the full window (see
+    /// `speed::RECHECK_BELOW`).
+    fn decode(&mut self, call: &Call<'_>, marks: &Marks, audio: &[f32]) -> anyhow::Result<()> {
+        let mut params = params(call, marks);
+        super::speed::apply(&mut params, &self.speed, audio.len(), self.threads);
+        let shortened = self.speed.audio_ctx.positions(audio.len()) != 0;
+        self.state
+            .full(params, audio)
+            .map_err(|e| anyhow::anyhow!("whisper failed: {e}"))?;
+        let limit = (self.speed.recheck_below).filter(|_| shortened && !self.interruptible);
+        let Some(limit) = limit else {
+            return Ok(());
+        };
+        let weakest = self.weakest_token();
+        tracing::debug!(weakest, "first pass");
+        if weakest < limit {
+            tracing::debug!(weakest, "unsure token on a shortened window: full window");
+            let mut params = self::params(call, marks);
+            params.set_audio_ctx(0);
+            params.set_n_threads(self.speed.threads(self.threads) as c_int);
+            self.state
+                .full(params, audio)
+                .map_err(|e| anyhow::anyhow!("whisper failed: {e}"))?;
+        }
+        Ok(())
     }
 
     /// A greedy decode (no temperature fallback) of audio whose guarded text came out empty:

@@ -343,15 +343,8 @@ fn measure(clip: &str, run: usize, f: &Feed, timer: &WordTimer) -> anyhow::Resul
     Ok(out)
 }
 
-pub async fn run(
-    cfg: &Config,
-    manifest_path: &Path,
-    runs: usize,
-    names: &[String],
-    every_ms: Option<u64>,
-    json: bool,
-) -> anyhow::Result<i32> {
-    anyhow::ensure!(runs > 0, "--runs must be at least 1");
+/// The clips to play: `names`, or the default set where the manifest has them; speech only.
+fn speech_clips(manifest_path: &Path, names: &[String]) -> anyhow::Result<Vec<Clip>> {
     let all = manifest::load(manifest_path)?;
     let clips: Vec<Clip> = if names.is_empty() {
         let wanted: Vec<String> = DEFAULT_CLIPS
@@ -369,6 +362,31 @@ pub async fn run(
         "{}: no speech clips",
         manifest_path.display()
     );
+    Ok(clips)
+}
+
+/// The final-text times of a feed without interim passes.
+fn off_utts<'a>(clip: &'a str, f: &'a Feed) -> impl Iterator<Item = OffUtt> + 'a {
+    f.utts.values().filter_map(move |u| {
+        u.final_at.map(|t| OffUtt {
+            clip: clip.to_string(),
+            final_ms: (t - u.closed_at) * 1000.0,
+            queue_ms: u.queue_ms,
+            worker_ms: u.worker_ms,
+        })
+    })
+}
+
+pub async fn run(
+    cfg: &Config,
+    manifest_path: &Path,
+    runs: usize,
+    names: &[String],
+    every_ms: Option<u64>,
+    json: bool,
+) -> anyhow::Result<i32> {
+    anyhow::ensure!(runs > 0, "--runs must be at least 1");
+    let clips = speech_clips(manifest_path, names)?;
     crate::ortlib::init(cfg.models_dir.as_deref())?;
     let every_ms = every_ms.unwrap_or(cfg.interim_every_ms).max(200);
     let tmp = tempfile::Builder::new()
@@ -421,14 +439,7 @@ pub async fn run(
                     let f = feed(&mut off, &mut off_events, clip, false).await?;
                     lag_off.extend_from_slice(&f.lag_ms);
                     report.notices.extend(f.notices.iter().cloned());
-                    report.final_off.extend(f.utts.values().filter_map(|u| {
-                        u.final_at.map(|t| OffUtt {
-                            clip: clip.name.clone(),
-                            final_ms: (t - u.closed_at) * 1000.0,
-                            queue_ms: u.queue_ms,
-                            worker_ms: u.worker_ms,
-                        })
-                    }));
+                    report.final_off.extend(off_utts(&clip.name, &f));
                 }
             }
         }

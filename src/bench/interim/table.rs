@@ -13,26 +13,19 @@ fn ms(x: f64) -> String {
 
 /// The section of bench/results.md (also the plain output of `recorder bench interim`).
 pub fn render_md(r: &InterimReport) -> String {
+    let mut out = summary_md(r);
+    out += &passes_md(r);
+    out += &clips_md(r);
+    out
+}
+
+/// The heading and the summary table: latencies, the final text's cost, the audio lag.
+fn summary_md(r: &InterimReport) -> String {
     let utts = &r.utterances;
-    let words: usize = utts.iter().map(|u| u.words).sum();
     let timed: usize = utts.iter().map(|u| u.words_timed).sum();
     let shown: usize = utts.iter().map(|u| u.interim_ms.len()).sum();
     let (lat, first) = (r.interim_ms(), r.first_text_ms());
     let (on, off) = (r.final_on(), r.final_off());
-    let with_flips: Vec<f64> = utts
-        .iter()
-        .filter_map(|u| u.flips.map(|f| f as f64))
-        .collect();
-    let flips = Stats::of(&with_flips);
-    let gaps = Stats::of(
-        &utts
-            .iter()
-            .flat_map(|u| u.pass_gaps_ms.clone())
-            .collect::<Vec<_>>(),
-    );
-    let stable_wrong: usize = utts.iter().map(|u| u.stable_wrong).sum();
-    let retracted: usize = utts.iter().map(|u| u.retractions).sum();
-    let passes: usize = utts.iter().map(|u| u.passes).sum();
     let mut out = format!(
         "**Interim text** ({} clips, {:.0} s of speech, {} run(s), played at real-time pace \
          through the engine as with `--input`; interim passes every {} ms; {} × {} threads; \
@@ -90,7 +83,29 @@ pub fn render_md(r: &InterimReport) -> String {
         ms(r.lag_on_ms.max),
         ms(r.lag_off_ms.max)
     );
-    out += &format!(
+    out
+}
+
+/// The paragraph on the passes: how many, how far apart, how much the text moved.
+fn passes_md(r: &InterimReport) -> String {
+    let utts = &r.utterances;
+    let words: usize = utts.iter().map(|u| u.words).sum();
+    let timed: usize = utts.iter().map(|u| u.words_timed).sum();
+    let with_flips: Vec<f64> = utts
+        .iter()
+        .filter_map(|u| u.flips.map(|f| f as f64))
+        .collect();
+    let flips = Stats::of(&with_flips);
+    let gaps = Stats::of(
+        &utts
+            .iter()
+            .flat_map(|u| u.pass_gaps_ms.clone())
+            .collect::<Vec<_>>(),
+    );
+    let stable_wrong: usize = utts.iter().map(|u| u.stable_wrong).sum();
+    let retracted: usize = utts.iter().map(|u| u.retractions).sum();
+    let passes: usize = utts.iter().map(|u| u.passes).sum();
+    format!(
         "{passes} interim passes over {} utterances, {} apart (median; p95 {}); {words} final \
          words, {timed} with a timestamp. Word flips, last interim text → final text: median {:.0}, max {:.0} per \
          utterance ({} utterances had interim text); stable words changed by the final text: \
@@ -103,7 +118,13 @@ pub fn render_md(r: &InterimReport) -> String {
         flips.median,
         flips.max,
         flips.n,
-    );
+    )
+}
+
+/// One row per clip, then the notices of the run.
+fn clips_md(r: &InterimReport) -> String {
+    let utts = &r.utterances;
+    let mut out = String::new();
     out += "| clip | utterances | words shown as interim | median word → interim | final on | final off |\n";
     out += "| --- | ---: | ---: | ---: | ---: | ---: |\n";
     for name in &r.clips {
