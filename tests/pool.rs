@@ -46,6 +46,22 @@ async fn collect(
     seen
 }
 
+/// This binary in worker mode on `model`, 2 threads, with `extra` arguments.
+fn real_worker(model: &Path, extra: &[&str]) -> WorkerSpec {
+    let mut args: Vec<std::ffi::OsString> = vec![
+        "worker".into(),
+        "--ggml".into(),
+        model.into(),
+        "--n-threads".into(),
+        "2".into(),
+    ];
+    args.extend(extra.iter().map(Into::into));
+    WorkerSpec {
+        program: bin(),
+        args,
+    }
+}
+
 fn script(dir: &Path, name: &str, body: &str) -> WorkerSpec {
     use std::os::unix::fs::PermissionsExt;
     let p = dir.join(name);
@@ -180,16 +196,7 @@ async fn real_worker_killed_mid_job_still_delivers_the_text_once() {
             "espeak-ng missing",
         );
     };
-    let spec = WorkerSpec {
-        program: bin(),
-        args: vec![
-            "worker".into(),
-            "--ggml".into(),
-            model.into(),
-            "--n-threads".into(),
-            "2".into(),
-        ],
-    };
+    let spec = real_worker(&model, &[]);
     let (tx, mut rx) = mpsc::unbounded_channel();
     let (pool, submitter) = Pool::start(PoolConfig::new(1, spec), tx);
     // Wait for the warm worker, then submit and kill it as soon as it has the job.
@@ -289,18 +296,7 @@ async fn the_real_worker_cannot_grow_past_its_memory_cap() {
     let model = tiny_en();
     // The cap travels in the worker's tuning (`[tuning] memory_mb`, or
     // `RECORDER_WORKER_MEMORY_MB` in the parent's environment).
-    let spec = WorkerSpec {
-        program: bin(),
-        args: vec![
-            "worker".into(),
-            "--ggml".into(),
-            model.into(),
-            "--n-threads".into(),
-            "2".into(),
-            "--tuning".into(),
-            r#"{"memory_mb": 40}"#.into(),
-        ],
-    };
+    let spec = real_worker(&model, &["--tuning", r#"{"memory_mb": 40}"#]);
     let events = run_one(fast_config(spec), Path::new("/x.wav")).await;
     let reason = failure(&events);
     assert!(reason.contains("stopped trying"), "{reason}");

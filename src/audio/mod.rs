@@ -4,6 +4,7 @@
 
 pub mod capture;
 pub mod level;
+pub mod meter;
 pub mod pipeline;
 pub mod probe;
 pub mod resample;
