@@ -28,6 +28,7 @@ use std::path::PathBuf;
 
 use crate::audio::Level;
 use crate::engine::{EngineEvent, InputStatus};
+use crate::vocab::RecordingId;
 pub use history::{Entry, EntryKey, EntryState, History, Row, Session};
 pub use input::{InputWarning, InputWatch};
 pub use keys::{KeyBindings, KeyMap};
@@ -95,6 +96,8 @@ pub struct App {
     /// An unfinished session offered for resuming, or being resumed.
     pub resume: Option<Resume>,
     pub state: RecState,
+    /// The engine's recording that `state` is about (from its `RecordingStarted`).
+    pub recording: Option<RecordingId>,
     /// The input of the current (or last) session, or the one picked for the next.
     pub input: Option<String>,
     /// Seconds recorded in the current session, pauses excluded.
@@ -135,6 +138,7 @@ impl App {
             live_text_off: false,
             resume: None,
             state: RecState::Idle,
+            recording: None,
             input: None,
             clock_s: 0.0,
             workers: None,
@@ -365,11 +369,11 @@ impl App {
                 self.workers = Some(Workers { busy, idle, queued });
             }
             e @ (EngineEvent::RecordingStarted { .. }
-            | EngineEvent::InputSwitched(_)
+            | EngineEvent::InputSwitched { .. }
             | EngineEvent::Level(_)
-            | EngineEvent::RecordingStopped
-            | EngineEvent::SourceError(_)
-            | EngineEvent::Input(_)) => self.on_recording(e),
+            | EngineEvent::RecordingStopped { .. }
+            | EngineEvent::SourceError { .. }
+            | EngineEvent::Input { .. }) => self.on_recording(e),
             e => self.on_utterance(e),
         }
         vec![]
@@ -378,16 +382,22 @@ impl App {
     /// The recording's own events: start, input, level, stop.
     fn on_recording(&mut self, event: EngineEvent) {
         match event {
-            EngineEvent::RecordingStarted { input, session_dir } => {
+            EngineEvent::RecordingStarted {
+                rec,
+                input,
+                session_dir,
+            } => {
                 self.state = RecState::Recording;
+                self.recording = Some(rec);
                 self.clock_s = 0.0;
                 self.last_tick = None;
                 self.watch = InputWatch::default();
-                self.history.open_session(input.clone(), Some(session_dir));
+                self.history
+                    .open_session(Some(rec), input.clone(), Some(session_dir));
                 self.input = Some(input);
                 self.content_changed();
             }
-            EngineEvent::InputSwitched(input) => {
+            EngineEvent::InputSwitched { input, .. } => {
                 self.set_notice(NoticeLevel::Info, format!("switched to {input}"));
                 self.input = Some(input);
                 // A new device's level says nothing yet about a muted or clipping input.
@@ -401,17 +411,21 @@ impl App {
                     self.level = Some(level);
                 }
             }
-            EngineEvent::RecordingStopped => {
-                self.state = RecState::Idle;
-                self.level = None;
-                self.last_tick = None;
-                self.history.close_open();
+            EngineEvent::RecordingStopped { rec } => {
+                self.history.close_open(rec);
                 self.forget_missing_selection();
+                // An earlier recording's stop says nothing about the one running now.
+                if self.recording.is_none_or(|r| r == rec) {
+                    self.recording = None;
+                    self.state = RecState::Idle;
+                    self.level = None;
+                    self.last_tick = None;
+                }
             }
-            EngineEvent::SourceError(text) => {
-                self.set_notice(NoticeLevel::Error, format!("audio input: {text}"));
+            EngineEvent::SourceError { reason, .. } => {
+                self.set_notice(NoticeLevel::Error, format!("audio input: {reason}"));
             }
-            EngineEvent::Input(status) => {
+            EngineEvent::Input { status, .. } => {
                 let level = match status {
                     InputStatus::Lost { .. } => NoticeLevel::Warn,
                     InputStatus::Back { .. } => NoticeLevel::Info,
@@ -425,40 +439,44 @@ impl App {
     /// One utterance's progress, from speech heard to its text.
     fn on_utterance(&mut self, event: EngineEvent) {
         match event {
-            EngineEvent::SpeechStarted { id, start_s } => {
-                self.history.open(id, start_s);
+            EngineEvent::SpeechStarted { rec, id, start_s } => {
+                self.history.open(rec, id, start_s);
                 self.content_changed();
             }
-            EngineEvent::SpeechDiscarded { id } => {
-                self.history.discard(id);
+            EngineEvent::SpeechDiscarded { rec, id } => {
+                self.history.discard(rec, id);
                 self.forget_missing_selection();
             }
-            EngineEvent::Queued {
-                id, start_s, end_s, ..
-            } => {
+            EngineEvent::Queued { rec, utt } => {
                 self.history
-                    .set(id, Some((start_s, end_s)), EntryState::Queued);
+                    .set(rec, utt.id, Some(utt.span), EntryState::Queued);
             }
-            EngineEvent::Transcribing { id, .. } => {
-                self.history.set(id, None, EntryState::Transcribing);
+            EngineEvent::Transcribing { rec, id, .. } => {
+                self.history.set(rec, id, None, EntryState::Transcribing);
             }
-            EngineEvent::Transcribed(t) => {
+            EngineEvent::Transcribed { rec, text: t } => {
                 let text = t.text.trim().to_string();
                 self.history
-                    .set(t.id, Some((t.start_s, t.end_s)), EntryState::Done(text));
+                    .set(rec, t.id, Some(t.span), EntryState::Done(text));
                 self.content_changed();
             }
-            EngineEvent::Failed { id, reason, wav } => {
+            EngineEvent::Failed {
+                rec,
+                id,
+                reason,
+                wav,
+            } => {
                 let reason = format!("{reason} (audio kept: {})", wav.display());
-                self.history.set(id, None, EntryState::Failed(reason));
+                self.history.set(rec, id, None, EntryState::Failed(reason));
                 self.content_changed();
             }
             EngineEvent::Interim {
+                rec,
                 id,
                 stable,
                 tentative,
             } => {
-                self.history.interim(id, stable, tentative);
+                self.history.interim(rec, id, stable, tentative);
                 self.dirty = true;
             }
             _ => {}

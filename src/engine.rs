@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crossbeam_channel::Sender;
 use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
@@ -14,6 +14,7 @@ use crate::audio::Level;
 use crate::audio::pipeline::{AudioEvent, Control};
 use crate::protocol::Transcript;
 use crate::session::{self, Journal};
+use crate::vocab::{RecordingId, UtteranceId, UtteranceRef};
 
 mod drive;
 pub mod interim;
@@ -30,49 +31,62 @@ use crate::pool::{Job, Origin, Pool, PoolConfig, Submitter, WorkerSpec};
 
 pub use crate::audio::source::Source;
 
-/// Everything the front ends hear about.
+/// Everything the front ends hear about. Events about a recording name it (`rec`): a late
+/// result of an earlier recording is never taken for the current one's.
 #[derive(Debug, Clone)]
 pub enum EngineEvent {
     /// The recording started on this input (device name or file path).
-    RecordingStarted { input: String, session_dir: PathBuf },
+    RecordingStarted {
+        rec: RecordingId,
+        input: String,
+        session_dir: PathBuf,
+    },
     /// Input level and speech probability, about 20 times a second while recording.
     Level(Level),
     /// The VAD opened an utterance (speech is being heard).
-    SpeechStarted { id: u64, start_s: f64 },
+    SpeechStarted {
+        rec: RecordingId,
+        id: UtteranceId,
+        start_s: f64,
+    },
     /// The open utterance turned out to be a blip (shorter than the minimum) and was dropped;
     /// the next `SpeechStarted` reuses its id (ids of queued utterances have no gaps).
-    SpeechDiscarded { id: u64 },
+    SpeechDiscarded { rec: RecordingId, id: UtteranceId },
     /// An utterance was closed, written to disk and queued for transcription.
-    Queued {
-        id: u64,
-        start_s: f64,
-        end_s: f64,
-        wav: PathBuf,
-    },
+    Queued { rec: RecordingId, utt: UtteranceRef },
     /// A worker took the job.
-    Transcribing { id: u64, worker: usize },
+    Transcribing {
+        rec: RecordingId,
+        id: UtteranceId,
+        worker: usize,
+    },
     /// The final text of an utterance.
-    Transcribed(Transcript),
+    Transcribed { rec: RecordingId, text: Transcript },
     /// An utterance could not be transcribed; its audio stays on disk at `wav`.
     Failed {
-        id: u64,
+        rec: RecordingId,
+        id: UtteranceId,
         reason: JobFailure,
         wav: PathBuf,
     },
     /// Something the user should know that is not fatal (a worker was replaced, overruns).
     Notice(String),
     /// Recording moved to this input ([`Engine::switch_input`]), in the same session.
-    InputSwitched(String),
+    InputSwitched { rec: RecordingId, input: String },
     /// The microphone went away or came back (the recording holds on meanwhile).
-    Input(InputStatus),
+    Input {
+        rec: RecordingId,
+        status: InputStatus,
+    },
     /// The recording ended (stop, or the input file finished): no more utterances follow.
-    RecordingStopped,
+    RecordingStopped { rec: RecordingId },
     /// The audio source failed (device lost, unreadable file).
-    SourceError(String),
+    SourceError { rec: RecordingId, reason: String },
     /// Interim text of the utterance still being spoken: `stable` is what two consecutive
     /// passes agreed on (it only grows), `tentative` the rest of the newest pass.
     Interim {
-        id: u64,
+        rec: RecordingId,
+        id: UtteranceId,
         stable: String,
         tentative: String,
     },
@@ -81,7 +95,10 @@ pub enum EngineEvent {
     InterimOff(String),
     /// An utterance of an earlier session queued by [`Engine::resume_in_background`] got its
     /// text (`error: None`) or failed; either way the result is in that session's journal.
-    Resumed { id: u64, error: Option<String> },
+    Resumed {
+        id: UtteranceId,
+        error: Option<String>,
+    },
     /// Worker pool state changed.
     Workers {
         busy: usize,
@@ -174,9 +191,12 @@ pub struct Engine {
     recording: Option<Recording>,
     /// Next utterance id: ids are unique over the engine's life, across sessions.
     next_id: Arc<AtomicU64>,
+    /// The last recording's id (recordings and foreground resumes count from 1).
+    last_rec: RecordingId,
 }
 
 struct Recording {
+    rec: RecordingId,
     control: Sender<Control>,
     thread: Option<JoinHandle<()>>,
 }
@@ -208,36 +228,45 @@ impl Engine {
                 events: tx,
                 recording: None,
                 next_id: Arc::new(AtomicU64::new(1)),
+                last_rec: RecordingId(0),
             },
             rx,
         ))
     }
 
-    /// Opens a new recording session on `source`. Errors (no such device, unreadable file) are
-    /// returned here, not as events.
-    pub fn start_recording(&mut self, source: Source) -> anyhow::Result<()> {
+    /// Opens a new recording session on `source` and returns its id (that of the one
+    /// already open, if one is). Errors (no such device, unreadable file) are returned here,
+    /// not as events.
+    pub fn start_recording(&mut self, source: Source) -> anyhow::Result<RecordingId> {
         self.reap_finished();
-        if self.recording.is_some() {
-            return Ok(());
+        if let Some(r) = &self.recording {
+            return Ok(r.rec);
         }
         let opened = self.opener(source)()?;
         let started = self.adopt(opened);
         let _ = self.events.send(started);
-        Ok(())
+        Ok(self.last_rec)
+    }
+
+    /// The id the next recording (or foreground resume) gets.
+    fn new_rec(&mut self) -> RecordingId {
+        self.last_rec = RecordingId(self.last_rec.0 + 1);
+        self.last_rec
     }
 
     /// [`Engine::start_recording`] in two halves, for a front end that must not wait while
     /// the session folder is made and the input and the VAD are opened (~0.1 s): run the
     /// returned closure on another thread, then hand what it opened to [`Engine::adopt`].
     pub fn opener(
-        &self,
+        &mut self,
         source: Source,
     ) -> impl FnOnce() -> anyhow::Result<Opened> + Send + 'static {
         let cfg = self.cfg.clone();
         let events = self.events.clone();
         let submitter = self.submitter.clone();
         let next_id = self.next_id.clone();
-        move || open_recording(&cfg, source, events, submitter, next_id)
+        let rec = self.new_rec();
+        move || open_recording(&cfg, source, rec, events, submitter, next_id)
     }
 
     /// Takes over a recording [`Engine::opener`] opened; returns the `RecordingStarted` event
@@ -249,11 +278,16 @@ impl Engine {
             input,
             session_dir,
         } = opened;
+        let rec = recording.rec;
         self.reap_finished();
         if self.recording.is_none() {
             self.recording = Some(recording);
         }
-        EngineEvent::RecordingStarted { input, session_dir }
+        EngineEvent::RecordingStarted {
+            rec,
+            input,
+            session_dir,
+        }
     }
 
     /// Pauses within the session: the open utterance is closed and queued, then audio is
@@ -312,13 +346,21 @@ impl Engine {
             .as_ref()
             .is_some_and(|r| r.thread.as_ref().is_none_or(JoinHandle::is_finished));
         if finished {
-            self.recording_ended();
+            self.end_recording();
         }
     }
 
-    /// Call when `RecordingStopped` arrives on its own (end of input, device failure): forgets
-    /// the finished audio thread so a new recording can start.
-    pub fn recording_ended(&mut self) {
+    /// Call when `RecordingStopped { rec }` arrives on its own (end of input, device
+    /// failure): forgets recording `rec`'s finished audio thread so a new recording can start
+    /// (a later recording is left alone).
+    pub fn recording_ended(&mut self, rec: RecordingId) {
+        if self.recording.as_ref().is_some_and(|r| r.rec == rec) {
+            self.end_recording();
+        }
+    }
+
+    /// Forgets the recording, joining its audio thread.
+    fn end_recording(&mut self) {
         if let Some(mut r) = self.recording.take()
             && let Some(t) = r.thread.take()
         {
@@ -327,34 +369,24 @@ impl Engine {
     }
 
     /// Queues again the utterances of an earlier session that have audio but no text (after a
-    /// crash, or failed ones); their results are appended to that session's journal.
+    /// crash, or failed ones); their results are appended to that session's journal. They
+    /// report as a recording of their own (the returned id; its `Queued`, `Transcribed`, …).
     /// The jobs hold `p`'s journal, and with it the session's lock, until their results are in.
-    pub fn resume_session(&mut self, p: &session::Prepared) -> Vec<u64> {
-        let (s, journal) = (&p.session, &p.journal);
+    pub fn resume_session(&mut self, p: &session::Prepared) -> (RecordingId, Vec<UtteranceId>) {
+        let rec = self.new_rec();
         let mut ids = Vec::new();
-        for u in s.untranscribed() {
-            let (id, start_s, end_s, wav, hints) =
-                (u.id, u.start_s, u.end_s, u.wav.clone(), u.hints);
+        for u in p.session.untranscribed() {
+            let utt = u.reference();
             let _ = self.events.send(EngineEvent::Queued {
-                id,
-                start_s,
-                end_s,
-                wav: wav.clone(),
+                rec,
+                utt: utt.clone(),
             });
-            let journal = Some(journal.clone());
-            self.submitter.submit(Job {
-                id,
-                wav,
-                start_s,
-                end_s,
-                hints,
-                closed_at: Instant::now(),
-                journal,
-                origin: Origin::Live,
-            });
-            ids.push(id);
+            ids.push(utt.id);
+            let journal = Some(p.journal.clone());
+            self.submitter
+                .submit(Job::new(utt, Origin::Live(rec), journal));
         }
-        ids
+        (rec, ids)
     }
 
     /// Like [`Engine::resume_session`], while a recording may be running: the jobs queue
@@ -362,19 +394,11 @@ impl Engine {
     /// `Queued`/`Transcribing`/`Transcribed`, which name live utterances). Returns how many
     /// were queued.
     pub fn resume_in_background(&mut self, p: &session::Prepared) -> usize {
-        let (s, journal) = (&p.session, &p.journal);
-        let pending = s.untranscribed();
+        let pending = p.session.untranscribed();
         for u in &pending {
-            self.submitter.submit(Job {
-                id: u.id,
-                wav: u.wav.clone(),
-                start_s: u.start_s,
-                end_s: u.end_s,
-                hints: u.hints,
-                closed_at: Instant::now(),
-                journal: Some(journal.clone()),
-                origin: Origin::Resumed,
-            });
+            let journal = Some(p.journal.clone());
+            self.submitter
+                .submit(Job::new(u.reference(), Origin::Resumed, journal));
         }
         pending.len()
     }
@@ -400,71 +424,46 @@ impl Engine {
     }
 }
 
-/// Runs on the audio thread: utterances go to the pool (their WAV is already on disk and
-/// journaled).
+/// Runs on the audio thread of recording `rec`: utterances go to the pool (their WAV is
+/// already on disk and journaled).
 fn on_audio_event(
+    rec: RecordingId,
     ev: AudioEvent,
     events: &UnboundedSender<EngineEvent>,
     pool: &Submitter,
     journal: &Arc<Journal>,
 ) {
+    let input = |status| EngineEvent::Input { rec, status };
     let out = match ev {
         AudioEvent::Level(l) => EngineEvent::Level(l),
-        AudioEvent::SpeechStarted { id, start_s } => EngineEvent::SpeechStarted { id, start_s },
-        AudioEvent::SpeechDiscarded { id } => EngineEvent::SpeechDiscarded { id },
-        AudioEvent::Utterance {
-            id,
-            start_s,
-            end_s,
-            wav,
-            hints,
-        } => {
-            let _ = events.send(EngineEvent::Queued {
-                id,
-                start_s,
-                end_s,
-                wav: wav.clone(),
-            });
-            let job = Job {
-                id,
-                wav,
-                start_s,
-                end_s,
-                hints,
-                closed_at: Instant::now(),
-                journal: Some(journal.clone()),
-                origin: Origin::Live,
-            };
+        AudioEvent::SpeechStarted { id, start_s } => {
+            EngineEvent::SpeechStarted { rec, id, start_s }
+        }
+        AudioEvent::SpeechDiscarded { id } => EngineEvent::SpeechDiscarded { rec, id },
+        AudioEvent::Utterance(utt) => {
+            let job = Job::new(utt.clone(), Origin::Live(rec), Some(journal.clone()));
+            let _ = events.send(EngineEvent::Queued { rec, utt });
             pool.submit(job);
             return;
         }
         AudioEvent::Notice(n) => EngineEvent::Notice(n),
-        AudioEvent::Failed(reason) => EngineEvent::SourceError(reason),
-        AudioEvent::Interim {
-            id,
-            start_s,
-            end_s,
-            wav,
-        } => {
+        AudioEvent::Failed(reason) => EngineEvent::SourceError { rec, reason },
+        AudioEvent::Interim { id, span, wav } => {
             if pool.interim_enabled() {
-                let closed_at = Instant::now();
-                pool.submit_interim(Job {
+                let utt = UtteranceRef {
                     id,
+                    span,
                     wav,
-                    start_s,
-                    end_s,
                     hints: Default::default(),
-                    closed_at,
-                    journal: None,
-                    origin: Origin::Live,
-                });
+                };
+                pool.submit_interim(Job::new(utt, Origin::Live(rec), None));
             }
             return;
         }
-        AudioEvent::DeviceLost(reason) => EngineEvent::Input(InputStatus::Lost { reason }),
-        AudioEvent::Switched(input) => EngineEvent::InputSwitched(input),
-        AudioEvent::DeviceBack(input) => EngineEvent::Input(InputStatus::Back { input }),
-        AudioEvent::Stopped => EngineEvent::RecordingStopped,
+        AudioEvent::DeviceLost(reason) => input(InputStatus::Lost { reason }),
+        AudioEvent::Switched(input) => EngineEvent::InputSwitched { rec, input },
+        AudioEvent::DeviceBack(name) => input(InputStatus::Back { input: name }),
+        AudioEvent::Stopped => EngineEvent::RecordingStopped { rec },
     };
     let _ = events.send(out);
 }

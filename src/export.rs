@@ -7,6 +7,8 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
+use crate::vocab::UtteranceId;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     Txt,
@@ -52,7 +54,7 @@ impl Format {
 /// One finished utterance.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Utterance {
-    pub id: u64,
+    pub id: UtteranceId,
     /// Seconds from the start of the session.
     pub start: f64,
     pub end: f64,
@@ -173,13 +175,13 @@ mod tests {
             folder: "/s/2026-01-02T03-04-05".into(),
             utterances: vec![
                 Utterance {
-                    id: 4,
+                    id: UtteranceId(4),
                     start: 1.25,
                     end: 3.5,
                     text: "Hello there.".into(),
                 },
                 Utterance {
-                    id: 5,
+                    id: UtteranceId(5),
                     start: 3661.0,
                     end: 3662.0004,
                     text: "An hour later.".into(),
@@ -245,7 +247,7 @@ mod tests {
             input: "mic\x1b]0;title\x07".into(),
             folder: "/s".into(),
             utterances: vec![Utterance {
-                id: 1,
+                id: UtteranceId(1),
                 start: 0.0,
                 end: 1.0,
                 text: "hi\x1b]52;c;aGk=\x07 there\u{9b}2J\nnext".into(),

@@ -13,22 +13,22 @@ use tokio::sync::mpsc::UnboundedReceiver;
 use crate::engine::{Drive, Engine, EngineEvent, Source};
 use crate::inert;
 use crate::protocol::{Timings, Transcript};
+use crate::vocab::{Span, UtteranceId};
 
 /// The result of one utterance, as printed.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
     Text(Transcript),
     Failed {
-        id: u64,
-        start_s: f64,
-        end_s: f64,
+        id: UtteranceId,
+        span: Span,
         reason: String,
         wav: PathBuf,
     },
 }
 
 impl Outcome {
-    pub fn id(&self) -> u64 {
+    pub fn id(&self) -> UtteranceId {
         match self {
             Outcome::Text(t) => t.id,
             Outcome::Failed { id, .. } => *id,
@@ -39,17 +39,17 @@ impl Outcome {
 /// Releases outcomes in id order: an outcome waits until every earlier queued utterance has one.
 #[derive(Debug, Default)]
 pub struct Reorder {
-    queued: BTreeMap<u64, (f64, f64)>,
-    done: BTreeMap<u64, Outcome>,
+    queued: BTreeMap<UtteranceId, Span>,
+    done: BTreeMap<UtteranceId, Outcome>,
 }
 
 impl Reorder {
-    pub fn queued(&mut self, id: u64, start_s: f64, end_s: f64) {
-        self.queued.insert(id, (start_s, end_s));
+    pub fn queued(&mut self, id: UtteranceId, span: Span) {
+        self.queued.insert(id, span);
     }
 
-    pub fn span(&self, id: u64) -> (f64, f64) {
-        self.queued.get(&id).copied().unwrap_or((0.0, 0.0))
+    pub fn span(&self, id: UtteranceId) -> Span {
+        self.queued.get(&id).copied().unwrap_or_default()
     }
 
     /// Records an outcome and returns those now ready, in order.
@@ -80,7 +80,7 @@ struct JsonLine<'a> {
     kind: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     file: Option<&'a str>,
-    id: u64,
+    id: UtteranceId,
     start: f64,
     end: f64,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -122,8 +122,8 @@ pub fn format_outcome(
                 kind: "final",
                 file,
                 id: t.id,
-                start: round3(t.start_s),
-                end: round3(t.end_s),
+                start: round3(t.span.start_s),
+                end: round3(t.span.end_s),
                 text: Some(t.text.trim()),
                 error: None,
                 no_speech_prob: Some(t.no_speech_prob),
@@ -133,11 +133,7 @@ pub fn format_outcome(
         )),
         (
             Outcome::Failed {
-                id,
-                start_s,
-                end_s,
-                reason,
-                ..
+                id, span, reason, ..
             },
             true,
         ) => Ok(Some(
@@ -145,8 +141,8 @@ pub fn format_outcome(
                 kind: "final",
                 file,
                 id: *id,
-                start: round3(*start_s),
-                end: round3(*end_s),
+                start: round3(span.start_s),
+                end: round3(span.end_s),
                 text: None,
                 error: Some(reason),
                 no_speech_prob: None,
@@ -214,28 +210,30 @@ impl Output {
             EngineEvent::RecordingStarted { session_dir, .. } => {
                 self.end.session_dir = Some(session_dir);
             }
-            EngineEvent::Queued {
-                id, start_s, end_s, ..
-            } => self.reorder.queued(id, start_s, end_s),
-            EngineEvent::Transcribed(t) => {
-                self.printer.print(self.reorder.finished(Outcome::Text(t)))
-            }
-            EngineEvent::Failed { id, reason, wav } => {
-                let (start_s, end_s) = self.reorder.span(id);
+            EngineEvent::Queued { utt, .. } => self.reorder.queued(utt.id, utt.span),
+            EngineEvent::Transcribed { text, .. } => self
+                .printer
+                .print(self.reorder.finished(Outcome::Text(text))),
+            EngineEvent::Failed {
+                id, reason, wav, ..
+            } => {
+                let span = self.reorder.span(id);
                 self.printer.print(self.reorder.finished(Outcome::Failed {
                     id,
-                    start_s,
-                    end_s,
+                    span,
                     reason: reason.to_string(),
                     wav,
                 }));
             }
             EngineEvent::Notice(n) => eprintln!("recorder: {}", inert::inert_line(&n)),
-            EngineEvent::Input(s) => eprintln!("recorder: {}", inert::inert_line(&s.to_string())),
+            EngineEvent::Input { status, .. } => {
+                eprintln!("recorder: {}", inert::inert_line(&status.to_string()))
+            }
             EngineEvent::Interim {
                 id,
                 stable,
                 tentative,
+                ..
             } if self.printer.json => {
                 let v = serde_json::json!({
                     "kind": "interim", "id": id, "stable": stable, "tentative": tentative,
@@ -243,9 +241,9 @@ impl Output {
                 });
                 println!("{}", inert::json_escaped(v.to_string()));
             }
-            EngineEvent::SourceError(e) => {
-                eprintln!("recorder: {}", inert::inert_line(&e));
-                self.end.source_error = Some(e);
+            EngineEvent::SourceError { reason, .. } => {
+                eprintln!("recorder: {}", inert::inert_line(&reason));
+                self.end.source_error = Some(reason);
             }
             _ => {}
         }
@@ -270,7 +268,7 @@ async fn record(
 ) -> anyhow::Result<RunEnd> {
     // Opening a device or file blocks (ALSA's open takes tens of ms): off the runtime's
     // other tasks.
-    tokio::task::block_in_place(|| engine.start_recording(source))?;
+    let rec = tokio::task::block_in_place(|| engine.start_recording(source))?;
     let mut out = Output {
         reorder: Reorder::default(),
         printer: Printer {
@@ -280,7 +278,7 @@ async fn record(
         },
         end: RunEnd::default(),
     };
-    let mut drive = Drive::default();
+    let mut drive = Drive::recording(rec);
     let mut drain_until: Option<tokio::time::Instant> = None;
     loop {
         if drive.done() {
@@ -444,9 +442,8 @@ mod tests {
 
     fn text(id: u64, s: &str) -> Outcome {
         Outcome::Text(Transcript {
-            id,
-            start_s: id as f64,
-            end_s: id as f64 + 1.0,
+            id: UtteranceId(id),
+            span: Span::new(id as f64, id as f64 + 1.0),
             text: s.into(),
             segments: vec![],
             no_speech_prob: 0.0,
@@ -458,11 +455,11 @@ mod tests {
     fn out_of_order_results_are_released_in_order() {
         let mut r = Reorder::default();
         for id in 1..=3 {
-            r.queued(id, 0.0, 1.0);
+            r.queued(UtteranceId(id), Span::new(0.0, 1.0));
         }
         assert!(r.finished(text(2, "b")).is_empty());
         assert!(r.finished(text(3, "c")).is_empty());
-        let ready: Vec<u64> = r.finished(text(1, "a")).iter().map(Outcome::id).collect();
+        let ready: Vec<u64> = r.finished(text(1, "a")).iter().map(|o| o.id().0).collect();
         assert_eq!(ready, vec![1, 2, 3]);
         assert_eq!(r.outstanding(), 0);
     }
@@ -470,12 +467,11 @@ mod tests {
     #[test]
     fn failures_hold_their_place() {
         let mut r = Reorder::default();
-        r.queued(1, 0.0, 1.0);
-        r.queued(2, 1.0, 2.0);
+        r.queued(UtteranceId(1), Span::new(0.0, 1.0));
+        r.queued(UtteranceId(2), Span::new(1.0, 2.0));
         let f = Outcome::Failed {
-            id: 1,
-            start_s: 0.0,
-            end_s: 1.0,
+            id: UtteranceId(1),
+            span: Span::new(0.0, 1.0),
             reason: "x".into(),
             wav: "/a.wav".into(),
         };
@@ -506,9 +502,8 @@ mod tests {
             Ok(Some("hi".into()))
         );
         let f = Outcome::Failed {
-            id: 9,
-            start_s: 0.0,
-            end_s: 1.0,
+            id: UtteranceId(9),
+            span: Span::new(0.0, 1.0),
             reason: "boom".into(),
             wav: "/u.wav".into(),
         };

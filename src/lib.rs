@@ -33,6 +33,7 @@ pub mod sessions_cmd;
 pub mod store;
 pub mod tui;
 pub mod ui;
+pub mod vocab;
 pub mod worker;
 
 /// An error and its causes as one line ("a: b: c"), skipping a cause whose text the line

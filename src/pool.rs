@@ -13,6 +13,8 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
 use crate::protocol::{Segment, Timings};
+use crate::session::Journal;
+use crate::vocab::{RecordingId, UtteranceId, UtteranceRef};
 
 mod process;
 mod slot;
@@ -95,19 +97,33 @@ impl PoolConfig {
 /// One utterance to transcribe.
 #[derive(Debug, Clone)]
 pub struct Job {
-    pub id: u64,
-    pub wav: PathBuf,
-    pub start_s: f64,
-    pub end_s: f64,
-    /// What the VAD knew about it, for the worker's guards and an overlapped split.
-    pub hints: crate::audio::segmenter::Hints,
+    /// The utterance: its id, times, WAV, and what the VAD knew about it (for the worker's
+    /// guards and an overlapped split).
+    pub utt: UtteranceRef,
     /// When the segmenter closed it (latency is measured from here).
     pub closed_at: Instant,
     /// The session journal its result is written to.
-    pub journal: Option<Arc<crate::session::Journal>>,
-    /// Whose utterance it is: the live recording's, or an earlier session's being resumed
-    /// (their ids may be equal: each session counts from 1).
+    pub journal: Option<Arc<Journal>>,
+    /// Whose utterance it is: a recording's (or a foreground resume's), or an earlier
+    /// session's being resumed in the background (their ids may be equal: each session
+    /// counts from 1).
     pub origin: Origin,
+}
+
+impl Job {
+    /// A job for `utt`, closed now.
+    pub fn new(utt: UtteranceRef, origin: Origin, journal: Option<Arc<Journal>>) -> Job {
+        Job {
+            utt,
+            closed_at: Instant::now(),
+            journal,
+            origin,
+        }
+    }
+
+    pub fn id(&self) -> UtteranceId {
+        self.utt.id
+    }
 }
 
 /// Why a job ended without text (its audio stays on disk). Rendered to text only where it
@@ -127,11 +143,12 @@ pub enum JobFailure {
 }
 
 /// Whose utterance a job is.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Origin {
-    #[default]
-    Live,
-    /// An earlier session transcribed in the background (`Engine::resume_in_background`).
+    /// Recording `RecordingId`'s (the engine's events name it).
+    Live(RecordingId),
+    /// An earlier session transcribed in the background (`Engine::resume_in_background`):
+    /// reported only as progress.
     Resumed,
 }
 
@@ -144,7 +161,7 @@ pub enum PoolEvent {
         load_ms: f64,
     },
     Started {
-        id: u64,
+        id: UtteranceId,
         origin: Origin,
         slot: usize,
     },
@@ -168,7 +185,8 @@ pub enum PoolEvent {
     },
     /// The text of an interim pass over an utterance still being spoken.
     Interim {
-        id: u64,
+        id: UtteranceId,
+        origin: Origin,
         text: String,
         worker_ms: f64,
     },

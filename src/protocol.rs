@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use crate::audio::segmenter::Hints;
+use crate::vocab::{Hints, Span, UtteranceId};
 
 /// Bump on any incompatible change to the messages below.
 pub const PROTOCOL_VERSION: u32 = 2;
@@ -66,10 +66,10 @@ pub struct Timings {
 /// The final text of one utterance.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Transcript {
-    pub id: u64,
-    /// Seconds from the start of the session (or file).
-    pub start_s: f64,
-    pub end_s: f64,
+    pub id: UtteranceId,
+    /// Seconds from the start of the session (or file); flat in JSON (`start_s`, `end_s`).
+    #[serde(flatten)]
+    pub span: Span,
     pub text: String,
     pub segments: Vec<Segment>,
     /// Highest no-speech probability over the segments (whisper's own estimate).
@@ -196,7 +196,7 @@ pub enum Request {
     /// Transcribe the 16 kHz mono WAV at `wav`. An `interim` job (a snapshot of an utterance
     /// still being spoken) may be cut short by SIGUSR1 when a final job needs the worker.
     Job {
-        id: u64,
+        id: UtteranceId,
         /// Any path, UTF-8 or not ([`os_path`]).
         #[serde(with = "os_path")]
         wav: PathBuf,
@@ -220,7 +220,7 @@ pub enum Response {
         load_ms: f64,
     },
     Done {
-        id: u64,
+        id: UtteranceId,
         text: String,
         segments: Vec<Segment>,
         no_speech_prob: f32,
@@ -229,7 +229,7 @@ pub enum Response {
         worker_ms: f64,
     },
     /// The job failed in a way that retrying on the same audio will not fix (unreadable WAV).
-    Error { id: u64, message: String },
+    Error { id: UtteranceId, message: String },
 }
 
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -330,7 +330,7 @@ mod tests {
     #[test]
     fn round_trip() {
         let r = Response::Done {
-            id: 7,
+            id: UtteranceId(7),
             text: "hello \"world\"\nnew line".into(),
             segments: vec![Segment {
                 start_s: 0.0,
@@ -349,7 +349,7 @@ mod tests {
         assert_eq!(line.matches('\n').count(), 1, "one frame per line");
         assert_eq!(decode_response(&line).unwrap(), r);
         let q = Request::Job {
-            id: 3,
+            id: UtteranceId(3),
             wav: "/tmp/a b.wav".into(),
             interim: true,
             hints: Hints {
@@ -402,7 +402,7 @@ mod fuzz {
     #[test]
     fn mutated_frames_never_panic() {
         let good = encode(&Response::Done {
-            id: 1,
+            id: UtteranceId(1),
             text: "hello".into(),
             segments: vec![],
             no_speech_prob: 0.0,
@@ -438,7 +438,7 @@ mod fuzz {
         use std::os::unix::ffi::OsStrExt;
         let wav = PathBuf::from(std::ffi::OsStr::from_bytes(b"/data\xff/utt-000001.wav"));
         let r = Request::Job {
-            id: 1,
+            id: UtteranceId(1),
             wav: wav.clone(),
             interim: false,
             hints: Hints::default(),
@@ -446,7 +446,7 @@ mod fuzz {
         let line = encode(&r);
         assert_eq!(decode_request(&line).unwrap(), r);
         let plain = Request::Job {
-            id: 2,
+            id: UtteranceId(2),
             wav: "/data/x.wav".into(),
             interim: false,
             hints: Hints::default(),

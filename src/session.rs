@@ -13,8 +13,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::audio::segmenter::Hints;
 use crate::protocol::Segment;
+use crate::vocab::{Hints, Span, UtteranceId, UtteranceRef};
 
 mod audio;
 mod journal;
@@ -46,9 +46,8 @@ pub fn now_text() -> String {
 /// One utterance as the journal tells it.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Utterance {
-    pub id: u64,
-    pub start_s: f64,
-    pub end_s: f64,
+    pub id: UtteranceId,
+    pub span: Span,
     pub wav: PathBuf,
     pub hints: Hints,
     pub text: Option<String>,
@@ -59,9 +58,20 @@ pub struct Utterance {
 /// A candidate the segmenter discarded, as the journal tells it.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Discarded {
-    pub start_s: f64,
-    pub end_s: f64,
+    pub span: Span,
     pub wav: Option<PathBuf>,
+}
+
+impl Utterance {
+    /// The utterance as a job takes it (its WAV, times and hints).
+    pub fn reference(&self) -> UtteranceRef {
+        UtteranceRef {
+            id: self.id,
+            span: self.span,
+            wav: self.wav.clone(),
+            hints: self.hints,
+        }
+    }
 }
 
 /// Why a journal line was skipped.
@@ -79,10 +89,10 @@ pub struct Session {
     pub input: String,
     pub model: String,
     pub ended: Option<String>,
-    pub utterances: BTreeMap<u64, Utterance>,
+    pub utterances: BTreeMap<UtteranceId, Utterance>,
     /// Utterances closed by the segmenter (id → start, end) whose WAV was never journaled:
     /// a crash during its write ([`Session::rebuild_unwritten`] makes them again).
-    pub unwritten: BTreeMap<u64, (f64, f64)>,
+    pub unwritten: BTreeMap<UtteranceId, Span>,
     /// Journal lines skipped: torn, not UTF-8, not an entry, or an entry refused (below).
     pub bad_lines: usize,
     /// What was wrong with the first of them, in words (`line N: …`).
@@ -166,7 +176,7 @@ impl Session {
             | Entry::Failed { id, .. } => Some(*id),
             _ => None,
         };
-        if let Some(id) = id.filter(|&id| id == 0 || id >= MAX_ID) {
+        if let Some(id) = id.filter(|&id| id.0 == 0 || id.0 >= MAX_ID) {
             return Err(format!("utterance id {id} out of range"));
         }
         let wav = match &e {
@@ -193,7 +203,7 @@ impl Session {
                 self.model = model;
             }
             Entry::UtteranceClosed { id, start_s, end_s } => {
-                self.unwritten.insert(id, (start_s, end_s));
+                self.unwritten.insert(id, Span::new(start_s, end_s));
             }
             Entry::UtteranceRecorded {
                 id,
@@ -204,8 +214,7 @@ impl Session {
             } => {
                 let u = self.utterances.entry(id).or_default();
                 u.id = id;
-                u.start_s = start_s;
-                u.end_s = end_s;
+                u.span = Span::new(start_s, end_s);
                 u.wav = self.dir.join(wav);
                 u.hints = hints;
             }
@@ -214,8 +223,7 @@ impl Session {
                 end_s,
                 wav,
             } => self.discarded.push(Discarded {
-                start_s,
-                end_s,
+                span: Span::new(start_s, end_s),
                 wav: wav.map(|w| self.dir.join(w)),
             }),
             Entry::Transcribed {
@@ -257,8 +265,8 @@ impl Session {
             return Ok(0);
         }
         let journal = Journal::open(&self.dir)?;
-        let first = self.utterances.keys().max().copied().unwrap_or(0) + 1;
-        for (id, d) in (first..).zip(&pending) {
+        let first = self.utterances.keys().max().map_or(1, |id| id.0 + 1);
+        for (id, d) in (first..).map(UtteranceId).zip(&pending) {
             let wav = d
                 .wav
                 .as_ref()
@@ -267,8 +275,8 @@ impl Session {
                 .unwrap_or_default();
             let entry = Entry::UtteranceRecorded {
                 id,
-                start_s: d.start_s,
-                end_s: d.end_s,
+                start_s: d.span.start_s,
+                end_s: d.span.end_s,
                 wav,
                 hints: Hints::default(),
             };

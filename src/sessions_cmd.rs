@@ -60,8 +60,8 @@ fn doc(s: &Session) -> Doc {
         .filter_map(|u| {
             u.text.as_ref().map(|t| export::Utterance {
                 id: u.id,
-                start: u.start_s,
-                end: u.end_s,
+                start: u.span.start_s,
+                end: u.span.end_s,
                 text: t.clone(),
             })
         })
@@ -118,7 +118,7 @@ fn show(root: &Path, id: &str) -> anyhow::Result<i32> {
         println!("! journal {}", inert_line(p));
     }
     for u in s.utterances.values() {
-        let t = u.start_s as u64;
+        let t = u.span.start_s as u64;
         let body = match (&u.text, &u.failed) {
             (Some(t), _) => t.clone(),
             (None, Some(f)) => format!("(failed: {f})"),
@@ -203,7 +203,7 @@ fn resume_cmd(
 /// that was a result), naming what and why on stderr.
 async fn resume(p: session::Prepared, cfg: EngineConfig) -> anyhow::Result<i32> {
     let (mut engine, mut events) = Engine::new(cfg)?;
-    let ids = engine.resume_session(&p);
+    let (rec, ids) = engine.resume_session(&p);
     let dir = p.session.dir.clone();
     let failed_rebuilds = p.rebuilt.failed.clone();
     // The jobs hold the journal (and the lock) until their results are in.
@@ -227,7 +227,7 @@ async fn resume(p: session::Prepared, cfg: EngineConfig) -> anyhow::Result<i32> 
         Ok(())
     };
     // What is still missing afterwards is read back from the journal below.
-    let drive = Drive::waiting_for(ids.iter().copied());
+    let drive = Drive::waiting_for(rec, ids.iter().copied());
     if let Err(e) = engine.drive(&mut events, drive, None, report).await {
         eprintln!("recorder: {}", crate::error_line(&e));
     }

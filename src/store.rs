@@ -21,8 +21,9 @@ use std::thread::JoinHandle;
 
 use crossbeam_channel::{Receiver, Sender};
 
-use crate::audio::segmenter::Hints;
+use crate::audio::segmenter::Cut;
 use crate::session::{Entry, Journal, JournalError, SESSION_WAV, SessionAudio, now_text};
+use crate::vocab::{Span, UtteranceRef};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -40,27 +41,13 @@ pub enum StoreError {
 }
 
 /// An utterance whose WAV is on disk and journaled: it may be queued now.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Stored {
-    pub id: u64,
-    pub start_s: f64,
-    pub end_s: f64,
-    pub wav: PathBuf,
-    pub hints: Hints,
-}
+pub type Stored = UtteranceRef;
 
 enum Task {
-    Utterance {
-        id: u64,
-        start_s: f64,
-        end_s: f64,
-        samples: Vec<f32>,
-        hints: Hints,
-    },
+    Utterance(Cut),
     /// A discarded candidate's audio, written and journaled (not reported: nothing queues it).
     Discard {
-        start_s: f64,
-        end_s: f64,
+        span: Span,
         samples: Vec<f32>,
     },
     /// A journal line without fsync, kept in order with the utterances' lines.
@@ -133,21 +120,8 @@ impl Store {
     /// `session.wav` header is rewritten to cover it; if that fails (disk full) the error is
     /// returned but the utterance is still handed over: its own WAV is small and may fit
     /// (tests/disk_full.rs).
-    pub fn queue_utterance(
-        &mut self,
-        id: u64,
-        start_s: f64,
-        end_s: f64,
-        samples: Vec<f32>,
-        hints: Hints,
-    ) -> Result<(), StoreError> {
-        let task = Task::Utterance {
-            id,
-            start_s,
-            end_s,
-            samples,
-            hints,
-        };
+    pub fn queue_utterance(&mut self, cut: Cut) -> Result<(), StoreError> {
+        let task = Task::Utterance(cut);
         match &self.tasks {
             Some(tx) if tx.send(task).is_ok() => self.pending += 1,
             _ => return Err(self.audio_err(std::io::Error::other("the session was closed"))),
@@ -201,13 +175,9 @@ impl Store {
     /// Hands a discarded candidate to the disk thread: its WAV (`discard-<ms>.wav`) and a
     /// `discarded` journal line, in order with the utterances. Never blocks; a failure is
     /// logged (the audio is in `session.wav` as well).
-    pub fn queue_discard(&mut self, start_s: f64, end_s: f64, samples: Vec<f32>) {
+    pub fn queue_discard(&mut self, span: Span, samples: Vec<f32>) {
         if let Some(tx) = &self.tasks {
-            let _ = tx.send(Task::Discard {
-                start_s,
-                end_s,
-                samples,
-            });
+            let _ = tx.send(Task::Discard { span, samples });
         }
     }
 
@@ -264,40 +234,8 @@ fn disk_thread(
 ) {
     for task in tasks {
         match task {
-            Task::Utterance {
-                id,
-                start_s,
-                end_s,
-                samples,
-                hints,
-            } => {
-                let name = format!("utt-{id:06}.wav");
-                let path = journal.dir().join(&name);
-                // The times first (page cache only, ~10 µs): a crash during the WAV's write
-                // then leaves what `sessions resume` needs to rebuild it from session.wav.
-                let closed = Entry::UtteranceClosed { id, start_s, end_s };
-                let r = journal
-                    .append(&closed, false)
-                    .map_err(StoreError::from)
-                    .and_then(|()| Ok(crate::audio::wav::write_16k_mono(&path, &samples)?))
-                    .and_then(|()| {
-                        let entry = Entry::UtteranceRecorded {
-                            id,
-                            start_s,
-                            end_s,
-                            wav: name,
-                            hints,
-                        };
-                        Ok(journal.append(&entry, true)?)
-                    })
-                    .map(|()| Stored {
-                        id,
-                        start_s,
-                        end_s,
-                        wav: path,
-                        hints,
-                    });
-                let _ = done.send(r);
+            Task::Utterance(cut) => {
+                let _ = done.send(write_utterance(journal, cut));
                 // The audio thread rewrote the header right after the hand-off, ~8 ms
                 // (two fsyncs) before this; a header that missed it lags one utterance
                 // after a power loss, which `repair_wav_header` fixes.
@@ -305,20 +243,16 @@ fn disk_thread(
                     *audio_failed.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
                 }
             }
-            Task::Discard {
-                start_s,
-                end_s,
-                samples,
-            } => {
-                let name = format!("discard-{:09}.wav", (start_s * 1000.0).round() as u64);
+            Task::Discard { span, samples } => {
+                let name = format!("discard-{:09}.wav", (span.start_s * 1000.0).round() as u64);
                 let written =
                     crate::audio::wav::write_16k_mono(&journal.dir().join(&name), &samples);
                 if let Err(e) = &written {
                     tracing::warn!("cannot write discarded audio {name}: {e}");
                 }
                 let entry = Entry::Discarded {
-                    start_s,
-                    end_s,
+                    start_s: span.start_s,
+                    end_s: span.end_s,
                     wav: written.is_ok().then_some(name),
                 };
                 let _ = journal.append(&entry, false);
@@ -330,10 +264,37 @@ fn disk_thread(
     }
 }
 
+/// Journals the utterance's times, writes and fsyncs its WAV, journals it as recorded
+/// (fsynced): then it is [`Stored`].
+fn write_utterance(journal: &Journal, cut: Cut) -> Result<Stored, StoreError> {
+    let utt = UtteranceRef {
+        id: cut.id,
+        span: cut.span(),
+        wav: journal.dir().join(cut.id.wav_name()),
+        hints: cut.hints,
+    };
+    // The times first (page cache only, ~10 µs): a crash during the WAV's write then leaves
+    // what `sessions resume` needs to rebuild it from session.wav.
+    journal.append(&Entry::closed(utt.id, utt.span), false)?;
+    crate::audio::wav::write_16k_mono(&utt.wav, &cut.samples)?;
+    journal.append(&Entry::recorded(&utt), true)?;
+    Ok(utt)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::session::Session;
+    use crate::vocab::{Hints, UtteranceId};
+
+    fn cut(id: u64, start_sample: u64, samples: Vec<f32>) -> Cut {
+        Cut {
+            id: UtteranceId(id),
+            start_sample,
+            samples,
+            hints: Hints::default(),
+        }
+    }
 
     #[test]
     fn utterances_are_reported_in_order_once_on_disk_and_journaled() {
@@ -341,21 +302,19 @@ mod tests {
         let journal = Arc::new(Journal::open(dir.path()).unwrap());
         let mut store = Store::new(journal).unwrap();
         store.audio(&vec![0.1; 48_000]).unwrap();
-        store
-            .queue_utterance(1, 0.0, 1.0, vec![0.1; 16_000], Hints::default())
-            .unwrap();
+        store.queue_utterance(cut(1, 0, vec![0.1; 16_000])).unwrap();
         store.note(Entry::Paused { at_s: 1.5 }).unwrap();
         store
-            .queue_utterance(2, 2.0, 2.5, vec![0.2; 8_000], Hints::default())
+            .queue_utterance(cut(2, 32_000, vec![0.2; 8_000]))
             .unwrap();
         let mut stored = store.poll_stored();
         stored.extend(store.wait_stored());
         let stored: Vec<Stored> = stored.into_iter().map(Result::unwrap).collect();
-        assert_eq!(stored.iter().map(|s| s.id).collect::<Vec<_>>(), [1, 2]);
+        assert_eq!(stored.iter().map(|s| s.id.0).collect::<Vec<_>>(), [1, 2]);
         for s in &stored {
             // Reported means readable in full and journaled.
             let r = hound::WavReader::open(&s.wav).unwrap();
-            let want = ((s.end_s - s.start_s) * 16_000.0) as u32;
+            let want = (s.span.duration_s() * 16_000.0) as u32;
             assert_eq!(r.duration(), want);
         }
         assert!(store.poll_stored().is_empty());
@@ -382,10 +341,8 @@ mod tests {
     fn a_discard_is_written_and_journaled_in_order_and_can_be_taken_up() {
         let dir = tempfile::tempdir().unwrap();
         let mut store = Store::new(Arc::new(Journal::open(dir.path()).unwrap())).unwrap();
-        store
-            .queue_utterance(1, 0.0, 1.0, vec![0.1; 16_000], Hints::default())
-            .unwrap();
-        store.queue_discard(2.0, 2.25, vec![0.2; 4_000]);
+        store.queue_utterance(cut(1, 0, vec![0.1; 16_000])).unwrap();
+        store.queue_discard(Span::new(2.0, 2.25), vec![0.2; 4_000]);
         store.wait_stored();
         store.end("test").unwrap();
         let wav = dir.path().join("discard-000002000.wav");
@@ -396,8 +353,8 @@ mod tests {
         assert_eq!(s.take_up_discards().unwrap(), 1);
         let s = Session::load(dir.path()).unwrap();
         assert!(s.pending_discards().is_empty());
-        let u = &s.utterances[&2];
-        assert_eq!((u.start_s, u.end_s, &u.wav), (2.0, 2.25, &wav));
+        let u = &s.utterances[&UtteranceId(2)];
+        assert_eq!((u.span, &u.wav), (Span::new(2.0, 2.25), &wav));
         assert!(!u.hints.vad_sure);
         assert_eq!(s.untranscribed().len(), 2, "both wait for text now");
         assert_eq!(s.take_up_discards().unwrap(), 0, "taken up once");
@@ -409,9 +366,7 @@ mod tests {
         let mut store = Store::new(Arc::new(Journal::open(dir.path()).unwrap())).unwrap();
         // A folder where the WAV's temporary file would go: its creation fails.
         std::fs::create_dir(dir.path().join("utt-000003.wav.part")).unwrap();
-        store
-            .queue_utterance(3, 0.0, 0.5, vec![0.0; 8_000], Hints::default())
-            .unwrap();
+        store.queue_utterance(cut(3, 0, vec![0.0; 8_000])).unwrap();
         let r = store.wait_stored();
         assert_eq!(r.len(), 1);
         assert!(matches!(r[0], Err(StoreError::Wav(_))), "{:?}", r[0]);

@@ -207,8 +207,8 @@ impl Shell<'_> {
     /// recording that ended by itself (end of file, device lost) must be released before the
     /// next one can start.
     fn engine_msg(&mut self, event: EngineEvent) -> Msg {
-        if matches!(event, EngineEvent::RecordingStopped) {
-            self.engine.recording_ended();
+        if let EngineEvent::RecordingStopped { rec } = event {
+            self.engine.recording_ended(rec);
         }
         Msg::Engine(event)
     }

@@ -128,7 +128,7 @@ fn disk_full_mid_session_stops_cleanly_and_keeps_what_was_written() {
     for u in s.utterances.values() {
         let wav = dir.join(&u.wav);
         let samples = read_all(&wav).unwrap_or_else(|e| panic!("utterance {}: {e}", u.id));
-        let want = ((u.end_s - u.start_s) * 16_000.0).round() as i64;
+        let want = (u.span.duration_s() * 16_000.0).round() as i64;
         assert!(
             (samples.len() as i64 - want).abs() <= 1,
             "utterance {}: {} samples, journal says {want}",
@@ -148,7 +148,7 @@ fn disk_full_mid_session_stops_cleanly_and_keeps_what_was_written() {
     assert!(
         s.utterances
             .values()
-            .any(|u| u.start_s < fail_s && u.end_s > fail_s - 0.1),
+            .any(|u| u.span.start_s < fail_s && u.span.end_s > fail_s - 0.1),
         "no utterance spans the failure at {fail_s:.2} s: {s:?}"
     );
     // Each one that got a transcript was printed (stdout lines are the utterances' texts).
@@ -166,7 +166,7 @@ fn disk_full_mid_session_stops_cleanly_and_keeps_what_was_written() {
         "{} samples: less than what fit under {LIMIT} bytes",
         samples.len()
     );
-    let mut ends: Vec<f64> = s.utterances.values().map(|u| u.end_s).collect();
+    let mut ends: Vec<f64> = s.utterances.values().map(|u| u.span.end_s).collect();
     ends.pop();
     for end in ends {
         assert!(samples.len() as f64 >= end * 16_000.0 - 1.0, "{end} s");

@@ -14,6 +14,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use recorder::session::{JOURNAL, Session, SessionAudio};
+use recorder::vocab::UtteranceId;
 use support::run::{Sandbox, eval_clip, norm, output, texts, tiny_en};
 use support::{poll_until, skip};
 
@@ -83,9 +84,9 @@ fn resume_makes_a_crashed_and_damaged_session_whole_and_reports_what_it_cannot_d
     assert!(norm(&out).contains("ask"), "{out}");
 
     let s = Session::load(&dir).unwrap();
-    assert!(norm(s.utterances[&2].text.as_deref().unwrap()).contains("ask"));
+    assert!(norm(s.utterances[&UtteranceId(2)].text.as_deref().unwrap()).contains("ask"));
     assert!(
-        !s.utterances.contains_key(&3),
+        !s.utterances.contains_key(&UtteranceId(3)),
         "the forged entry is not obeyed"
     );
     assert!(s.ended.is_some(), "resume ends the session");

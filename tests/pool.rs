@@ -9,24 +9,22 @@
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use recorder::pool::{Job, JobFailure, Pool, PoolConfig, PoolEvent, WorkerSpec};
+use recorder::pool::{Job, JobFailure, Origin, Pool, PoolConfig, PoolEvent, WorkerSpec};
+use recorder::vocab::{RecordingId, Span, UtteranceId, UtteranceRef};
 use support::run::{Sandbox, bin, norm, tiny_en};
 use support::{have, skip, speak};
 use tokio::sync::mpsc;
 
 fn job(id: u64, wav: &Path, secs: f64) -> Job {
-    Job {
-        id,
+    let utt = UtteranceRef {
+        id: UtteranceId(id),
+        span: Span::new(0.0, secs),
         wav: wav.to_path_buf(),
-        start_s: 0.0,
-        end_s: secs,
         hints: Default::default(),
-        closed_at: Instant::now(),
-        journal: None,
-        origin: Default::default(),
-    }
+    };
+    Job::new(utt, Origin::Live(RecordingId(1)), None)
 }
 
 /// Collects pool events until `done` says stop or 120 s pass.
@@ -207,7 +205,13 @@ async fn real_worker_killed_mid_job_still_delivers_the_text_once() {
     submitter.submit(job(7, &wav, 6.0));
     let started = collect(&mut rx, |e, _| matches!(e, PoolEvent::Started { .. })).await;
     assert!(
-        matches!(started.last(), Some(PoolEvent::Started { id: 7, .. })),
+        matches!(
+            started.last(),
+            Some(PoolEvent::Started {
+                id: UtteranceId(7),
+                ..
+            })
+        ),
         "{started:?}"
     );
     // SAFETY: kill(2) on the worker's pid.
@@ -221,7 +225,7 @@ async fn real_worker_killed_mid_job_still_delivers_the_text_once() {
     let mut done = events.iter().filter_map(|e| match e {
         PoolEvent::Done {
             job, text, timings, ..
-        } => Some((job.id, text.clone(), timings.attempts)),
+        } => Some((job.id().0, text.clone(), timings.attempts)),
         _ => None,
     });
     let (id, text, attempts) = done.next().unwrap_or_else(|| panic!("no text: {events:?}"));

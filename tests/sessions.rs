@@ -140,7 +140,11 @@ fn killed_mid_session_then_resumed_gives_the_uninterrupted_transcript() {
     // The whole-session audio is readable after the crash (its header repaired).
     let r = hound::WavReader::open(dir.join("session.wav")).unwrap();
     let secs = r.duration() as f64 / 16_000.0;
-    let last_end = s.utterances.values().map(|u| u.end_s).fold(0.0, f64::max);
+    let last_end = s
+        .utterances
+        .values()
+        .map(|u| u.span.end_s)
+        .fold(0.0, f64::max);
     assert!(
         secs >= last_end - 0.05,
         "session.wav holds {secs:.1} s, utterances reach {last_end:.1} s"

@@ -99,7 +99,7 @@ fn audio_thread_cuts_sentences_at_the_pauses() {
     let cfg = PipelineConfig {
         segmenter: SegmenterConfig::default(),
         store: Store::new(journal).unwrap(),
-        first_id: 1,
+        first_id: recorder::vocab::UtteranceId::FIRST,
         interim_every: None,
         probe: None,
     };
@@ -118,13 +118,7 @@ fn audio_thread_cuts_sentences_at_the_pauses() {
             .recv_timeout(Duration::from_secs(60))
             .expect("audio thread events")
         {
-            AudioEvent::Utterance {
-                id,
-                start_s,
-                end_s,
-                wav,
-                ..
-            } => cuts.push((id, start_s, end_s, wav)),
+            AudioEvent::Utterance(u) => cuts.push((u.id.0, u.span.start_s, u.span.end_s, u.wav)),
             AudioEvent::Stopped => break,
             AudioEvent::Failed(e) => panic!("{e}"),
             _ => {}

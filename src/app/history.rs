@@ -5,6 +5,8 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use crate::vocab::{RecordingId, Span, UtteranceId};
+
 /// Where one utterance stands.
 #[derive(Debug, Clone, PartialEq)]
 pub enum EntryState {
@@ -30,10 +32,9 @@ impl EntryState {
 /// One utterance.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Entry {
-    /// Seconds from the start of its session.
-    pub start_s: f64,
-    /// Where it ends (equal to `start_s` until the utterance is closed).
-    pub end_s: f64,
+    /// Seconds from the start of its session; it ends where it starts until the utterance
+    /// is closed.
+    pub span: Span,
     pub state: EntryState,
     /// Live text while it is spoken: (stable words, tentative rest). Replaced by the final
     /// text when it arrives.
@@ -54,7 +55,7 @@ impl Entry {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct EntryKey {
     pub session: usize,
-    pub id: u64,
+    pub id: UtteranceId,
 }
 
 /// One recording session: what a `RecordingStarted` opened.
@@ -62,10 +63,12 @@ pub struct EntryKey {
 pub struct Session {
     /// 1-based, in the order the sessions were opened.
     pub number: usize,
+    /// The engine's recording whose events fill it (`None`: not known yet).
+    pub rec: Option<RecordingId>,
     pub input: String,
     /// Where the engine keeps its audio (and where exports go).
     pub dir: Option<PathBuf>,
-    pub entries: BTreeMap<u64, Entry>,
+    pub entries: BTreeMap<UtteranceId, Entry>,
 }
 
 /// One row of the history as the transcript pane shows it.
@@ -99,12 +102,13 @@ impl PartialEq for Revision {
 }
 
 impl History {
-    /// Starts a new section; later utterances go into it.
-    pub fn open_session(&mut self, input: String, dir: Option<PathBuf>) {
+    /// Starts a new section for recording `rec`; its utterances go into it.
+    pub fn open_session(&mut self, rec: Option<RecordingId>, input: String, dir: Option<PathBuf>) {
         self.revision.0 += 1;
         let number = self.sessions.len() + 1;
         self.sessions.push(Session {
             number,
+            rec,
             input,
             dir,
             entries: BTreeMap::new(),
@@ -124,51 +128,51 @@ impl History {
         self.sessions.iter().all(|s| s.entries.is_empty())
     }
 
-    /// Records a newly opened utterance in the newest session.
-    pub fn open(&mut self, id: u64, start_s: f64) {
+    /// Records a newly opened utterance of recording `rec`.
+    pub fn open(&mut self, rec: RecordingId, id: UtteranceId, start_s: f64) {
         self.revision.0 += 1;
-        if self.sessions.is_empty() {
-            self.open_session(String::new(), None);
-        }
+        let session = self.session_for(rec);
         let entry = Entry {
-            start_s,
-            end_s: start_s,
+            span: Span::new(start_s, start_s),
             state: EntryState::Listening,
             interim: None,
         };
-        self.sessions
-            .last_mut()
-            .expect("a session")
-            .entries
-            .insert(id, entry);
+        self.sessions[session].entries.insert(id, entry);
     }
 
-    /// Moves utterance `id` to `state`, creating it when this is the first we hear of it.
-    /// `span` (start, end in seconds) replaces the known times when given.
-    pub fn set(&mut self, id: u64, span: Option<(f64, f64)>, state: EntryState) {
+    /// Moves utterance `id` of recording `rec` to `state`, creating it when this is the
+    /// first we hear of it. `span` replaces the known times when given.
+    pub fn set(
+        &mut self,
+        rec: RecordingId,
+        id: UtteranceId,
+        span: Option<Span>,
+        state: EntryState,
+    ) {
         self.revision.0 += 1;
-        let session = self.session_for(id, &state);
-        let (start_s, end_s) = span.unwrap_or((0.0, 0.0));
+        let session = self.session_for(rec);
         let entry = self.sessions[session].entries.entry(id).or_insert(Entry {
-            start_s,
-            end_s,
+            span: span.unwrap_or_default(),
             state: EntryState::Listening,
             interim: None,
         });
-        if span.is_some() {
-            entry.start_s = start_s;
-            entry.end_s = end_s;
+        if let Some(span) = span {
+            entry.span = span;
         }
         entry.state = state;
     }
 
-    /// Live text for a pending utterance of the newest session (ignored once it is final).
-    pub fn interim(&mut self, id: u64, stable: String, tentative: String) {
+    /// Live text for a pending utterance (ignored once it is final).
+    pub fn interim(
+        &mut self,
+        rec: RecordingId,
+        id: UtteranceId,
+        stable: String,
+        tentative: String,
+    ) {
         self.revision.0 += 1;
-        let Some(session) = self.sessions.last_mut() else {
-            return;
-        };
-        if let Some(e) = session
+        let session = self.session_for(rec);
+        if let Some(e) = self.sessions[session]
             .entries
             .get_mut(&id)
             .filter(|e| e.state.is_pending())
@@ -206,27 +210,27 @@ impl History {
     }
 
     /// Forgets an open utterance that turned out to be a blip.
-    pub fn discard(&mut self, id: u64) {
+    pub fn discard(&mut self, rec: RecordingId, id: UtteranceId) {
         self.revision.0 += 1;
-        if let Some(session) = self.sessions.last_mut()
-            && session
-                .entries
-                .get(&id)
-                .is_some_and(|e| e.state == EntryState::Listening)
+        let index = self.session_for(rec);
+        let session = &mut self.sessions[index];
+        if session
+            .entries
+            .get(&id)
+            .is_some_and(|e| e.state == EntryState::Listening)
         {
             session.entries.remove(&id);
         }
     }
 
-    /// Drops utterances still open in the newest session: once the recording has stopped no
-    /// `Queued` can follow for them, and leaving them would keep a quit waiting forever.
-    pub fn close_open(&mut self) {
+    /// Drops utterances recording `rec` still has open: once it has stopped no `Queued` can
+    /// follow for them, and leaving them would keep a quit waiting forever.
+    pub fn close_open(&mut self, rec: RecordingId) {
         self.revision.0 += 1;
-        if let Some(session) = self.sessions.last_mut() {
-            session
-                .entries
-                .retain(|_, e| e.state != EntryState::Listening);
-        }
+        let session = self.session_for(rec);
+        self.sessions[session]
+            .entries
+            .retain(|_, e| e.state != EntryState::Listening);
     }
 
     /// Utterances not yet transcribed (open, queued or in a worker), over all sessions.
@@ -260,37 +264,17 @@ impl History {
         self.sessions.iter().flat_map(|s| s.entries.values())
     }
 
-    /// Which session an update of `id` to `next` belongs to. Late results of an earlier session
-    /// may still arrive after a new one opened (and ids may restart per session), so prefer the
-    /// oldest session where `id` is pending and can move on to `next` (the queue is first in,
-    /// first out), then the newest that knows `id`, then the newest (opening one if none is).
-    fn session_for(&mut self, id: u64, next: &EntryState) -> usize {
-        let advances = |e: &Entry| {
-            e.state.is_pending()
-                && (rank(&e.state) < rank(next)
-                    || (e.state == EntryState::Transcribing && *next == EntryState::Transcribing))
-        };
-        let knows =
-            |s: &Session, pred: &dyn Fn(&Entry) -> bool| s.entries.get(&id).is_some_and(pred);
-        if let Some(i) = self.sessions.iter().position(|s| knows(s, &advances)) {
+    /// The section of recording `rec`: the one its `RecordingStarted` opened, or, for events
+    /// of a recording the front end did not see start, the newest section not claimed by
+    /// another recording (a new one if there is none).
+    fn session_for(&mut self, rec: RecordingId) -> usize {
+        if let Some(i) = self.sessions.iter().rposition(|s| s.rec == Some(rec)) {
             return i;
         }
-        if let Some(i) = self.sessions.iter().rposition(|s| knows(s, &|_| true)) {
-            return i;
-        }
-        if self.sessions.is_empty() {
-            self.open_session(String::new(), None);
+        match self.sessions.last_mut() {
+            Some(s) if s.rec.is_none() => s.rec = Some(rec),
+            _ => self.open_session(Some(rec), String::new(), None),
         }
         self.sessions.len() - 1
-    }
-}
-
-/// How far along an utterance is; states only move forward.
-fn rank(state: &EntryState) -> u8 {
-    match state {
-        EntryState::Listening => 0,
-        EntryState::Queued => 1,
-        EntryState::Transcribing => 2,
-        EntryState::Done(_) | EntryState::Failed(_) => 3,
     }
 }

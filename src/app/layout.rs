@@ -137,7 +137,7 @@ impl Layout {
                     );
                     let body_width = width.saturating_sub(PREFIX).max(1);
                     for (i, runs) in wrap_runs(&runs, body_width).into_iter().enumerate() {
-                        let stamp = (i == 0).then(|| format!("[{}]", clock(entry.start_s)));
+                        let stamp = (i == 0).then(|| format!("[{}]", clock(entry.span.start_s)));
                         lines.push(Line::Utterance { key, stamp, runs });
                     }
                 }
@@ -458,8 +458,9 @@ mod tests {
             Arc::ptr_eq(&first, &app.layout()),
             "unchanged: the same layout"
         );
-        app.history.open_session("mic".into(), None);
-        app.history.open(1, 0.0);
+        let rec = crate::vocab::RecordingId(1);
+        app.history.open_session(Some(rec), "mic".into(), None);
+        app.history.open(rec, crate::vocab::UtteranceId(1), 0.0);
         let second = app.layout();
         assert!(!Arc::ptr_eq(&first, &second), "new history: a new layout");
         app.size = (40, 24);

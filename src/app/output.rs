@@ -173,8 +173,8 @@ fn export_doc(session: &Session, dir: &Path) -> (export::Doc, usize) {
         .filter_map(|(&id, e)| {
             Some(export::Utterance {
                 id,
-                start: e.start_s,
-                end: e.end_s,
+                start: e.span.start_s,
+                end: e.span.end_s,
                 text: e.text()?.to_string(),
             })
         })

@@ -208,7 +208,7 @@ mod tests {
 
     fn resumed(error: Option<&str>) -> Msg {
         ev(EngineEvent::Resumed {
-            id: 1,
+            id: crate::vocab::UtteranceId(1),
             error: error.map(String::from),
         })
     }
@@ -268,7 +268,7 @@ mod tests {
         app.update(ch('y'));
         app.update(Msg::ResumeStarted(Ok(1)));
         app.update(ch('q'));
-        app.update(ev(EngineEvent::RecordingStopped));
+        app.update(stopped());
         assert!(app.quitting);
         assert_eq!(app.update(resumed(None)), [Effect::Quit]);
     }

@@ -7,6 +7,10 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::*;
 use crate::protocol::{Timings, Transcript};
+use crate::vocab::{Span, UtteranceId, UtteranceRef};
+
+/// The recording the helpers' events belong to.
+pub(super) const REC: RecordingId = RecordingId(1);
 
 pub(super) fn key(code: KeyCode) -> Msg {
     Msg::Key(KeyEvent::new(code, KeyModifiers::NONE))
@@ -22,43 +26,58 @@ pub(super) fn ev(event: EngineEvent) -> Msg {
 
 pub(super) fn started(input: &str) -> Msg {
     ev(EngineEvent::RecordingStarted {
+        rec: REC,
         input: input.into(),
         session_dir: PathBuf::from("/tmp/s"),
     })
 }
 
+pub(super) fn stopped() -> Msg {
+    ev(EngineEvent::RecordingStopped { rec: REC })
+}
+
+/// Utterance `id`'s times in the helpers' events: 2 s at `10 × id` s.
+fn span(id: u64) -> Span {
+    let start_s = id as f64 * 10.0;
+    Span::new(start_s, start_s + 2.0)
+}
+
 pub(super) fn speech(id: u64) -> Msg {
     ev(EngineEvent::SpeechStarted {
-        id,
-        start_s: id as f64 * 10.0,
+        rec: REC,
+        id: UtteranceId(id),
+        start_s: span(id).start_s,
     })
 }
 
 pub(super) fn queued(id: u64) -> Msg {
-    let start_s = id as f64 * 10.0;
-    ev(EngineEvent::Queued {
-        id,
-        start_s,
-        end_s: start_s + 2.0,
+    let utt = UtteranceRef {
+        id: UtteranceId(id),
+        span: span(id),
         wav: PathBuf::from("u.wav"),
-    })
+        hints: Default::default(),
+    };
+    ev(EngineEvent::Queued { rec: REC, utt })
 }
 
 pub(super) fn transcribing(id: u64) -> Msg {
-    ev(EngineEvent::Transcribing { id, worker: 0 })
+    ev(EngineEvent::Transcribing {
+        rec: REC,
+        id: UtteranceId(id),
+        worker: 0,
+    })
 }
 
 pub(super) fn done(id: u64, text: &str) -> Msg {
-    let start_s = id as f64 * 10.0;
-    ev(EngineEvent::Transcribed(Transcript {
-        id,
-        start_s,
-        end_s: start_s + 2.0,
+    let text = Transcript {
+        id: UtteranceId(id),
+        span: span(id),
         text: format!(" {text}"),
         segments: vec![],
         no_speech_prob: 0.0,
         timings: Timings::default(),
-    }))
+    };
+    ev(EngineEvent::Transcribed { rec: REC, text })
 }
 
 /// An app that is recording (session opened).
@@ -78,7 +97,7 @@ pub(super) fn utterances(app: &App) -> Vec<(u64, EntryState, Option<usize>)> {
                 key,
                 entry,
                 queue_pos,
-            } => Some((key.id, entry.state.clone(), queue_pos)),
+            } => Some((key.id.0, entry.state.clone(), queue_pos)),
             Row::Heading(_) => None,
         })
         .collect()

@@ -5,6 +5,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use super::test_support::*;
 use super::*;
+use crate::vocab::UtteranceId;
 
 #[test]
 fn space_and_r_start_and_stop_recording() {
@@ -17,7 +18,7 @@ fn space_and_r_start_and_stop_recording() {
     assert_eq!(app.input.as_deref(), Some("mic"));
     assert_eq!(app.update(ch('r')), [Effect::StopRecording]);
     assert_eq!(app.state, RecState::Stopping);
-    app.update(ev(EngineEvent::RecordingStopped));
+    app.update(stopped());
     assert_eq!(app.state, RecState::Idle);
 }
 
@@ -73,7 +74,7 @@ fn quit_stops_recording_and_waits_for_pending_text() {
     assert_eq!(app.update(ch('q')), [Effect::StopRecording]);
     assert!(app.quitting);
     assert_eq!(app.update(queued(2)), []);
-    assert_eq!(app.update(ev(EngineEvent::RecordingStopped)), []);
+    assert_eq!(app.update(stopped()), []);
     assert_eq!(app.history.pending(), 2);
     assert_eq!(app.update(done(2, "two")), []);
     assert_eq!(app.update(done(1, "one")), [Effect::Quit]);
@@ -94,10 +95,7 @@ fn quit_while_starting_stops_the_session_when_it_opens() {
     app.update(ch('r'));
     assert_eq!(app.update(ch('q')), []);
     assert_eq!(app.update(started("mic")), [Effect::StopRecording]);
-    assert_eq!(
-        app.update(ev(EngineEvent::RecordingStopped)),
-        [Effect::Quit]
-    );
+    assert_eq!(app.update(stopped()), [Effect::Quit]);
 }
 
 #[test]
@@ -105,10 +103,7 @@ fn stopping_drops_utterances_left_open() {
     let mut app = recording();
     app.update(speech(1));
     app.update(ch('q'));
-    assert_eq!(
-        app.update(ev(EngineEvent::RecordingStopped)),
-        [Effect::Quit]
-    );
+    assert_eq!(app.update(stopped()), [Effect::Quit]);
     assert!(utterances(&app).is_empty());
 }
 
@@ -179,7 +174,10 @@ fn queue_positions_count_only_queued_entries_oldest_first() {
 fn discarded_blips_disappear() {
     let mut app = recording();
     app.update(speech(1));
-    app.update(ev(EngineEvent::SpeechDiscarded { id: 1 }));
+    app.update(ev(EngineEvent::SpeechDiscarded {
+        rec: REC,
+        id: UtteranceId(1),
+    }));
     assert!(utterances(&app).is_empty());
     app.update(speech(1));
     assert_eq!(utterances(&app), [(1, EntryState::Listening, None)]);
@@ -191,20 +189,39 @@ fn each_recording_opens_a_session_and_late_results_find_their_own() {
     app.update(speech(0));
     app.update(queued(0));
     app.update(ch(' '));
-    app.update(ev(EngineEvent::RecordingStopped));
+    app.update(stopped());
     app.update(ch(' '));
-    app.update(started("file.wav"));
-    // Ids restart in the new session: its id 0 is open while the old id 0 is still queued.
-    app.update(speech(0));
+    let second = RecordingId(2);
+    app.update(ev(EngineEvent::RecordingStarted {
+        rec: second,
+        input: "file.wav".into(),
+        session_dir: "/tmp/s2".into(),
+    }));
+    // The same id in the new recording: its id 0 is open while the old id 0 is still
+    // queued; each event names its recording.
+    let id = UtteranceId(0);
+    app.update(ev(EngineEvent::SpeechStarted {
+        rec: second,
+        id,
+        start_s: 0.0,
+    }));
     app.update(done(0, "old"));
     let sessions = app.history.sessions();
     assert_eq!(sessions.len(), 2);
     assert_eq!(sessions[1].input, "file.wav");
     assert_eq!(
-        sessions[0].entries[&0].state,
+        sessions[0].entries[&id].state,
         EntryState::Done("old".into())
     );
-    assert_eq!(sessions[1].entries[&0].state, EntryState::Listening);
+    assert_eq!(sessions[1].entries[&id].state, EntryState::Listening);
+    // A late stop of the first recording does not stop the second.
+    app.update(stopped());
+    assert_eq!(app.state, RecState::Recording);
+    assert_eq!(sessions_len(&app), 2);
+}
+
+fn sessions_len(app: &App) -> usize {
+    app.history.sessions().len()
 }
 
 /// A 40×12 app (7 transcript lines) with `n` one-line utterances plus the session heading.

@@ -89,7 +89,7 @@ fn copy_with_nothing_finished_says_so() {
 fn capital_y_copies_every_session() {
     let mut app = with_text();
     app.update(ch(' '));
-    app.update(ev(EngineEvent::RecordingStopped));
+    app.update(stopped());
     app.update(ch(' '));
     app.update(started("mic"));
     app.update(done(4, "four"));
@@ -126,7 +126,7 @@ fn selecting_scrolls_the_selection_into_view() {
     for _ in 0..10 {
         app.update(ch('['));
     }
-    assert_eq!(app.selected.map(|k| k.id), Some(10));
+    assert_eq!(app.selected.map(|k| k.id.0), Some(10));
     let lines = app.entry_lines(app.selected.unwrap()).unwrap();
     let Scroll::At(top) = app.scroll else {
         panic!("scrolled up to the selection")
@@ -139,10 +139,10 @@ fn a_click_selects_the_utterance_under_it() {
     let mut app = with_text();
     // Rows: header, meter, transcript rule, session heading, then utterances 1, 2, 3.
     app.update(Msg::Click { column: 10, row: 5 });
-    assert_eq!(app.selected.map(|k| k.id), Some(2));
+    assert_eq!(app.selected.map(|k| k.id.0), Some(2));
     app.update(Msg::Click { column: 10, row: 0 });
     assert_eq!(
-        app.selected.map(|k| k.id),
+        app.selected.map(|k| k.id.0),
         Some(2),
         "the header is not a row"
     );
@@ -216,7 +216,10 @@ fn picking_a_device_while_recording_switches_in_the_same_session() {
         ]
     );
     assert_eq!(app.state, RecState::Recording);
-    app.update(ev(EngineEvent::InputSwitched("usb".into())));
+    app.update(ev(EngineEvent::InputSwitched {
+        rec: REC,
+        input: "usb".into(),
+    }));
     assert_eq!(app.state, RecState::Recording);
     assert_eq!(app.input.as_deref(), Some("usb"));
     assert_eq!(app.history.sessions().len(), 1);
@@ -234,7 +237,10 @@ fn a_paused_recording_stays_paused_on_the_new_device() {
     ]));
     let effects = app.update(ch('2'));
     assert!(effects.contains(&Effect::SwitchInput("alsa:usb".into())));
-    app.update(ev(EngineEvent::InputSwitched("usb".into())));
+    app.update(ev(EngineEvent::InputSwitched {
+        rec: REC,
+        input: "usb".into(),
+    }));
     assert_eq!(app.state, RecState::Paused);
 }
 

@@ -13,8 +13,7 @@ pub mod source;
 pub mod vad;
 pub mod wav;
 
-/// The rate everything after the resampler runs at (what Silero VAD and whisper expect).
-pub const SAMPLE_RATE: u32 = 16_000;
+pub use crate::vocab::SAMPLE_RATE;
 /// Silero VAD's chunk at 16 kHz: 512 samples = 32 ms.
 pub const CHUNK: usize = 512;
 

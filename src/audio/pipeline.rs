@@ -11,13 +11,14 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use super::meter::LevelMeter;
 use super::probe::Probe;
 use super::resample::ToMono16k;
-use super::segmenter::{Hints, SegEvent, Segmenter, SegmenterConfig};
+use super::segmenter::{SegEvent, Segmenter, SegmenterConfig};
 use super::source::Source;
 use super::source::{Input, Poll};
 use super::vad::Vad;
 use super::{CHUNK, Level, SAMPLE_RATE, wav};
 use crate::session::Entry;
 use crate::store::Store;
+use crate::vocab::{Span, UtteranceId, UtteranceRef};
 
 /// Commands into the audio thread.
 #[derive(Debug, Clone, PartialEq)]
@@ -34,21 +35,15 @@ pub enum Control {
 pub enum AudioEvent {
     Level(Level),
     SpeechStarted {
-        id: u64,
+        id: UtteranceId,
         start_s: f64,
     },
     /// The open candidate was not kept (journaled with its span; see the segmenter).
     SpeechDiscarded {
-        id: u64,
+        id: UtteranceId,
     },
-    /// The utterance's WAV is on disk at `wav`.
-    Utterance {
-        id: u64,
-        start_s: f64,
-        end_s: f64,
-        wav: PathBuf,
-        hints: Hints,
-    },
+    /// The utterance's WAV is on disk and journaled.
+    Utterance(UtteranceRef),
     Notice(String),
     /// The source failed; the thread ends after this (the open utterance was flushed first).
     Failed(String),
@@ -62,9 +57,8 @@ pub enum AudioEvent {
     /// The open utterance's audio so far is at `wav` (overwritten by the next one), for an
     /// interim transcript.
     Interim {
-        id: u64,
-        start_s: f64,
-        end_s: f64,
+        id: UtteranceId,
+        span: Span,
         wav: PathBuf,
     },
     /// The thread has ended (stop or end of input); always the last event.
@@ -78,7 +72,7 @@ pub struct PipelineConfig {
     /// Where the session's audio, utterance WAVs and journal go.
     pub store: Store,
     /// Id of the first utterance.
-    pub first_id: u64,
+    pub first_id: UtteranceId,
     /// Publish the open utterance's audio this often for interim transcripts (None: off).
     pub interim_every: Option<std::time::Duration>,
     /// Timing hook for the benchmark (`None` in the product).
@@ -159,7 +153,7 @@ struct Run {
     store_error: Option<String>,
     interim_every: Option<std::time::Duration>,
     /// (utterance id, stream position) of the last interim snapshot.
-    last_interim: Option<(u64, u64)>,
+    last_interim: Option<(UtteranceId, u64)>,
     level: LevelMeter,
     reported_overruns: u64,
     /// Xruns of the current input already reported, and of earlier inputs of this session.
@@ -433,12 +427,9 @@ impl Run {
         self.last_interim = Some((id, now));
         let path = self.store.journal.dir().join("interim.wav");
         if wav::write_16k_mono_volatile(&path, samples).is_ok() {
-            let start_s = start as f64 / SAMPLE_RATE as f64;
-            let end_s = start_s + samples.len() as f64 / SAMPLE_RATE as f64;
             emit(AudioEvent::Interim {
                 id,
-                start_s,
-                end_s,
+                span: Span::of_samples(start, samples.len()),
                 wav: path,
             });
         }
@@ -457,20 +448,16 @@ impl Run {
                     end_sample,
                     samples,
                 } => {
-                    let span = |s: u64| s as f64 / SAMPLE_RATE as f64;
-                    let (start_s, end_s) = (span(start_sample), span(end_sample));
-                    tracing::debug!(start_s, end_s, "no speech evidence: candidate discarded");
-                    self.store.queue_discard(start_s, end_s, samples);
+                    let span = Span::of_samples(start_sample, (end_sample - start_sample) as usize);
+                    tracing::debug!(?span, "no speech evidence: candidate discarded");
+                    self.store.queue_discard(span, samples);
                     emit(AudioEvent::SpeechDiscarded { id });
                 }
                 SegEvent::Utterance(cut) => {
-                    let (start_s, end_s) = (cut.start_s(), cut.end_s());
                     // The store's disk thread writes and fsyncs it; `deliver` reports it once
                     // durable (fsyncs here cost this thread 8-12 ms: src/store.rs).
                     let began = Instant::now();
-                    let queued =
-                        self.store
-                            .queue_utterance(cut.id, start_s, end_s, cut.samples, cut.hints);
+                    let queued = self.store.queue_utterance(cut);
                     if let Some(probe) = &mut self.probe {
                         probe.store(began.elapsed());
                     }
@@ -492,13 +479,7 @@ impl Run {
         };
         for r in stored {
             match r {
-                Ok(s) => emit(AudioEvent::Utterance {
-                    id: s.id,
-                    start_s: s.start_s,
-                    end_s: s.end_s,
-                    wav: s.wav,
-                    hints: s.hints,
-                }),
+                Ok(utt) => emit(AudioEvent::Utterance(utt)),
                 // Disk full or folder gone: stop recording (the caller sees the error after
                 // this chunk); what is on disk stays intact.
                 Err(e) => self.store_error = Some(e.to_string()),

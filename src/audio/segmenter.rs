@@ -62,36 +62,19 @@ impl Default for SegmenterConfig {
     }
 }
 
-/// What the audio side knows about an utterance that the transcription's decisions need.
-/// Travels with the utterance to the worker and into the journal (so a resume decides alike).
-#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct Hints {
-    /// Audio the VAD called voiced (at or above `end_threshold`), in ms.
-    #[serde(default)]
-    pub voiced_ms: u32,
-    /// The VAD vouches for speech (at least `min_speech_ms` voiced): the guards may not drop
-    /// text on whisper's no-speech probability alone.
-    #[serde(default)]
-    pub vad_sure: bool,
-    /// Part of an overlapped split: words whose middle lies before this many seconds from the
-    /// WAV's start belong to the previous part.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub keep_from_s: Option<f64>,
-    /// Words whose middle lies at or after this belong to the next part.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub keep_to_s: Option<f64>,
-}
+pub use crate::vocab::Hints;
+use crate::vocab::{Span, UtteranceId};
 
 /// What the segmenter reports, in stream order.
 #[derive(Debug, Clone, PartialEq)]
 pub enum SegEvent {
     /// Speech began; `start_sample` includes the pre-roll.
-    Start { id: u64, start_sample: u64 },
+    Start { id: UtteranceId, start_sample: u64 },
     /// The open candidate had almost no speech evidence (a click) and was not kept; its id
     /// will be reused. Its audio and span (stream samples) go to disk and the journal, so
     /// `sessions resume --discarded` can still transcribe it.
     Discard {
-        id: u64,
+        id: UtteranceId,
         start_sample: u64,
         end_sample: u64,
         samples: Vec<f32>,
@@ -103,24 +86,22 @@ pub enum SegEvent {
 /// A finished utterance: 16 kHz mono samples starting at `start_sample` of the stream.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Cut {
-    pub id: u64,
+    pub id: UtteranceId,
     pub start_sample: u64,
     pub samples: Vec<f32>,
     pub hints: Hints,
 }
 
 impl Cut {
-    pub fn start_s(&self) -> f64 {
-        self.start_sample as f64 / SAMPLE_RATE as f64
-    }
-    pub fn end_s(&self) -> f64 {
-        (self.start_sample + self.samples.len() as u64) as f64 / SAMPLE_RATE as f64
+    /// Where it lies in the session's audio.
+    pub fn span(&self) -> Span {
+        Span::of_samples(self.start_sample, self.samples.len())
     }
 }
 
 /// The utterance being collected.
 struct Open {
-    id: u64,
+    id: UtteranceId,
     start_sample: u64,
     samples: Vec<f32>,
     /// One probability per chunk of `samples`.
@@ -138,7 +119,7 @@ pub struct Segmenter {
     cfg: SegmenterConfig,
     /// Samples consumed so far (the stream clock).
     pos: u64,
-    next_id: u64,
+    next_id: UtteranceId,
     pre_roll: VecDeque<(Vec<f32>, f32)>,
     open: Option<Open>,
 }
@@ -176,12 +157,12 @@ const QUIET_CHUNKS: usize = 5;
 
 impl Segmenter {
     pub fn new(cfg: SegmenterConfig) -> Self {
-        Self::with_first_id(cfg, 1)
+        Self::with_first_id(cfg, UtteranceId::FIRST)
     }
 
     /// Ids continue across recording sessions of one engine, so late results of an earlier
     /// session can never be mistaken for a new one's.
-    pub fn with_first_id(cfg: SegmenterConfig, first_id: u64) -> Self {
+    pub fn with_first_id(cfg: SegmenterConfig, first_id: UtteranceId) -> Self {
         Segmenter {
             cfg,
             pos: 0,
@@ -192,7 +173,7 @@ impl Segmenter {
     }
 
     /// The id the next utterance will get.
-    pub fn next_id(&self) -> u64 {
+    pub fn next_id(&self) -> UtteranceId {
         self.next_id
     }
 
@@ -206,7 +187,7 @@ impl Segmenter {
     }
 
     /// The open utterance so far: (id, first sample, audio). For interim transcripts.
-    pub fn open_audio(&self) -> Option<(u64, u64, &[f32])> {
+    pub fn open_audio(&self) -> Option<(UtteranceId, u64, &[f32])> {
         self.open
             .as_ref()
             .map(|o| (o.id, o.start_sample, o.samples.as_slice()))
@@ -384,7 +365,7 @@ impl Segmenter {
 
     /// Reports `open` as a finished utterance; the next one gets the next id.
     fn emit(&mut self, open: Open, keep_to_s: Option<f64>, out: &mut Vec<SegEvent>) {
-        self.next_id += 1;
+        self.next_id = self.next_id.next();
         let hints = self.hints(&open, keep_to_s);
         out.push(SegEvent::Utterance(Cut {
             id: open.id,

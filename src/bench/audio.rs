@@ -28,6 +28,7 @@ use crate::config::Config;
 use crate::pool::PoolEvent;
 use crate::session::Journal;
 use crate::store::Store;
+use crate::vocab::UtteranceId;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct AudioReport {
@@ -174,23 +175,16 @@ fn start_audio(
     let pcfg = PipelineConfig {
         segmenter: cfg.segmenter.clone(),
         store,
-        first_id: 1,
+        first_id: UtteranceId::FIRST,
         interim_every,
         probe: Some(Box::new(probe)),
     };
     let emit = move |ev: AudioEvent| {
-        if let AudioEvent::Utterance {
-            id,
-            start_s,
-            end_s,
-            wav,
-            ..
-        } = ev
-        {
+        if let AudioEvent::Utterance(utt) = ev {
             let _ = utterances.send(Utterance {
-                id,
-                wav,
-                end_s: end_s - start_s,
+                id: utt.id.0,
+                end_s: utt.span.duration_s(),
+                wav: utt.wav,
                 closed_at: Instant::now(),
             });
         }
@@ -285,7 +279,7 @@ async fn under_load(
             },
             ev = pool.events.recv() => match ev {
                 Some(PoolEvent::Done { job, .. }) | Some(PoolEvent::Failed { job, .. }) => {
-                    if job.id >= LOAD_ID {
+                    if job.id().0 >= LOAD_ID {
                         counts.load_done += 1;
                         load.submit(pool);
                     } else {

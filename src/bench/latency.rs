@@ -16,7 +16,8 @@ use crate::config::Config;
 use crate::eval::manifest::{self, Clip};
 use crate::eval::normalize::normalize;
 use crate::eval::wer::{self, Score};
-use crate::pool::{Job, Pool, PoolConfig, PoolEvent, Submitter};
+use crate::pool::{Job, Origin, Pool, PoolConfig, PoolEvent, Submitter};
+use crate::vocab::{RecordingId, Span, UtteranceId, UtteranceRef};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ClipLatency {
@@ -171,15 +172,15 @@ impl WarmPool {
     }
 
     pub fn submit(&self, id: u64, wav: &Path, end_s: f64, closed_at: Instant) {
-        self.submitter.submit(Job {
-            id,
+        let utt = UtteranceRef {
+            id: UtteranceId(id),
+            span: Span::new(0.0, end_s),
             wav: wav.to_path_buf(),
-            start_s: 0.0,
-            end_s,
             hints: Default::default(),
+        };
+        self.submitter.submit(Job {
             closed_at,
-            journal: None,
-            origin: Default::default(),
+            ..Job::new(utt, Origin::Live(RecordingId::default()), None)
         });
     }
 
@@ -189,14 +190,14 @@ impl WarmPool {
             match self.events.recv().await {
                 Some(PoolEvent::Done {
                     job, text, timings, ..
-                }) if job.id == id => {
+                }) if job.id().0 == id => {
                     return Ok(JobResult {
                         elapsed_ms: timings.total_ms,
                         text,
                         timings,
                     });
                 }
-                Some(PoolEvent::Failed { job, reason }) if job.id == id => {
+                Some(PoolEvent::Failed { job, reason }) if job.id().0 == id => {
                     anyhow::bail!("utterance {id} failed: {reason}")
                 }
                 Some(other) => self.note(other),
@@ -273,6 +274,38 @@ fn per_clip(clips: &[Clip], results: Vec<Vec<JobResult>>) -> Vec<ClipLatency> {
         .collect()
 }
 
+/// `runs` rounds over `audio` (one utterance per clip, ids after `id`): each clip's
+/// results, in round order.
+async fn rounds(
+    pool: &mut WarmPool,
+    dir: &Path,
+    id: &mut u64,
+    audio: &[Vec<f32>],
+    runs: usize,
+    progress: bool,
+) -> anyhow::Result<Vec<Vec<JobResult>>> {
+    let mut results: Vec<Vec<JobResult>> = audio.iter().map(|_| Vec::new()).collect();
+    for round in 0..runs {
+        for (i, samples) in audio.iter().enumerate() {
+            *id += 1;
+            let r = pool.utterance(dir, *id, samples).await?;
+            if progress {
+                eprint!(
+                    "\rround {}/{runs}, clip {}/{}   ",
+                    round + 1,
+                    i + 1,
+                    audio.len()
+                );
+            }
+            results[i].push(r);
+        }
+    }
+    if progress {
+        eprintln!();
+    }
+    Ok(results)
+}
+
 pub async fn run(
     cfg: &Config,
     manifest_path: &Path,
@@ -298,25 +331,7 @@ pub async fn run(
         id += 1;
         pool.utterance(tmp.path(), id, &audio[0]).await?;
     }
-    let mut results: Vec<Vec<JobResult>> = clips.iter().map(|_| Vec::new()).collect();
-    for round in 0..runs {
-        for (i, samples) in audio.iter().enumerate() {
-            id += 1;
-            let r = pool.utterance(tmp.path(), id, samples).await?;
-            if !json {
-                eprint!(
-                    "\rround {}/{runs}, clip {}/{}   ",
-                    round + 1,
-                    i + 1,
-                    clips.len()
-                );
-            }
-            results[i].push(r);
-        }
-    }
-    if !json {
-        eprintln!();
-    }
+    let results = rounds(&mut pool, tmp.path(), &mut id, &audio, runs, !json).await?;
     let worker_peak_rss_kb = pool.peak_rss_kb();
     // The worst case for memory: the segmenter's longest utterance (25 s), made of the clips.
     let mut worker_peak_rss_25s_kb = Vec::new();
@@ -328,8 +343,7 @@ pub async fn run(
             .cycle()
             .take(LONGEST_UTTERANCE_S * 16_000)
             .collect();
-        id += 1;
-        pool.utterance(tmp.path(), id, &longest).await?;
+        pool.utterance(tmp.path(), id + 1, &longest).await?;
         worker_peak_rss_25s_kb = pool.peak_rss_kb();
     }
     let worker_load_ms = pool.load_ms.clone();

@@ -9,20 +9,33 @@ use std::collections::BTreeSet;
 use tokio::sync::mpsc::UnboundedReceiver;
 
 use super::{Engine, EngineEvent, Source};
+use crate::vocab::{RecordingId, UtteranceId};
 
 /// One recording's progress: the utterances it queued that have no outcome yet, and whether
-/// its audio thread has ended.
-#[derive(Debug, Default)]
+/// its audio thread has ended. Events of other recordings do not count.
+#[derive(Debug)]
 pub struct Drive {
-    waiting: BTreeSet<u64>,
+    rec: RecordingId,
+    waiting: BTreeSet<UtteranceId>,
     stopped: bool,
 }
 
 impl Drive {
-    /// For jobs queued without a recording (`sessions resume`): done once each of `ids` has
-    /// its outcome.
-    pub fn waiting_for(ids: impl IntoIterator<Item = u64>) -> Drive {
+    /// For recording `rec`: done once it has stopped and each utterance it queued has its
+    /// outcome.
+    pub fn recording(rec: RecordingId) -> Drive {
         Drive {
+            rec,
+            waiting: BTreeSet::new(),
+            stopped: false,
+        }
+    }
+
+    /// For jobs queued without a recording (`sessions resume`, reporting as `rec`): done
+    /// once each of `ids` has its outcome.
+    pub fn waiting_for(rec: RecordingId, ids: impl IntoIterator<Item = UtteranceId>) -> Drive {
+        Drive {
+            rec,
             waiting: ids.into_iter().collect(),
             stopped: true,
         }
@@ -31,19 +44,19 @@ impl Drive {
     /// Notes what `ev` means for the recording; joins the audio thread once it has stopped
     /// (it has finished by then, so the join is immediate).
     pub fn observe(&mut self, engine: &mut Engine, ev: &EngineEvent) {
-        match ev {
-            EngineEvent::Queued { id, .. } => {
-                self.waiting.insert(*id);
+        match *ev {
+            EngineEvent::Queued { rec, ref utt } if rec == self.rec => {
+                self.waiting.insert(utt.id);
             }
-            EngineEvent::Transcribed(t) => {
-                self.waiting.remove(&t.id);
+            EngineEvent::Transcribed { rec, ref text } if rec == self.rec => {
+                self.waiting.remove(&text.id);
             }
-            EngineEvent::Failed { id, .. } => {
-                self.waiting.remove(id);
+            EngineEvent::Failed { rec, id, .. } if rec == self.rec => {
+                self.waiting.remove(&id);
             }
-            EngineEvent::RecordingStopped => {
+            EngineEvent::RecordingStopped { rec } if rec == self.rec => {
                 self.stopped = true;
-                engine.recording_ended();
+                engine.recording_ended(rec);
             }
             _ => {}
         }
@@ -72,8 +85,9 @@ impl Engine {
         deadline: Option<tokio::time::Instant>,
         on: impl FnMut(EngineEvent) -> anyhow::Result<()>,
     ) -> anyhow::Result<()> {
-        self.start_recording(source)?;
-        self.drive(events, Drive::default(), deadline, on).await
+        let rec = self.start_recording(source)?;
+        self.drive(events, Drive::recording(rec), deadline, on)
+            .await
     }
 
     /// Hands each event to `on` until `drive` is done (see [`Engine::drive_recording`]).

@@ -5,6 +5,8 @@
 
 use std::collections::HashMap;
 
+use crate::vocab::UtteranceId;
+
 #[derive(Debug, Default)]
 struct State {
     previous: Vec<String>,
@@ -14,9 +16,9 @@ struct State {
 /// Turns interim passes into (stable, tentative) text and notices a machine too slow for them.
 #[derive(Debug, Default)]
 pub struct Tracker {
-    open: HashMap<u64, State>,
+    open: HashMap<UtteranceId, State>,
     /// Utterances up to this id are final: late interim passes for them are dropped.
-    final_upto: u64,
+    final_upto: UtteranceId,
     slow_streak: u32,
 }
 
@@ -52,7 +54,7 @@ fn key(w: &str) -> String {
 
 impl Tracker {
     /// One interim pass for utterance `id`. `None` when it is stale (the utterance is final).
-    pub fn pass(&mut self, id: u64, text: &str) -> Option<(String, String)> {
+    pub fn pass(&mut self, id: UtteranceId, text: &str) -> Option<(String, String)> {
         if id <= self.final_upto {
             return None;
         }
@@ -80,7 +82,7 @@ impl Tracker {
     }
 
     /// The utterance is final; forget it.
-    pub fn finished(&mut self, id: u64) {
+    pub fn finished(&mut self, id: UtteranceId) {
         self.final_upto = self.final_upto.max(id);
         self.open.retain(|&k, _| k > id);
     }
@@ -106,20 +108,20 @@ mod tests {
     fn agreed_prefix_becomes_stable_and_only_grows() {
         let mut t = Tracker::default();
         assert_eq!(
-            t.pass(1, "please send"),
+            t.pass(UtteranceId(1), "please send"),
             Some(("".into(), "please send".into()))
         );
         assert_eq!(
-            t.pass(1, "Please send the rapport"),
+            t.pass(UtteranceId(1), "Please send the rapport"),
             Some(("Please send".into(), "the rapport".into()))
         );
         // Stable words keep their first spelling: they never change on screen.
         assert_eq!(
-            t.pass(1, "please send the report tomorrow"),
+            t.pass(UtteranceId(1), "please send the report tomorrow"),
             Some(("Please send the".into(), "report tomorrow".into()))
         );
         // A pass that disagrees with stable words does not take them back.
-        let (stable, tentative) = t.pass(1, "police end").unwrap();
+        let (stable, tentative) = t.pass(UtteranceId(1), "police end").unwrap();
         assert_eq!(stable, "Please send the");
         assert_eq!(tentative, "");
     }
@@ -129,22 +131,22 @@ mod tests {
         // Measured (`recorder bench interim`): "Mr. John" stable, then whisper hears the
         // leading "And"; the old rule replaced the stable words with "And Mr. John".
         let mut t = Tracker::default();
-        t.pass(1, "Mr. John Dashwood");
-        t.pass(1, "Mr. John Dashwood had");
+        t.pass(UtteranceId(1), "Mr. John Dashwood");
+        t.pass(UtteranceId(1), "Mr. John Dashwood had");
         assert_eq!(
-            t.pass(1, "And Mr. John Dashwood had then"),
+            t.pass(UtteranceId(1), "And Mr. John Dashwood had then"),
             Some(("Mr. John Dashwood had".into(), "then".into()))
         );
         assert_eq!(
-            t.pass(1, "And Mr. John Dashwood had then leisure"),
+            t.pass(UtteranceId(1), "And Mr. John Dashwood had then leisure"),
             Some(("Mr. John Dashwood had then".into(), "leisure".into()))
         );
         // Heard differently: the stable words stay, the pass continues after as many words.
         let mut t = Tracker::default();
-        t.pass(2, "What you are");
-        t.pass(2, "What you are.");
+        t.pass(UtteranceId(2), "What you are");
+        t.pass(UtteranceId(2), "What you are.");
         assert_eq!(
-            t.pass(2, "What your country can do"),
+            t.pass(UtteranceId(2), "What your country can do"),
             Some(("What you are.".into(), "can do".into()))
         );
     }
@@ -152,10 +154,10 @@ mod tests {
     #[test]
     fn final_text_ends_interim_and_drops_late_passes() {
         let mut t = Tracker::default();
-        t.pass(1, "hello");
-        t.finished(1);
-        assert_eq!(t.pass(1, "hello there"), None);
-        assert!(t.pass(2, "next").is_some());
+        t.pass(UtteranceId(1), "hello");
+        t.finished(UtteranceId(1));
+        assert_eq!(t.pass(UtteranceId(1), "hello there"), None);
+        assert!(t.pass(UtteranceId(2), "next").is_some());
     }
 
     #[test]

@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::audio::segmenter::Hints;
+use crate::vocab::{Hints, UtteranceId};
 
 /// At most this many words can be doubled at a seam (a margin of a quarter second each side
 /// holds one or two).
@@ -18,22 +18,24 @@ const MAX_SEAM_WORDS: usize = 6;
 /// Recent final texts by utterance id, for the parts of a split still to arrive.
 #[derive(Default)]
 pub struct Seams {
-    texts: BTreeMap<u64, String>,
+    texts: BTreeMap<UtteranceId, String>,
 }
 
 impl Seams {
     /// The text to show and journal for utterance `id`, with words doubled at a seam with
     /// its neighbour removed.
-    pub fn reconcile(&mut self, id: u64, hints: &Hints, text: String) -> String {
+    pub fn reconcile(&mut self, id: UtteranceId, hints: &Hints, text: String) -> String {
         let mut text = text;
         if hints.keep_from_s.is_some()
-            && let Some(prev) = id.checked_sub(1).and_then(|p| self.texts.get(&p))
+            && let Some(prev) =
+                id.0.checked_sub(1)
+                    .and_then(|p| self.texts.get(&UtteranceId(p)))
         {
             let k = overlap(prev, &text);
             text = drop_words(&text, k, false);
         }
         if hints.keep_to_s.is_some()
-            && let Some(next) = self.texts.get(&(id + 1))
+            && let Some(next) = self.texts.get(&id.next())
         {
             let k = overlap(&text, next);
             text = drop_words(&text, k, true);
@@ -115,32 +117,47 @@ mod tests {
     #[test]
     fn a_word_written_by_both_parts_is_kept_once() {
         let mut s = Seams::default();
-        let a = s.reconcile(7, &first(), "until it reaches the open sea where".into());
+        let a = s.reconcile(
+            UtteranceId(7),
+            &first(),
+            "until it reaches the open sea where".into(),
+        );
         assert_eq!(a, "until it reaches the open sea where");
-        let b = s.reconcile(8, &second(), "Where fishing boats return.".into());
+        let b = s.reconcile(
+            UtteranceId(8),
+            &second(),
+            "Where fishing boats return.".into(),
+        );
         assert_eq!(b, "fishing boats return.");
     }
 
     #[test]
     fn the_part_that_arrives_second_gives_up_the_doubled_words() {
         let mut s = Seams::default();
-        let b = s.reconcile(8, &second(), "the open sea, where fishing boats".into());
+        let b = s.reconcile(
+            UtteranceId(8),
+            &second(),
+            "the open sea, where fishing boats".into(),
+        );
         assert_eq!(b, "the open sea, where fishing boats");
-        let a = s.reconcile(7, &first(), "it reaches the open sea".into());
+        let a = s.reconcile(UtteranceId(7), &first(), "it reaches the open sea".into());
         assert_eq!(a, "it reaches");
     }
 
     #[test]
     fn parts_that_do_not_overlap_are_left_alone() {
         let mut s = Seams::default();
-        s.reconcile(7, &first(), "the open sea".into());
+        s.reconcile(UtteranceId(7), &first(), "the open sea".into());
         assert_eq!(
-            s.reconcile(8, &second(), "where boats return".into()),
+            s.reconcile(UtteranceId(8), &second(), "where boats return".into()),
             "where boats return"
         );
         // Without the split hints nothing is compared, even with the same words.
         let mut s = Seams::default();
-        s.reconcile(1, &Hints::default(), "no no".into());
-        assert_eq!(s.reconcile(2, &Hints::default(), "no no".into()), "no no");
+        s.reconcile(UtteranceId(1), &Hints::default(), "no no".into());
+        assert_eq!(
+            s.reconcile(UtteranceId(2), &Hints::default(), "no no".into()),
+            "no no"
+        );
     }
 }

@@ -12,6 +12,7 @@ use crate::audio::pipeline::{self, AudioEvent, PipelineConfig};
 use crate::pool::Submitter;
 use crate::session::{self, Entry, Journal};
 use crate::store::Store;
+use crate::vocab::{RecordingId, UtteranceId};
 
 /// A recording opened by [`Engine::opener`], not yet adopted.
 pub struct Opened {
@@ -24,6 +25,7 @@ pub struct Opened {
 pub(super) fn open_recording(
     cfg: &EngineConfig,
     source: Source,
+    rec: RecordingId,
     events: UnboundedSender<EngineEvent>,
     submitter: Submitter,
     next_id: Arc<AtomicU64>,
@@ -42,12 +44,12 @@ pub(super) fn open_recording(
     )?;
     let store = Store::new(journal.clone())?;
     let vad: pipeline::VadFactory = Box::new(crate::audio::vad::silero);
-    let first_id = next_id.load(Ordering::SeqCst);
+    let first_id = UtteranceId(next_id.load(Ordering::SeqCst));
     let emit = move |ev: AudioEvent| {
-        if let AudioEvent::Utterance { id, .. } = &ev {
-            next_id.fetch_max(id + 1, Ordering::SeqCst);
+        if let AudioEvent::Utterance(utt) = &ev {
+            next_id.fetch_max(utt.id.0 + 1, Ordering::SeqCst);
         }
-        on_audio_event(ev, &events, &submitter, &journal)
+        on_audio_event(rec, ev, &events, &submitter, &journal)
     };
     let pcfg = PipelineConfig {
         segmenter: cfg.segmenter.clone(),
@@ -59,6 +61,7 @@ pub(super) fn open_recording(
     let (thread, control, input) = pipeline::spawn(source, pcfg, vad, emit)?;
     Ok(Opened {
         recording: Recording {
+            rec,
             control,
             thread: Some(thread),
         },

@@ -10,6 +10,7 @@ use super::EngineEvent;
 use crate::pool::{InterimSwitch, Job, JobFailure, Origin, PoolEvent};
 use crate::protocol::{Segment, Timings, Transcript};
 use crate::session::Entry;
+use crate::vocab::{RecordingId, UtteranceId};
 
 pub(super) async fn forward_pool_events(
     mut rx: UnboundedReceiver<PoolEvent>,
@@ -58,7 +59,15 @@ impl Forwarder {
                 origin: Origin::Resumed,
                 ..
             } => return None,
-            PoolEvent::Started { id, slot, .. } => EngineEvent::Transcribing { id, worker: slot },
+            PoolEvent::Started {
+                id,
+                origin: Origin::Live(rec),
+                slot,
+            } => EngineEvent::Transcribing {
+                rec,
+                id,
+                worker: slot,
+            },
             PoolEvent::Done {
                 job,
                 text,
@@ -73,9 +82,11 @@ impl Forwarder {
             PoolEvent::Notice(n) => EngineEvent::Notice(n),
             PoolEvent::Interim {
                 id,
+                origin: Origin::Live(rec),
                 text,
                 worker_ms,
-            } => return self.interim_pass(id, &text, worker_ms),
+            } => return self.interim_pass(rec, id, &text, worker_ms),
+            PoolEvent::Interim { .. } => return None,
             PoolEvent::Status { busy, idle, queued } => EngineEvent::Workers { busy, idle, queued },
         })
     }
@@ -87,65 +98,69 @@ impl Forwarder {
         job: Job,
         (text, segments, no_speech_prob, timings): (String, Vec<Segment>, f32, Timings),
     ) -> EngineEvent {
-        let resumed = job.origin == Origin::Resumed;
-        let seams = if resumed {
-            &mut self.resumed_seams
-        } else {
-            self.interim.finished(job.id);
-            &mut self.seams
+        let seams = match job.origin {
+            Origin::Resumed => &mut self.resumed_seams,
+            Origin::Live(_) => {
+                self.interim.finished(job.id());
+                &mut self.seams
+            }
         };
-        let text = seams.reconcile(job.id, &job.hints, text);
+        let text = seams.reconcile(job.id(), &job.utt.hints, text);
         let entry = Entry::Transcribed {
-            id: job.id,
+            id: job.id(),
             text: text.clone(),
             segments: segments.clone(),
             no_speech_prob,
             timings: timings.clone(),
         };
         journal_result(&job, entry).await;
-        if resumed {
+        let Origin::Live(rec) = job.origin else {
             return EngineEvent::Resumed {
-                id: job.id,
+                id: job.id(),
                 error: None,
             };
-        }
-        EngineEvent::Transcribed(Transcript {
-            id: job.id,
-            start_s: job.start_s,
-            end_s: job.end_s,
+        };
+        let text = Transcript {
+            id: job.id(),
+            span: job.utt.span,
             text,
             segments,
             no_speech_prob,
             timings,
-        })
+        };
+        EngineEvent::Transcribed { rec, text }
     }
 
     async fn failed(&mut self, job: Job, reason: JobFailure) -> EngineEvent {
-        let resumed = job.origin == Origin::Resumed;
-        if !resumed {
-            self.interim.finished(job.id);
-        }
         let entry = Entry::Failed {
-            id: job.id,
+            id: job.id(),
             reason: reason.to_string(),
         };
         journal_result(&job, entry).await;
-        if resumed {
+        let Origin::Live(rec) = job.origin else {
             return EngineEvent::Resumed {
-                id: job.id,
+                id: job.id(),
                 error: Some(reason.to_string()),
             };
-        }
+        };
+        self.interim.finished(job.id());
         EngineEvent::Failed {
-            id: job.id,
+            rec,
+            id: job.id(),
             reason,
-            wav: job.wav,
+            wav: job.utt.wav,
         }
     }
 
     /// An interim pass's text as stable + tentative words; turns live text off (and says so)
     /// when the passes take longer than the machine can keep up with.
-    fn interim_pass(&mut self, id: u64, text: &str, worker_ms: f64) -> Option<EngineEvent> {
+    fn interim_pass(
+        &mut self,
+        rec: RecordingId,
+        id: UtteranceId,
+        text: &str,
+        worker_ms: f64,
+    ) -> Option<EngineEvent> {
         if self.interim.too_slow(worker_ms, self.interval_ms) && self.interim_switch.enabled() {
             self.interim_switch.disable();
             let reason = format!(
@@ -158,6 +173,7 @@ impl Forwarder {
         }
         let (stable, tentative) = self.interim.pass(id, text)?;
         Some(EngineEvent::Interim {
+            rec,
             id,
             stable,
             tentative,

@@ -179,8 +179,7 @@ mod tests {
             utterances: said
                 .iter()
                 .map(|t| Utterance {
-                    start_s: 0.0,
-                    end_s: 1.0,
+                    span: crate::vocab::Span::new(0.0, 1.0),
                     text: t.to_string(),
                     no_speech_prob: 0.0,
                     min_avg_logprob: -0.2,

@@ -3,7 +3,7 @@
 //! is written to disk and transcribed by `recorder worker` processes, whose guards apply.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -14,13 +14,15 @@ use crate::audio::segmenter::SegmenterConfig;
 use crate::audio::wav;
 use crate::config::Config;
 use crate::engine::{Engine, EngineConfig, EngineEvent, Source};
+use crate::vocab::{Span, UtteranceId, UtteranceRef};
 use crate::worker::guards;
 
 /// One utterance as the pipeline cut and transcribed it, with what the guards look at.
 #[derive(Debug, Clone, Serialize)]
 pub struct Utterance {
-    pub start_s: f64,
-    pub end_s: f64,
+    /// Flat in JSON (`start_s`, `end_s`).
+    #[serde(flatten)]
+    pub span: Span,
     pub text: String,
     /// whisper's no-speech probability (highest over the segments whisper wrote, before the
     /// text guards; 1 when the energy guard skipped whisper).
@@ -131,20 +133,15 @@ async fn run_clip(
         path: clip.path.clone(),
         realtime: false,
     };
-    let mut queued: BTreeMap<u64, (f64, f64, PathBuf)> = BTreeMap::new();
-    let mut done: BTreeMap<u64, Utterance> = BTreeMap::new();
+    let mut queued: BTreeMap<UtteranceId, UtteranceRef> = BTreeMap::new();
+    let mut done: BTreeMap<UtteranceId, Utterance> = BTreeMap::new();
     let mut source_error = None;
     let on = |ev| {
         match ev {
-            EngineEvent::Queued {
-                id,
-                start_s,
-                end_s,
-                wav,
-            } => {
-                queued.insert(id, (start_s, end_s, wav));
+            EngineEvent::Queued { utt, .. } => {
+                queued.insert(utt.id, utt);
             }
-            EngineEvent::Transcribed(t) => {
+            EngineEvent::Transcribed { text: t, .. } => {
                 let mut u = utterance(queued.get(&t.id));
                 u.text = t.text.trim().to_string();
                 u.no_speech_prob = t.no_speech_prob;
@@ -158,7 +155,7 @@ async fn run_clip(
                 u.error = Some(reason.to_string());
                 done.insert(id, u);
             }
-            EngineEvent::SourceError(e) => source_error = Some(e),
+            EngineEvent::SourceError { reason, .. } => source_error = Some(reason),
             _ => {}
         }
         Ok(())
@@ -176,17 +173,16 @@ async fn run_clip(
 }
 
 /// An utterance's times and audio level, before its text is known.
-fn utterance(queued: Option<&(f64, f64, PathBuf)>) -> Utterance {
-    let (start_s, end_s, level) = match queued {
-        Some((s, e, wav)) => {
-            let samples = wav::read_16k_mono(wav).unwrap_or_default();
-            (*s, *e, guards::level(&samples))
+fn utterance(queued: Option<&UtteranceRef>) -> Utterance {
+    let (span, level) = match queued {
+        Some(utt) => {
+            let samples = wav::read_16k_mono(&utt.wav).unwrap_or_default();
+            (utt.span, guards::level(&samples))
         }
-        None => (0.0, 0.0, guards::level(&[])),
+        None => (Span::default(), guards::level(&[])),
     };
     Utterance {
-        start_s,
-        end_s,
+        span,
         text: String::new(),
         no_speech_prob: 0.0,
         min_avg_logprob: 0.0,

@@ -131,10 +131,10 @@ impl WorkerProc {
         interim: bool,
     ) -> Result<Response, WorkerFailure> {
         let req = protocol::encode(&Request::Job {
-            id: job.id,
-            wav: job.wav.clone(),
+            id: job.id(),
+            wav: job.utt.wav.clone(),
             interim,
-            hints: job.hints,
+            hints: job.utt.hints,
         });
         let stdin = self
             .stdin
@@ -152,8 +152,8 @@ impl WorkerProc {
             .await
             .map_err(|_| WorkerFailure::Hung(timeout))??;
         match &resp {
-            Response::Done { id, .. } | Response::Error { id, .. } if *id != job.id => Err(
-                WorkerFailure::BadFrame(format!("answer for #{id}, expected #{}", job.id)),
+            Response::Done { id, .. } | Response::Error { id, .. } if *id != job.id() => Err(
+                WorkerFailure::BadFrame(format!("answer for #{id}, expected #{}", job.id())),
             ),
             _ => Ok(resp),
         }

@@ -14,6 +14,7 @@ use super::{
     emit_status,
 };
 use crate::protocol::{Response, Timings};
+use crate::vocab::UtteranceId;
 
 /// Milliseconds from `from` to `to` (0 if `to` is earlier).
 fn ms_between(from: Instant, to: Instant) -> f64 {
@@ -72,7 +73,7 @@ impl Slot {
         if self.ensure_worker().await.is_err() {
             return;
         }
-        let audio_s = (job.end_s - job.start_s).max(0.0);
+        let audio_s = job.utt.span.duration_s().max(0.0);
         let timeout = self.cfg.job_timeout_base
             + Duration::from_secs_f64(audio_s * self.cfg.job_timeout_per_audio_s);
         let worker = self.worker.as_mut().expect("ensured above");
@@ -85,14 +86,19 @@ impl Slot {
                 text, worker_ms, ..
             }) => {
                 let _ = self.events.send(PoolEvent::Interim {
-                    id: job.id,
+                    id: job.id(),
+                    origin: job.origin,
                     text,
                     worker_ms,
                 });
             }
             Ok(_) => {}
             Err(failure) => {
-                tracing::warn!(slot = self.index, id = job.id, "interim pass: {failure}");
+                tracing::warn!(
+                    slot = self.index,
+                    id = job.id().0,
+                    "interim pass: {failure}"
+                );
                 self.worker = None;
             }
         }
@@ -170,7 +176,11 @@ impl Slot {
                 .map(String::as_str)
                 .or_else(|| panic.downcast_ref::<&str>().copied())
                 .unwrap_or("a panic");
-            tracing::error!(slot = self.index, id = copy.id, "internal error: {what}");
+            tracing::error!(
+                slot = self.index,
+                id = copy.id().0,
+                "internal error: {what}"
+            );
             self.worker = None;
             let reason = JobFailure::Internal(what.to_string());
             let _ = self.events.send(PoolEvent::Failed { job: copy, reason });
@@ -179,7 +189,7 @@ impl Slot {
 
     /// Drops a worker that failed job `id` (it is replaced on the next attempt), tells the
     /// user, and returns the reason with the worker's last output.
-    fn replace_failed(&mut self, failure: &WorkerFailure, id: u64, attempt: u32) -> String {
+    fn replace_failed(&mut self, failure: &WorkerFailure, id: UtteranceId, attempt: u32) -> String {
         let tail = self
             .worker
             .take()
@@ -190,7 +200,7 @@ impl Slot {
         } else {
             format!("{failure}; last output: {tail}")
         };
-        tracing::warn!(slot = self.index, id, attempt, "{reason}");
+        tracing::warn!(slot = self.index, id = id.0, attempt, "{reason}");
         let retrying = if attempt < self.cfg.max_attempts {
             " and retrying"
         } else {
@@ -218,11 +228,11 @@ impl Slot {
                 continue;
             }
             let _ = self.events.send(PoolEvent::Started {
-                id: job.id,
+                id: job.id(),
                 origin: job.origin,
                 slot: self.index,
             });
-            let audio_s = (job.end_s - job.start_s).max(0.0);
+            let audio_s = job.utt.span.duration_s().max(0.0);
             let timeout = self.cfg.job_timeout_base
                 + Duration::from_secs_f64(audio_s * self.cfg.job_timeout_per_audio_s);
             let worker = self.worker.as_mut().expect("ensured above");
@@ -261,7 +271,7 @@ impl Slot {
                     last_error = "worker restarted itself mid-job".into();
                     self.worker = None;
                 }
-                Err(failure) => last_error = self.replace_failed(&failure, job.id, attempt),
+                Err(failure) => last_error = self.replace_failed(&failure, job.id(), attempt),
             }
         }
         let reason = JobFailure::GaveUp {

@@ -10,8 +10,8 @@ use std::sync::Mutex;
 use serde::{Deserialize, Serialize};
 
 use super::JOURNAL;
-use crate::audio::segmenter::Hints;
 use crate::protocol::{Segment, Timings};
+use crate::vocab::{Hints, Span, UtteranceId, UtteranceRef};
 
 /// One line of the journal.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -27,13 +27,13 @@ pub enum Entry {
     /// fsync) before the WAV, so that a crash during the write leaves the times from which
     /// `sessions resume` rebuilds the utterance out of `session.wav`.
     UtteranceClosed {
-        id: u64,
+        id: UtteranceId,
         start_s: f64,
         end_s: f64,
     },
     /// The utterance's WAV (a file name in the session folder) is complete on disk.
     UtteranceRecorded {
-        id: u64,
+        id: UtteranceId,
         start_s: f64,
         end_s: f64,
         wav: String,
@@ -51,7 +51,7 @@ pub enum Entry {
         wav: Option<String>,
     },
     Transcribed {
-        id: u64,
+        id: UtteranceId,
         text: String,
         #[serde(default)]
         segments: Vec<Segment>,
@@ -61,7 +61,7 @@ pub enum Entry {
         timings: Timings,
     },
     Failed {
-        id: u64,
+        id: UtteranceId,
         reason: String,
     },
     Paused {
@@ -82,6 +82,29 @@ pub enum Entry {
         time: String,
         reason: String,
     },
+}
+
+impl Entry {
+    /// `utterance_closed`: the times of an utterance whose WAV is about to be written.
+    pub fn closed(id: UtteranceId, span: Span) -> Entry {
+        Entry::UtteranceClosed {
+            id,
+            start_s: span.start_s,
+            end_s: span.end_s,
+        }
+    }
+
+    /// `utterance_recorded`: `utt`'s WAV (named as [`UtteranceId::wav_name`] says) is
+    /// complete in the session folder.
+    pub fn recorded(utt: &UtteranceRef) -> Entry {
+        Entry::UtteranceRecorded {
+            id: utt.id,
+            start_s: utt.span.start_s,
+            end_s: utt.span.end_s,
+            wav: utt.id.wav_name(),
+            hints: utt.hints,
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -10,16 +10,16 @@ use std::sync::Arc;
 
 use super::{Entry, Journal, LockError, SESSION_WAV, Session, lock, repair_wav_header};
 use crate::audio::SAMPLE_RATE;
-use crate::audio::segmenter::Hints;
 use crate::audio::wav::write_16k_mono;
+use crate::vocab::{Hints, Span, UtteranceId, UtteranceRef};
 
 /// What [`Session::rebuild_unwritten`] did.
 #[derive(Debug, Default, PartialEq)]
 pub struct Rebuilt {
     /// Utterance ids written again and journaled.
-    pub ids: Vec<u64>,
+    pub ids: Vec<UtteranceId>,
     /// Those it could not rebuild, with why (their audio stays where it is).
-    pub failed: Vec<(u64, String)>,
+    pub failed: Vec<(UtteranceId, String)>,
 }
 
 impl Session {
@@ -32,10 +32,10 @@ impl Session {
         {
             tracing::warn!("cannot repair {}: {e}", session_wav.display());
         }
-        let mut todo: Vec<(u64, Option<(f64, f64)>)> = self
+        let mut todo: Vec<(UtteranceId, Option<Span>)> = self
             .unwritten
             .iter()
-            .map(|(&id, &times)| (id, Some(times)))
+            .map(|(&id, &span)| (id, Some(span)))
             .collect();
         // A `.part` with no `utterance_closed` line (journals before that line existed).
         for id in part_ids(&self.dir)? {
@@ -62,23 +62,22 @@ impl Session {
     fn rebuild_one(
         &self,
         journal: &Journal,
-        id: u64,
-        times: Option<(f64, f64)>,
+        id: UtteranceId,
+        span: Option<Span>,
     ) -> Result<(), String> {
         let part = part_path(&self.dir, id);
-        let name = format!("utt-{id:06}.wav");
-        let wav = self.dir.join(&name);
+        let wav = self.dir.join(id.wav_name());
         // Written (the rename is atomic) but its journal line torn or never written.
-        if let Some((start_s, end_s)) = times
+        if let Some(span) = span
             && crate::audio::wav::read_16k_mono(&wav).is_ok_and(|s| !s.is_empty())
         {
-            return journal_recorded(journal, id, start_s, end_s, name, &part);
+            return journal_recorded(journal, id, span, wav, &part);
         }
-        let (start_s, end_s, samples) = match times {
-            Some((start_s, end_s)) => {
-                let samples = read_span(&self.dir.join(SESSION_WAV), start_s, end_s)
+        let (span, samples) = match span {
+            Some(span) => {
+                let samples = read_span(&self.dir.join(SESSION_WAV), span)
                     .or_else(|e| read_part(&part).map_err(|p| format!("{e}; {p}")))?;
-                (start_s, end_s, samples)
+                (span, samples)
             }
             None => {
                 let samples = read_part(&part)?;
@@ -87,37 +86,43 @@ impl Session {
                     .utterances
                     .range(..id)
                     .next_back()
-                    .map_or(0.0, |(_, u)| u.end_s);
+                    .map_or(0.0, |(_, u)| u.span.end_s);
                 let end_s = start_s + samples.len() as f64 / SAMPLE_RATE as f64;
-                (start_s, end_s, samples)
+                (Span::new(start_s, end_s), samples)
             }
         };
         if samples.is_empty() {
             return Err("no audio left for it".into());
         }
         write_16k_mono(&wav, &samples).map_err(|e| e.to_string())?;
-        journal_recorded(journal, id, start_s, end_s, name, &part)
+        journal_recorded(journal, id, span, wav, &part)
     }
 }
 
+/// Journals a rebuilt utterance as recorded (its VAD hints are lost: the defaults) and
+/// removes the `.part` it came from.
 fn journal_recorded(
     journal: &Journal,
-    id: u64,
-    start_s: f64,
-    end_s: f64,
-    wav: String,
+    id: UtteranceId,
+    span: Span,
+    wav: PathBuf,
     part: &Path,
 ) -> Result<(), String> {
-    let entry = Entry::UtteranceRecorded {
+    let utt = UtteranceRef {
         id,
-        start_s,
-        end_s,
+        span,
         wav,
         hints: Hints::default(),
     };
-    journal.append(&entry, true).map_err(|e| e.to_string())?;
+    journal
+        .append(&Entry::recorded(&utt), true)
+        .map_err(|e| e.to_string())?;
     let _ = std::fs::remove_file(part);
-    tracing::info!("rebuilt utterance #{id} ({start_s:.2}-{end_s:.2} s)");
+    tracing::info!(
+        "rebuilt utterance #{id} ({:.2}-{:.2} s)",
+        span.start_s,
+        span.end_s
+    );
     Ok(())
 }
 
@@ -187,13 +192,13 @@ pub fn prepare_resume(dir: &Path) -> Result<Prepared, PrepareError> {
     })
 }
 
-fn part_path(dir: &Path, id: u64) -> PathBuf {
-    dir.join(format!("utt-{id:06}.wav.part"))
+fn part_path(dir: &Path, id: UtteranceId) -> PathBuf {
+    dir.join(format!("{}.part", id.wav_name()))
 }
 
 /// Ids of the `utt-NNNNNN.wav.part` files in `dir`.
-fn part_ids(dir: &Path) -> std::io::Result<Vec<u64>> {
-    let mut ids: Vec<u64> = std::fs::read_dir(dir)?
+fn part_ids(dir: &Path) -> std::io::Result<Vec<UtteranceId>> {
+    let mut ids: Vec<UtteranceId> = std::fs::read_dir(dir)?
         .flatten()
         .filter_map(|e| {
             let name = e.file_name();
@@ -201,7 +206,10 @@ fn part_ids(dir: &Path) -> std::io::Result<Vec<u64>> {
                 .to_str()?
                 .strip_prefix("utt-")?
                 .strip_suffix(".wav.part")?;
-            n.parse().ok().filter(|&id| id > 0 && id < super::MAX_ID)
+            n.parse()
+                .ok()
+                .filter(|&id| id > 0 && id < super::MAX_ID)
+                .map(UtteranceId)
         })
         .collect();
     ids.sort_unstable();
@@ -212,7 +220,7 @@ fn part_ids(dir: &Path) -> std::io::Result<Vec<u64>> {
 /// to keep), or a rebuilt one.
 fn remove_stale_parts(dir: &Path, s: &Session) {
     for id in part_ids(dir).unwrap_or_default() {
-        let wav = dir.join(format!("utt-{id:06}.wav"));
+        let wav = dir.join(id.wav_name());
         if s.utterances.contains_key(&id) && wav.is_file() {
             let _ = std::fs::remove_file(part_path(dir, id));
         }
@@ -220,7 +228,8 @@ fn remove_stale_parts(dir: &Path, s: &Session) {
 }
 
 /// `start_s..end_s` of `session.wav` (16 kHz mono 16-bit, as [`super::SessionAudio`] writes).
-fn read_span(path: &Path, start_s: f64, end_s: f64) -> Result<Vec<f32>, String> {
+fn read_span(path: &Path, span: Span) -> Result<Vec<f32>, String> {
+    let Span { start_s, end_s } = span;
     let err = |e: hound::Error| format!("cannot read '{}': {e}", path.display());
     let mut r = hound::WavReader::open(path).map_err(err)?;
     let total = r.duration();
@@ -270,29 +279,22 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         session_with_audio(dir.path(), 3);
         let j = Journal::open(dir.path()).unwrap();
-        j.append(
-            &Entry::UtteranceClosed {
-                id: 1,
-                start_s: 1.0,
-                end_s: 2.0,
-            },
-            false,
-        )
-        .unwrap();
-        std::fs::write(part_path(dir.path(), 1), b"RIFF").unwrap();
+        j.append(&Entry::closed(UtteranceId(1), Span::new(1.0, 2.0)), false)
+            .unwrap();
+        std::fs::write(part_path(dir.path(), UtteranceId(1)), b"RIFF").unwrap();
         let s = Session::load(dir.path()).unwrap();
         assert_eq!(s.pending(), 1);
         let r = s.rebuild_unwritten().unwrap();
         assert_eq!(
             r,
             Rebuilt {
-                ids: vec![1],
+                ids: vec![UtteranceId(1)],
                 failed: vec![]
             }
         );
         let s = Session::load(dir.path()).unwrap();
         assert!(s.unwritten.is_empty());
-        let u = &s.utterances[&1];
+        let u = &s.utterances[&UtteranceId(1)];
         let samples = crate::audio::wav::read_16k_mono(&u.wav).unwrap();
         assert_eq!(samples.len(), 16_000);
         assert!(
@@ -300,7 +302,10 @@ mod tests {
             "the second second: {}",
             samples[0]
         );
-        assert!(!part_path(dir.path(), 1).exists(), ".part cleaned up");
+        assert!(
+            !part_path(dir.path(), UtteranceId(1)).exists(),
+            ".part cleaned up"
+        );
         assert!(
             std::fs::read_to_string(dir.path().join(JOURNAL))
                 .unwrap()
@@ -315,7 +320,7 @@ mod tests {
         write_16k_mono(&dir.path().join("utt-000001.wav"), &[0.1; 8_000]).unwrap();
         j.append(
             &Entry::UtteranceRecorded {
-                id: 1,
+                id: UtteranceId(1),
                 start_s: 0.5,
                 end_s: 1.0,
                 wav: "utt-000001.wav".into(),
@@ -328,13 +333,13 @@ mod tests {
         write_16k_mono(&dir.path().join("x.wav"), &[0.3; 4_000]).unwrap();
         let mut bytes = std::fs::read(dir.path().join("x.wav")).unwrap();
         bytes[40..44].copy_from_slice(&0u32.to_le_bytes());
-        std::fs::write(part_path(dir.path(), 2), bytes).unwrap();
+        std::fs::write(part_path(dir.path(), UtteranceId(2)), bytes).unwrap();
         let s = Session::load(dir.path()).unwrap();
-        assert_eq!(s.rebuild_unwritten().unwrap().ids, [2]);
+        assert_eq!(s.rebuild_unwritten().unwrap().ids, [UtteranceId(2)]);
         let s = Session::load(dir.path()).unwrap();
-        let u = &s.utterances[&2];
-        assert_eq!((u.start_s, u.end_s), (1.0, 1.25));
-        assert!(!part_path(dir.path(), 2).exists());
+        let u = &s.utterances[&UtteranceId(2)];
+        assert_eq!(u.span, Span::new(1.0, 1.25));
+        assert!(!part_path(dir.path(), UtteranceId(2)).exists());
     }
 
     #[test]
@@ -342,15 +347,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         session_with_audio(dir.path(), 1);
         let j = Journal::open(dir.path()).unwrap();
-        j.append(
-            &Entry::UtteranceClosed {
-                id: 4,
-                start_s: 5.0,
-                end_s: 6.0,
-            },
-            false,
-        )
-        .unwrap();
+        j.append(&Entry::closed(UtteranceId(4), Span::new(5.0, 6.0)), false)
+            .unwrap();
         let s = Session::load(dir.path()).unwrap();
         let r = s.rebuild_unwritten().unwrap();
         assert!(r.ids.is_empty());

@@ -13,7 +13,7 @@ fn journal_with(dir: &Path, entries: &[Entry]) -> Journal {
 
 fn rec(id: u64) -> Entry {
     Entry::UtteranceRecorded {
-        id,
+        id: UtteranceId(id),
         start_s: id as f64,
         end_s: id as f64 + 0.5,
         wav: format!("utt-{id:06}.wav"),
@@ -23,7 +23,7 @@ fn rec(id: u64) -> Entry {
 
 fn text(id: u64, t: &str) -> Entry {
     Entry::Transcribed {
-        id,
+        id: UtteranceId(id),
         text: t.into(),
         segments: vec![],
         no_speech_prob: 0.0,
@@ -47,7 +47,7 @@ fn journal_round_trip_and_unfinished_detection() {
             text(1, "one"),
             rec(2),
             Entry::Failed {
-                id: 2,
+                id: UtteranceId(2),
                 reason: "boom".into(),
             },
             rec(3),
@@ -56,9 +56,12 @@ fn journal_round_trip_and_unfinished_detection() {
     let s = Session::load(dir.path()).unwrap();
     assert_eq!(s.utterances.len(), 3);
     assert_eq!(s.transcribed(), 1);
-    let pending: Vec<u64> = s.untranscribed().iter().map(|u| u.id).collect();
+    let pending: Vec<u64> = s.untranscribed().iter().map(|u| u.id.0).collect();
     assert_eq!(pending, vec![2, 3]);
-    assert_eq!(s.utterances[&2].failed.as_deref(), Some("boom"));
+    assert_eq!(
+        s.utterances[&UtteranceId(2)].failed.as_deref(),
+        Some("boom")
+    );
     assert!(s.is_unfinished());
 }
 
@@ -155,7 +158,7 @@ fn an_append_after_a_torn_line_starts_a_line_of_its_own() {
     let s = Session::load(dir.path()).unwrap();
     assert_eq!(s.bad_lines, 1);
     assert_eq!(s.problems, ["line 4: not a journal entry"]);
-    assert_eq!(s.utterances[&2].text.as_deref(), Some("two"));
+    assert_eq!(s.utterances[&UtteranceId(2)].text.as_deref(), Some("two"));
 }
 
 #[test]
@@ -183,7 +186,7 @@ fn a_line_that_is_not_utf8_is_skipped_and_the_rest_read() {
 fn entries_pointing_outside_the_folder_or_with_wild_ids_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let wav = |id: u64, wav: &str| Entry::UtteranceRecorded {
-        id,
+        id: UtteranceId(id),
         start_s: 0.0,
         end_s: 1.0,
         wav: wav.into(),
@@ -206,7 +209,10 @@ fn entries_pointing_outside_the_folder_or_with_wild_ids_are_refused() {
         ],
     );
     let s = Session::load(dir.path()).unwrap();
-    assert_eq!(s.utterances.keys().copied().collect::<Vec<_>>(), [4]);
+    assert_eq!(
+        s.utterances.keys().copied().collect::<Vec<_>>(),
+        [UtteranceId(4)]
+    );
     assert!(s.discarded.is_empty());
     assert_eq!(s.bad_lines, 6, "{:?}", s.problems);
     assert!(s.problems[0].contains("'/etc/passwd' is not a file in the session folder"));

@@ -14,6 +14,10 @@ use crate::app::{App, Msg};
 use crate::audio::Level;
 use crate::engine::EngineEvent;
 use crate::protocol::{Timings, Transcript};
+use crate::vocab::{RecordingId, Span, UtteranceId, UtteranceRef};
+
+/// The recording these screens show.
+pub(super) const REC: RecordingId = RecordingId(1);
 
 /// Draws `app` on a `width`×`height` screen and returns the screen as text.
 fn screen(app: &mut App, width: u16, height: u16) -> String {
@@ -32,29 +36,40 @@ fn ev(app: &mut App, event: EngineEvent) {
 }
 
 fn transcript(id: u64, start_s: f64, text: &str) -> EngineEvent {
-    EngineEvent::Transcribed(Transcript {
-        id,
-        start_s,
-        end_s: start_s + 3.0,
+    let text = Transcript {
+        id: UtteranceId(id),
+        span: Span::new(start_s, start_s + 3.0),
         text: text.into(),
         segments: vec![],
         no_speech_prob: 0.0,
         timings: Timings::default(),
-    })
+    };
+    EngineEvent::Transcribed { rec: REC, text }
 }
 
 fn queued(app: &mut App, id: u64, start_s: f64) {
-    ev(app, EngineEvent::SpeechStarted { id, start_s });
-    let wav = PathBuf::from(format!("/tmp/s/{id:04}.wav"));
+    queued_utt(app, id, Span::new(start_s, start_s + 2.0));
+}
+
+fn queued_utt(app: &mut App, id: u64, span: Span) {
+    let id = UtteranceId(id);
+    let start_s = span.start_s;
     ev(
         app,
-        EngineEvent::Queued {
+        EngineEvent::SpeechStarted {
+            rec: REC,
             id,
             start_s,
-            end_s: start_s + 2.0,
-            wav,
         },
     );
+    let wav = PathBuf::from(format!("/tmp/s/{id:04}.wav"));
+    let utt = UtteranceRef {
+        id,
+        span,
+        wav,
+        hints: Default::default(),
+    };
+    ev(app, EngineEvent::Queued { rec: REC, utt });
 }
 
 /// Recording for 83 s with a finished, a transcribing, a queued and an open utterance.
@@ -65,6 +80,7 @@ fn recording() -> App {
     ev(
         &mut app,
         EngineEvent::RecordingStarted {
+            rec: REC,
             input: "MacBook Pro Microphone".into(),
             session_dir,
         },
@@ -87,12 +103,20 @@ fn recording() -> App {
         ),
     );
     queued(&mut app, 1, 9.5);
-    ev(&mut app, EngineEvent::Transcribing { id: 1, worker: 0 });
+    ev(
+        &mut app,
+        EngineEvent::Transcribing {
+            rec: REC,
+            id: UtteranceId(1),
+            worker: 0,
+        },
+    );
     queued(&mut app, 2, 21.0);
     ev(
         &mut app,
         EngineEvent::SpeechStarted {
-            id: 3,
+            rec: REC,
+            id: UtteranceId(3),
             start_s: 80.4,
         },
     );
@@ -153,13 +177,15 @@ fn error_notice_and_failed_utterance() {
     ev(
         &mut app,
         EngineEvent::Failed {
-            id: 2,
+            rec: REC,
+            id: UtteranceId(2),
             reason: crate::engine::JobFailure::NoWorkers("worker crashed twice".into()),
             wav,
         },
     );
     let error = "audio device lost: the device is no longer available\nsecond line never shown";
-    ev(&mut app, EngineEvent::SourceError(error.into()));
+    let reason = error.into();
+    ev(&mut app, EngineEvent::SourceError { rec: REC, reason });
     assert_snapshot!(screen(&mut app, 80, 24));
 }
 
@@ -167,16 +193,8 @@ fn error_notice_and_failed_utterance() {
 fn quitting_waits_for_pending_text() {
     let mut app = recording();
     app.update(key('q'));
-    ev(
-        &mut app,
-        EngineEvent::Queued {
-            id: 3,
-            start_s: 80.4,
-            end_s: 83.0,
-            wav: "/tmp/s/3.wav".into(),
-        },
-    );
-    ev(&mut app, EngineEvent::RecordingStopped);
+    queued_utt(&mut app, 3, Span::new(80.4, 83.0));
+    ev(&mut app, EngineEvent::RecordingStopped { rec: REC });
     assert_snapshot!(screen(&mut app, 80, 24));
 }
 
@@ -199,12 +217,13 @@ fn scrolled_up_with_new_text_below() {
 fn second_session_gets_its_own_heading() {
     let mut app = recording();
     app.update(key(' '));
-    ev(&mut app, EngineEvent::RecordingStopped);
+    ev(&mut app, EngineEvent::RecordingStopped { rec: REC });
     app.update(key(' '));
     let session_dir = PathBuf::from("/tmp/s2");
     ev(
         &mut app,
         EngineEvent::RecordingStarted {
+            rec: RecordingId(2),
             input: "talk.wav".into(),
             session_dir,
         },
@@ -379,7 +398,7 @@ fn idle_after_a_session_with_text() {
     app.update(key(' '));
     ev(&mut app, transcript(2, 21.0, "Done before the stop."));
     ev(&mut app, transcript(1, 9.5, "The middle one."));
-    ev(&mut app, EngineEvent::RecordingStopped);
+    ev(&mut app, EngineEvent::RecordingStopped { rec: REC });
     assert_snapshot!(screen(&mut app, 80, 24));
 }
 

@@ -8,16 +8,18 @@ use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
 use ratatui::style::{Color, Modifier, Style};
 
-use super::{ev, key, recording, screen};
+use super::{REC, ev, key, recording, screen};
 use crate::app::{App, Msg, ResumeOffer};
 use crate::engine::EngineEvent;
 use crate::ui::draw;
+use crate::vocab::UtteranceId;
 
 /// `recording()` with live text for its open utterance (#3) and for the transcribing one (#1).
 fn live() -> App {
     let mut app = recording();
     let interim = |id: u64, stable: &str, tentative: &str| EngineEvent::Interim {
-        id,
+        rec: REC,
+        id: UtteranceId(id),
         stable: stable.into(),
         tentative: tentative.into(),
     };
@@ -127,7 +129,13 @@ fn resume_in_progress() {
     app.offer_resume(offer());
     app.update(key('y'));
     app.update(Msg::ResumeStarted(Ok(3)));
-    ev(&mut app, EngineEvent::Resumed { id: 4, error: None });
+    ev(
+        &mut app,
+        EngineEvent::Resumed {
+            id: UtteranceId(4),
+            error: None,
+        },
+    );
     assert_snapshot!(screen(&mut app, 80, 24));
 }
 

@@ -15,10 +15,10 @@ use std::os::fd::FromRawFd;
 use std::path::Path;
 use std::time::Instant;
 
-use crate::audio::segmenter::Hints;
 use crate::audio::wav;
 use crate::protocol::DecodeOptions;
 use crate::protocol::{self, PROTOCOL_VERSION, Request, Response};
+use crate::vocab::{Hints, UtteranceId};
 use whisper::Whisper;
 
 /// Moves the protocol off fd 1: returns a writer on a duplicate of the original stdout, and
@@ -174,7 +174,7 @@ pub fn run(model: &Path, threads: usize, options: DecodeOptions) -> anyhow::Resu
     Ok(())
 }
 
-fn job(whisper: &mut Whisper, id: u64, wav_path: &Path, hints: &Hints) -> Response {
+fn job(whisper: &mut Whisper, id: UtteranceId, wav_path: &Path, hints: &Hints) -> Response {
     let t0 = Instant::now();
     let samples = match wav::read_16k_mono(wav_path) {
         Ok(s) => s,

@@ -10,8 +10,8 @@ use std::time::Instant;
 use whisper_rs::{FullParams, SamplingStrategy, WhisperContext, WhisperState};
 
 use super::guards::{self, Guards};
-use crate::audio::segmenter::Hints;
 use crate::protocol::{DecodeOptions, Segment};
+use crate::vocab::Hints;
 
 pub struct Whisper {
     // Keeps the model alive for the state (the state also holds a reference).

@@ -49,7 +49,7 @@ fn one_utterance_with_pre_roll_and_post_roll() {
     assert_eq!(ids.last(), Some(&59));
     assert_eq!(c[0].start_sample, 10 * CHUNK as u64);
     assert!(
-        matches!(events[0], SegEvent::Start { id: 1, start_sample } if start_sample == 10 * CHUNK as u64)
+        matches!(events[0], SegEvent::Start { id: UtteranceId(1), start_sample } if start_sample == 10 * CHUNK as u64)
     );
 }
 
@@ -105,8 +105,8 @@ fn short_pause_does_not_split_but_long_one_does() {
     let c = cuts(&events);
     // 10 chunks = 320 ms < 550 ms: joined; 20 chunks = 640 ms: split.
     assert_eq!(c.len(), 2);
-    assert_eq!(c[0].id, 1);
-    assert_eq!(c[1].id, 2);
+    assert_eq!(c[0].id, UtteranceId(1));
+    assert_eq!(c[1].id, UtteranceId(2));
 }
 
 #[test]
@@ -129,11 +129,16 @@ fn clicks_are_discarded_with_their_span_and_their_id_reused() {
     // From the pre-roll (10 chunks before the onset) to the end of the kept post-roll.
     assert_eq!(
         discard,
-        (1, 10 * CHUNK as u64, 32 * CHUNK as u64, 22 * CHUNK)
+        (
+            UtteranceId(1),
+            10 * CHUNK as u64,
+            32 * CHUNK as u64,
+            22 * CHUNK
+        )
     );
     let c = cuts(&events);
     assert_eq!(c.len(), 1);
-    assert_eq!(c[0].id, 1);
+    assert_eq!(c[0].id, UtteranceId(1));
     assert!(c[0].hints.vad_sure);
 }
 
@@ -224,7 +229,7 @@ fn a_monologue_without_pauses_is_split_with_overlapping_parts() {
     // Kept spans tile the stream: every chunk up to the post-roll is kept exactly once.
     assert_eq!(kept_chunks(&c), (0..310).collect::<Vec<_>>());
     // Ids stay consecutive; no part is longer than the limit.
-    let ids: Vec<u64> = c.iter().map(|c| c.id).collect();
+    let ids: Vec<u64> = c.iter().map(|c| c.id.0).collect();
     assert_eq!(ids, (1..=ids.len() as u64).collect::<Vec<_>>());
     for cut in &c {
         assert!(cut.samples.len() <= 125 * CHUNK);
@@ -276,5 +281,5 @@ fn times_follow_the_stream_clock_including_skips() {
     }
     let c = cuts(&out);
     assert_eq!(c[0].start_sample, 16_000);
-    assert!((c[0].start_s() - 1.0).abs() < 1e-9);
+    assert!((c[0].span().start_s - 1.0).abs() < 1e-9);
 }

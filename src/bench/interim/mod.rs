@@ -19,7 +19,7 @@ pub mod words;
 pub use table::render_md;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
@@ -31,6 +31,7 @@ use crate::config::Config;
 use crate::engine::{Engine, EngineConfig, EngineEvent, Source};
 use crate::eval::manifest::{self, Clip};
 use crate::eval::timing::WordTimer;
+use crate::vocab::{UtteranceId, UtteranceRef};
 use words::{Pass, align, edit_distance, first_appearance, group_tokens, retractions, words};
 
 /// The default clips: 3–12 s of speech each, about 50 s in all, so both feeds of one run take
@@ -166,18 +167,16 @@ impl InterimReport {
 /// Everything one feed of a clip gave.
 #[derive(Debug, Default)]
 struct Feed {
-    /// id → (start_s, end_s, WAV, closed at, final at, text).
-    utts: BTreeMap<u64, FeedUtt>,
-    passes: BTreeMap<u64, Vec<Pass>>,
+    utts: BTreeMap<UtteranceId, FeedUtt>,
+    passes: BTreeMap<UtteranceId, Vec<Pass>>,
     lag_ms: Vec<f64>,
     notices: Vec<String>,
 }
 
-#[derive(Debug, Default)]
+/// An utterance of a feed: where it is, when it was closed and got its text, the text.
+#[derive(Debug)]
 struct FeedUtt {
-    start_s: f64,
-    end_s: f64,
-    wav: PathBuf,
+    utt: UtteranceRef,
     closed_at: f64,
     final_at: Option<f64>,
     queue_ms: f64,
@@ -215,36 +214,31 @@ async fn feed(
                 }
             }
             // A blip's id is used again by the next utterance: its passes are not that one's.
-            EngineEvent::SpeechDiscarded { id } => {
+            EngineEvent::SpeechDiscarded { id, .. } => {
                 f.passes.remove(&id);
             }
-            EngineEvent::Queued {
-                id,
-                start_s,
-                end_s,
-                wav,
-            } => {
-                f.utts.insert(
-                    id,
-                    FeedUtt {
-                        start_s,
-                        end_s,
-                        wav,
-                        closed_at: at,
-                        ..FeedUtt::default()
-                    },
-                );
+            EngineEvent::Queued { utt, .. } => {
+                let utt = FeedUtt {
+                    utt,
+                    closed_at: at,
+                    final_at: None,
+                    queue_ms: 0.0,
+                    worker_ms: 0.0,
+                    text: String::new(),
+                };
+                f.utts.insert(utt.utt.id, utt);
             }
             EngineEvent::Interim {
                 id,
                 stable,
                 tentative,
+                ..
             } => f.passes.entry(id).or_default().push(Pass {
                 at,
                 stable: words(&stable),
                 words: words(&format!("{stable} {tentative}")),
             }),
-            EngineEvent::Transcribed(t) => {
+            EngineEvent::Transcribed { text: t, .. } => {
                 if let Some(u) = f.utts.get_mut(&t.id) {
                     u.final_at = Some(at);
                     u.text = t.text.trim().to_string();
@@ -260,7 +254,7 @@ async fn feed(
                 }
             }
             EngineEvent::Notice(n) => f.notices.push(format!("{}: {n}", clip.name)),
-            EngineEvent::SourceError(e) => anyhow::bail!("{e}"),
+            EngineEvent::SourceError { reason, .. } => anyhow::bail!("{reason}"),
             _ => {}
         }
         Ok(())
@@ -301,14 +295,14 @@ fn measure(clip: &str, run: usize, f: &Feed, timer: &WordTimer) -> anyhow::Resul
         let Some(final_at) = u.final_at else { continue };
         let final_words = words(&u.text);
         let passes = f.passes.get(&id).map(Vec::as_slice).unwrap_or_default();
-        let ends = align(&final_words, &word_ends(timer, &u.wav)?);
+        let ends = align(&final_words, &word_ends(timer, &u.utt.wav)?);
         let seen = first_appearance(&final_words, passes);
         let mut r = UttResult {
             clip: clip.to_string(),
             run,
-            id,
-            start_s: u.start_s,
-            end_s: u.end_s,
+            id: id.0,
+            start_s: u.utt.span.start_s,
+            end_s: u.utt.span.end_s,
             text: u.text.clone(),
             passes: passes.len(),
             pass_gaps_ms: passes
@@ -326,7 +320,7 @@ fn measure(clip: &str, run: usize, f: &Feed, timer: &WordTimer) -> anyhow::Resul
         };
         for (end, at) in ends.iter().zip(&seen) {
             let Some(end) = end else { continue };
-            let spoken = u.start_s + end;
+            let spoken = u.utt.span.start_s + end;
             match at {
                 Some(at) => r.interim_ms.push((at - spoken) * 1000.0),
                 None => r.final_only_ms.push((final_at - spoken) * 1000.0),
@@ -377,6 +371,56 @@ fn off_utts<'a>(clip: &'a str, f: &'a Feed) -> impl Iterator<Item = OffUtt> + 'a
     })
 }
 
+/// An engine and its events.
+type Side<'a> = (&'a mut Engine, &'a mut UnboundedReceiver<EngineEvent>);
+
+/// `runs` rounds over `clips` at real-time pace, each clip fed once with interim passes (the
+/// first side) and once without (the second): returns the interim-on feeds to measure; the
+/// off feeds' final times, both sides' lags and the notices go into `report`.
+async fn feed_rounds(
+    [on, off]: [Side<'_>; 2],
+    clips: &[Clip],
+    runs: usize,
+    progress: bool,
+    report: &mut InterimReport,
+) -> anyhow::Result<Vec<(String, usize, Feed)>> {
+    let (mut on_feeds, mut lag_on, mut lag_off) = (Vec::new(), Vec::new(), Vec::new());
+    for run in 0..runs {
+        for (i, clip) in clips.iter().enumerate() {
+            if progress {
+                eprint!(
+                    "\rrun {}/{runs}, clip {}/{} {}   ",
+                    run + 1,
+                    i + 1,
+                    clips.len(),
+                    clip.name
+                );
+            }
+            // Alternating which goes first spreads any drift in the machine's load evenly.
+            let on_first = (run + i) % 2 == 0;
+            for with_interim in [on_first, !on_first] {
+                if with_interim {
+                    let f = feed(on.0, on.1, clip, false).await?;
+                    lag_on.extend_from_slice(&f.lag_ms);
+                    report.notices.extend(f.notices.iter().cloned());
+                    on_feeds.push((clip.name.clone(), run, f));
+                } else {
+                    let f = feed(off.0, off.1, clip, false).await?;
+                    lag_off.extend_from_slice(&f.lag_ms);
+                    report.notices.extend(f.notices.iter().cloned());
+                    report.final_off.extend(off_utts(&clip.name, &f));
+                }
+            }
+        }
+    }
+    if progress {
+        eprintln!();
+    }
+    report.lag_on_ms = Stats::of(&lag_on);
+    report.lag_off_ms = Stats::of(&lag_off);
+    Ok(on_feeds)
+}
+
 pub async fn run(
     cfg: &Config,
     manifest_path: &Path,
@@ -415,38 +459,8 @@ pub async fn run(
         load_before,
         ..InterimReport::default()
     };
-    let (mut on_feeds, mut lag_on, mut lag_off) = (Vec::new(), Vec::new(), Vec::new());
-    for run in 0..runs {
-        for (i, clip) in clips.iter().enumerate() {
-            if !json {
-                eprint!(
-                    "\rrun {}/{runs}, clip {}/{} {}   ",
-                    run + 1,
-                    i + 1,
-                    clips.len(),
-                    clip.name
-                );
-            }
-            // Alternating which goes first spreads any drift in the machine's load evenly.
-            let on_first = (run + i) % 2 == 0;
-            for with_interim in [on_first, !on_first] {
-                if with_interim {
-                    let f = feed(&mut on, &mut on_events, clip, false).await?;
-                    lag_on.extend_from_slice(&f.lag_ms);
-                    report.notices.extend(f.notices.iter().cloned());
-                    on_feeds.push((clip.name.clone(), run, f));
-                } else {
-                    let f = feed(&mut off, &mut off_events, clip, false).await?;
-                    lag_off.extend_from_slice(&f.lag_ms);
-                    report.notices.extend(f.notices.iter().cloned());
-                    report.final_off.extend(off_utts(&clip.name, &f));
-                }
-            }
-        }
-    }
-    if !json {
-        eprintln!();
-    }
+    let sides = [(&mut on, &mut on_events), (&mut off, &mut off_events)];
+    let on_feeds = feed_rounds(sides, &clips, runs, !json, &mut report).await?;
     on.shutdown(Duration::from_secs(10)).await;
     off.shutdown(Duration::from_secs(10)).await;
     report.load_after = super::load_average();
@@ -456,8 +470,6 @@ pub async fn run(
     for (name, run, f) in &on_feeds {
         report.utterances.extend(measure(name, *run, f, &timer)?);
     }
-    report.lag_on_ms = Stats::of(&lag_on);
-    report.lag_off_ms = Stats::of(&lag_off);
     if json {
         println!("{}", serde_json::to_string(&report)?);
     } else {
