@@ -91,6 +91,8 @@ pub struct App {
     pub log: Option<PathBuf>,
     /// The config's vocabulary (whisper's initial prompt), shown in the help.
     pub vocabulary: Vec<String>,
+    /// Paragraphs and spoken commands in the exports (the config's `[prose]`).
+    pub prose: crate::prose::ProseConfig,
     /// The engine turned live text off because the machine cannot keep up; the header says so.
     pub live_text_off: bool,
     /// An unfinished session offered for resuming, or being resumed.
@@ -135,6 +137,7 @@ impl App {
             keys: KeyMap::default(),
             log: None,
             vocabulary: Vec::new(),
+            prose: crate::prose::ProseConfig::default(),
             live_text_off: false,
             resume: None,
             state: RecState::Idle,

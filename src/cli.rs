@@ -197,6 +197,11 @@ pub struct EvalArgs {
     /// the pipeline (VAD and guards) keeps.
     #[arg(long, conflicts_with = "shifts")]
     pub short: bool,
+    /// Join clips into two long recordings (one reader; mixed speakers) with pauses between
+    /// them and score each as one text: word error rate and sentence breaks not in the
+    /// reference (with --no-vad: each recording whole).
+    #[arg(long, conflicts_with_all = ["shifts", "short"])]
+    pub long_form: bool,
 }
 
 #[derive(Debug, Subcommand)]

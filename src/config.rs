@@ -35,6 +35,11 @@ pub struct Config {
     /// Names and jargon whisper should spell right ("Kubernetes", "Dashwood"): passed to it
     /// as the initial prompt of every utterance.
     pub vocabulary: Vec<String>,
+    /// Each utterance is decoded with up to this many characters of the text said just
+    /// before it in whisper's prompt, so a sentence that goes on after a pause goes on in
+    /// case and punctuation (0: each utterance alone). `RECORDER_CONTEXT_CHARS` overrides it
+    /// (for measurement).
+    pub context_chars: usize,
     /// Open the TUI stopped instead of recording at once (as `--idle` does).
     pub start_idle: bool,
     pub segmenter: SegmenterConfig,
@@ -46,6 +51,8 @@ pub struct Config {
     pub keys: KeyBindings,
     /// Worker speed and guard settings (`[tuning]`; see `protocol::Tuning`).
     pub tuning: crate::protocol::Tuning,
+    /// Paragraphs and spoken commands in the exports (`[prose]`; see `prose::ProseConfig`).
+    pub prose: crate::prose::ProseConfig,
 }
 
 impl Default for Config {
@@ -63,6 +70,7 @@ impl Default for Config {
             max_attempts: 3,
             translate: false,
             vocabulary: Vec::new(),
+            context_chars: crate::pool::context::DEFAULT_CHARS,
             start_idle: false,
             segmenter: SegmenterConfig::default(),
             interim: true,
@@ -70,6 +78,7 @@ impl Default for Config {
             interim_every_ms: 700,
             keys: KeyBindings::default(),
             tuning: crate::protocol::Tuning::default(),
+            prose: crate::prose::ProseConfig::default(),
         }
     }
 }
@@ -126,6 +135,13 @@ impl Config {
         if prompt_chars > 600 {
             return Err(format!(
                 "vocabulary is {prompt_chars} characters; keep it under 600 (whisper reads at most ~220 tokens of it)"
+            ));
+        }
+        // The context comes after the vocabulary, and whisper.cpp drops a long prompt's start.
+        if self.context_chars > 400 {
+            return Err(format!(
+                "context_chars must be 0..=400, not {} (whisper reads at most ~220 tokens of prompt, the vocabulary included)",
+                self.context_chars
             ));
         }
         if let Some(lang) = &self.language {

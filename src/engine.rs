@@ -27,7 +27,7 @@ pub use open::Opened;
 use open::open_recording;
 
 pub use crate::pool::JobFailure;
-use crate::pool::{Job, Origin, Pool, PoolConfig, Submitter, WorkerSpec};
+use crate::pool::{Context, Job, Origin, Pool, PoolConfig, Submitter, WorkerSpec};
 
 pub use crate::audio::source::Source;
 
@@ -143,6 +143,9 @@ pub struct EngineConfig {
     pub sessions_dir: PathBuf,
     /// Interim passes over the open utterance this often (None: off).
     pub interim: Option<Duration>,
+    /// Characters of the text before an utterance in its prompt (0: none; see
+    /// [`crate::pool::context`]).
+    pub context_chars: usize,
     /// How workers are started (default: this binary in worker mode).
     pub worker: Option<WorkerSpec>,
 }
@@ -177,9 +180,18 @@ impl EngineConfig {
                 .clone()
                 .unwrap_or_else(crate::paths::sessions_dir),
             interim: None,
+            context_chars: context_chars(cfg.context_chars),
             worker,
         })
     }
+}
+
+/// The config's `context_chars`, or `RECORDER_CONTEXT_CHARS` when set (for measurement).
+fn context_chars(configured: usize) -> usize {
+    std::env::var("RECORDER_CONTEXT_CHARS")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(configured)
 }
 
 /// The running engine: a warm worker pool plus, while recording, the audio thread.
@@ -374,6 +386,7 @@ impl Engine {
     /// The jobs hold `p`'s journal, and with it the session's lock, until their results are in.
     pub fn resume_session(&mut self, p: &session::Prepared) -> (RecordingId, Vec<UtteranceId>) {
         let rec = self.new_rec();
+        let context = self.context_of(&p.session);
         let mut ids = Vec::new();
         for u in p.session.untranscribed() {
             let utt = u.reference();
@@ -383,8 +396,8 @@ impl Engine {
             });
             ids.push(utt.id);
             let journal = Some(p.journal.clone());
-            self.submitter
-                .submit(Job::new(utt, Origin::Live(rec), journal));
+            let job = Job::new(utt, Origin::Live(rec), journal);
+            self.submitter.submit(job.with_context(context.clone()));
         }
         (rec, ids)
     }
@@ -395,12 +408,24 @@ impl Engine {
     /// were queued.
     pub fn resume_in_background(&mut self, p: &session::Prepared) -> usize {
         let pending = p.session.untranscribed();
+        let context = self.context_of(&p.session);
         for u in &pending {
             let journal = Some(p.journal.clone());
-            self.submitter
-                .submit(Job::new(u.reference(), Origin::Resumed, journal));
+            let job = Job::new(u.reference(), Origin::Resumed, journal);
+            self.submitter.submit(job.with_context(context.clone()));
         }
         pending.len()
+    }
+
+    /// A resumed session's texts so far, for the prompts of those still without one.
+    fn context_of(&self, s: &session::Session) -> Option<Arc<Context>> {
+        let context = Context::new(self.cfg.context_chars);
+        for u in s.utterances.values() {
+            if let Some(text) = &u.text {
+                context.record(u.id, text);
+            }
+        }
+        Some(Arc::new(context))
     }
 
     /// True while a recording session is open (paused or not).
@@ -424,24 +449,35 @@ impl Engine {
     }
 }
 
-/// Runs on the audio thread of recording `rec`: utterances go to the pool (their WAV is
-/// already on disk and journaled).
-fn on_audio_event(
+/// Where a recording's audio events go: its id, the front end's events, the pool, and the
+/// session's journal and texts (each job gets both).
+struct Outlets {
     rec: RecordingId,
-    ev: AudioEvent,
-    events: &UnboundedSender<EngineEvent>,
-    pool: &Submitter,
-    journal: &Arc<Journal>,
-) {
+    events: UnboundedSender<EngineEvent>,
+    pool: Submitter,
+    journal: Arc<Journal>,
+    context: Arc<Context>,
+}
+
+impl Outlets {
+    fn job(&self, utt: UtteranceRef, journal: Option<Arc<Journal>>) -> Job {
+        Job::new(utt, Origin::Live(self.rec), journal).with_context(Some(self.context.clone()))
+    }
+}
+
+/// Runs on the audio thread of recording `out.rec`: utterances go to the pool (their WAV is
+/// already on disk and journaled).
+fn on_audio_event(ev: AudioEvent, out: &Outlets) {
+    let (rec, events, pool) = (out.rec, &out.events, &out.pool);
     let input = |status| EngineEvent::Input { rec, status };
-    let out = match ev {
+    let event = match ev {
         AudioEvent::Level(l) => EngineEvent::Level(l),
         AudioEvent::SpeechStarted { id, start_s } => {
             EngineEvent::SpeechStarted { rec, id, start_s }
         }
         AudioEvent::SpeechDiscarded { id } => EngineEvent::SpeechDiscarded { rec, id },
         AudioEvent::Utterance(utt) => {
-            let job = Job::new(utt.clone(), Origin::Live(rec), Some(journal.clone()));
+            let job = out.job(utt.clone(), Some(out.journal.clone()));
             let _ = events.send(EngineEvent::Queued { rec, utt });
             pool.submit(job);
             return;
@@ -456,7 +492,7 @@ fn on_audio_event(
                     wav,
                     hints: Default::default(),
                 };
-                pool.submit_interim(Job::new(utt, Origin::Live(rec), None));
+                pool.submit_interim(out.job(utt, None));
             }
             return;
         }
@@ -465,5 +501,5 @@ fn on_audio_event(
         AudioEvent::DeviceBack(name) => input(InputStatus::Back { input: name }),
         AudioEvent::Stopped => EngineEvent::RecordingStopped { rec },
     };
-    let _ = events.send(out);
+    let _ = events.send(event);
 }

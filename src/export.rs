@@ -7,7 +7,8 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use crate::vocab::UtteranceId;
+use crate::prose::{self, Prose, ProseConfig, Said};
+use crate::vocab::{Span, UtteranceId};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -42,7 +43,7 @@ impl Format {
     /// What the list says about it.
     pub fn describe(self) -> &'static str {
         match self {
-            Format::Txt => "plain text, one utterance a line",
+            Format::Txt => "plain text, a paragraph a line",
             Format::Markdown => "Markdown with timestamps",
             Format::Srt => "SubRip subtitles",
             Format::Vtt => "WebVTT subtitles",
@@ -71,6 +72,43 @@ pub struct Doc {
     /// The session's folder (its name is the start time).
     pub folder: String,
     pub utterances: Vec<Utterance>,
+    /// How the utterances join into paragraphs and which spoken commands apply.
+    #[serde(skip)]
+    pub prose: ProseConfig,
+}
+
+impl Doc {
+    /// The utterances as prose (paragraphs, spoken commands applied).
+    fn compose(&self) -> Prose<'_> {
+        let said: Vec<Said<'_>> = self
+            .utterances
+            .iter()
+            .map(|u| Said {
+                id: u.id,
+                span: Span::new(u.start, u.end),
+                text: &u.text,
+            })
+            .collect();
+        prose::compose(&said, &self.prose)
+    }
+}
+
+/// The JSON export: every utterance as said, and how they read as prose.
+#[derive(Serialize)]
+struct JsonDoc<'a> {
+    #[serde(flatten)]
+    doc: &'a Doc,
+    /// Each paragraph's text and its utterances' ids.
+    paragraphs: Vec<JsonParagraph>,
+    /// Utterances the text leaves out: spoken commands and what "scratch that" took back.
+    left_out: Vec<UtteranceId>,
+}
+
+#[derive(Serialize)]
+struct JsonParagraph {
+    start: f64,
+    text: String,
+    ids: Vec<UtteranceId>,
 }
 
 /// `doc` in `format`. Every format ends with a newline. Control characters in the texts and
@@ -93,35 +131,58 @@ pub fn render(doc: &Doc, format: Format) -> String {
                 ..u.clone()
             })
             .collect(),
+        prose: doc.prose.clone(),
     };
     render_raw(&clean, format)
 }
 
 fn render_raw(doc: &Doc, format: Format) -> String {
     match format {
+        // One paragraph per line, no hard wrapping, a blank line between paragraphs.
         Format::Txt => doc
-            .utterances
+            .compose()
+            .paragraphs
             .iter()
-            .map(|u| format!("{}\n", u.text))
-            .collect(),
+            .map(|p| format!("{}\n", p.text()))
+            .collect::<Vec<_>>()
+            .join("\n"),
         Format::Markdown => markdown(doc),
         Format::Srt => subtitles(doc, ",", |i| format!("{}\n", i + 1)),
         Format::Vtt => format!("WEBVTT\n\n{}", subtitles(doc, ".", |_| String::new())),
-        Format::Json => {
-            // Serialising plain strings and numbers cannot fail.
-            let mut json = serde_json::to_string_pretty(doc).unwrap_or_default();
-            json.push('\n');
-            json
-        }
+        Format::Json => json(doc),
     }
+}
+
+fn json(doc: &Doc) -> String {
+    let prose = doc.compose();
+    let paragraphs = prose
+        .paragraphs
+        .iter()
+        .map(|p| JsonParagraph {
+            start: p.start_s(),
+            text: p.text(),
+            ids: p.utterances().map(|s| s.id).collect(),
+        })
+        .collect();
+    let out = JsonDoc {
+        doc,
+        paragraphs,
+        left_out: prose.left_out.clone(),
+    };
+    // Serialising plain strings and numbers cannot fail.
+    let mut json = serde_json::to_string_pretty(&out).unwrap_or_default();
+    json.push('\n');
+    json
 }
 
 fn markdown(doc: &Doc) -> String {
     let mut out = format!("# Transcript: session {}\n\n", doc.session);
     let _ = writeln!(out, "- Input: {}", doc.input);
     let _ = writeln!(out, "- Folder: `{}`\n", doc.folder);
-    for u in &doc.utterances {
-        let _ = writeln!(out, "**[{}]** {}\n", mmss(u.start), u.text);
+    // A paragraph with the time it starts; "new line" as a Markdown line break.
+    for p in &doc.compose().paragraphs {
+        let text = p.text().replace('\n', "  \n");
+        let _ = writeln!(out, "**[{}]** {text}\n", mmss(p.start_s()));
     }
     // One trailing newline, not a blank line.
     while out.ends_with("\n\n") {
@@ -133,16 +194,19 @@ fn markdown(doc: &Doc) -> String {
 /// SRT and VTT cues: `header(i)`, `start --> end`, text, blank line.
 fn subtitles(doc: &Doc, frac_sep: &str, header: impl Fn(usize) -> String) -> String {
     let mut out = String::new();
-    for (i, u) in doc.utterances.iter().enumerate() {
+    // One cue per utterance that stays (not the spoken commands, nor what they took back).
+    let prose = doc.compose();
+    for (i, u) in prose.kept().enumerate() {
+        let (u, text) = (u.span, u.text);
         // A cue must not end before it starts, whatever the input says.
-        let end = u.end.max(u.start);
+        let end = u.end_s.max(u.start_s);
         let _ = write!(
             out,
             "{}{} --> {}\n{}\n\n",
             header(i),
-            timestamp(u.start, frac_sep),
+            timestamp(u.start_s, frac_sep),
             timestamp(end, frac_sep),
-            u.text
+            text.trim()
         );
     }
     if out.ends_with("\n\n") {
@@ -187,15 +251,71 @@ mod tests {
                     text: "An hour later.".into(),
                 },
             ],
+            prose: ProseConfig::default(),
         }
     }
 
     #[test]
-    fn txt_is_one_line_per_utterance() {
+    fn txt_is_one_line_per_paragraph_with_blank_lines_between() {
+        // An hour apart: two paragraphs.
         assert_eq!(
             render(&doc(), Format::Txt),
-            "Hello there.\nAn hour later.\n"
+            "Hello there.\n\nAn hour later.\n"
         );
+        assert_eq!(
+            render(&dictation(), Format::Txt),
+            "Dear Anna,\nthanks for the notes, see you Monday.\n\nSend it Tuesday.\n"
+        );
+    }
+
+    /// Pauses under 3 s, "new line", "scratch that", "new paragraph".
+    fn dictation() -> Doc {
+        let utt = |id: u64, start: f64, text: &str| Utterance {
+            id: UtteranceId(id),
+            start,
+            end: start + 1.0,
+            text: text.into(),
+        };
+        Doc {
+            utterances: vec![
+                utt(1, 0.0, "Dear Anna,"),
+                utt(2, 1.5, "New line."),
+                utt(3, 3.0, "thanks for the notes."),
+                utt(4, 4.5, "see you Monday."),
+                utt(5, 6.0, "New paragraph."),
+                utt(6, 7.5, "Send it Friday."),
+                utt(7, 9.0, "Scratch that."),
+                utt(8, 10.5, "Send it Tuesday."),
+            ],
+            ..doc()
+        }
+    }
+
+    #[test]
+    fn every_format_applies_the_spoken_commands() {
+        let md = render(&dictation(), Format::Markdown);
+        assert!(
+            md.contains("**[00:00]** Dear Anna,  \nthanks for the notes, see you Monday.\n\n**[00:10]** Send it Tuesday.\n"),
+            "{md}"
+        );
+        for f in [Format::Srt, Format::Vtt] {
+            let out = render(&dictation(), f);
+            assert_eq!(
+                out.matches(" --> ").count(),
+                4,
+                "{f:?}: one cue per kept utterance\n{out}"
+            );
+            assert!(
+                !out.contains("New line") && !out.contains("Scratch") && !out.contains("Friday"),
+                "{out}"
+            );
+        }
+        let v: serde_json::Value =
+            serde_json::from_str(&render(&dictation(), Format::Json)).unwrap();
+        assert_eq!(v["utterances"].as_array().unwrap().len(), 8, "all as said");
+        assert_eq!(v["paragraphs"][0]["ids"], serde_json::json!([1, 3, 4]));
+        assert_eq!(v["paragraphs"][1]["text"], "Send it Tuesday.");
+        assert_eq!(v["left_out"], serde_json::json!([2, 5, 6, 7]));
     }
 
     #[test]
@@ -252,6 +372,7 @@ mod tests {
                 end: 1.0,
                 text: "hi\x1b]52;c;aGk=\x07 there\u{9b}2J\nnext".into(),
             }],
+            prose: ProseConfig::default(),
         };
         for f in Format::ALL {
             let out = render(&doc, f);

@@ -27,6 +27,7 @@ pub mod models;
 pub mod ortlib;
 pub mod paths;
 pub mod pool;
+pub mod prose;
 pub mod protocol;
 pub mod session;
 pub mod sessions_cmd;

@@ -58,7 +58,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         Some(Command::Devices) => devices(),
         Some(Command::Sessions { action }) => {
             let root = cfg.sessions_dir.clone().unwrap_or_else(paths::sessions_dir);
-            recorder::sessions_cmd::run(action, &root, || {
+            recorder::sessions_cmd::run(action, &root, &cfg.prose, || {
                 let ecfg = engine_config(&cfg)?;
                 ortlib::init(cfg.models_dir.as_deref())?;
                 Ok(ecfg)
@@ -154,6 +154,7 @@ fn live(args: recorder::cli::RunArgs, cfg: &Config, log: Option<PathBuf>) -> any
             });
         }
         app.vocabulary = cfg.vocabulary.clone();
+        app.prose = cfg.prose.clone();
         // Checked when the config was loaded; an error here would be a bug, still reported.
         app.keys = recorder::app::KeyMap::new(&cfg.keys).map_err(anyhow::Error::msg)?;
         app.log = log.clone();

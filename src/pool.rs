@@ -16,8 +16,10 @@ use crate::protocol::{Segment, Timings};
 use crate::session::Journal;
 use crate::vocab::{RecordingId, UtteranceId, UtteranceRef};
 
+pub mod context;
 mod process;
 mod slot;
+pub use context::Context;
 use slot::Slot;
 
 /// How to start a worker process.
@@ -104,6 +106,9 @@ pub struct Job {
     pub closed_at: Instant,
     /// The session journal its result is written to.
     pub journal: Option<Arc<Journal>>,
+    /// The session's texts so far: the one before this utterance goes into its prompt, and
+    /// its own final text is recorded there.
+    pub context: Option<Arc<Context>>,
     /// Whose utterance it is: a recording's (or a foreground resume's), or an earlier
     /// session's being resumed in the background (their ids may be equal: each session
     /// counts from 1).
@@ -117,8 +122,14 @@ impl Job {
             utt,
             closed_at: Instant::now(),
             journal,
+            context: None,
             origin,
         }
+    }
+
+    /// With the session's texts (see [`Job::context`]).
+    pub fn with_context(self, context: Option<Arc<Context>>) -> Job {
+        Job { context, ..self }
     }
 
     pub fn id(&self) -> UtteranceId {

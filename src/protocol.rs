@@ -179,14 +179,21 @@ impl DecodeOptions {
 
     /// The initial prompt: whisper continues the style and spelling of what it is shown, so
     /// a plain comma-separated list of the words works (whisper's docs: "glossary" prompts).
-    pub fn prompt(&self) -> Option<String> {
+    /// `context`, the text said just before, comes last: nearest to the audio, it is what
+    /// whisper continues (case and punctuation of a sentence that goes on after a pause).
+    pub fn prompt(&self, context: Option<&str>) -> Option<String> {
         let words: Vec<&str> = self
             .vocabulary
             .iter()
             .map(|w| w.trim())
             .filter(|w| !w.is_empty())
             .collect();
-        (!words.is_empty()).then(|| format!("{}.", words.join(", ")))
+        let glossary = (!words.is_empty()).then(|| format!("{}.", words.join(", ")));
+        let context = context.map(str::trim).filter(|c| !c.is_empty());
+        match (glossary, context) {
+            (Some(g), Some(c)) => Some(format!("{g} {c}")),
+            (g, c) => g.or_else(|| c.map(String::from)),
+        }
     }
 }
 
@@ -205,6 +212,9 @@ pub enum Request {
         /// The VAD's evidence and, for an overlapped split, which words to keep.
         #[serde(default)]
         hints: Hints,
+        /// The text said just before (bounded by the parent), for whisper's prompt.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        context: Option<String>,
     },
 }
 
@@ -352,6 +362,7 @@ mod tests {
             id: UtteranceId(3),
             wav: "/tmp/a b.wav".into(),
             interim: true,
+            context: Some("And so my fellow Americans.".into()),
             hints: Hints {
                 voiced_ms: 640,
                 vad_sure: true,
@@ -442,6 +453,7 @@ mod fuzz {
             wav: wav.clone(),
             interim: false,
             hints: Hints::default(),
+            context: None,
         };
         let line = encode(&r);
         assert_eq!(decode_request(&line).unwrap(), r);
@@ -450,6 +462,7 @@ mod fuzz {
             wav: "/data/x.wav".into(),
             interim: false,
             hints: Hints::default(),
+            context: None,
         };
         assert!(
             encode(&plain).contains("\"/data/x.wav\""),

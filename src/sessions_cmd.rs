@@ -8,6 +8,7 @@ use crate::cli::SessionsCommand;
 use crate::engine::{Drive, Engine, EngineConfig, EngineEvent};
 use crate::export::{self, Doc, Format};
 use crate::inert::inert_line;
+use crate::prose::ProseConfig;
 use crate::session::{self, Session};
 
 fn status(s: &Session) -> String {
@@ -53,7 +54,7 @@ fn format_of(name: &str) -> Format {
         .unwrap_or(Format::Txt)
 }
 
-fn doc(s: &Session) -> Doc {
+fn doc(s: &Session, prose: &ProseConfig) -> Doc {
     let utterances = s
         .utterances
         .values()
@@ -71,6 +72,7 @@ fn doc(s: &Session) -> Doc {
         input: s.input.clone(),
         folder: s.dir.display().to_string(),
         utterances,
+        prose: prose.clone(),
     }
 }
 
@@ -78,12 +80,13 @@ fn doc(s: &Session) -> Doc {
 pub fn run(
     action: SessionsCommand,
     root: &Path,
+    prose: &ProseConfig,
     engine_cfg: impl FnOnce() -> anyhow::Result<EngineConfig>,
 ) -> anyhow::Result<i32> {
     match action {
         SessionsCommand::List => list(root),
         SessionsCommand::Show { id } => show(root, &id),
-        SessionsCommand::Export { id, format, out } => export_to(root, &id, &format, out),
+        SessionsCommand::Export { id, format, out } => export_to(root, &id, &format, out, prose),
         SessionsCommand::Resume { id, discarded } => resume_cmd(root, &id, discarded, engine_cfg),
     }
 }
@@ -135,9 +138,10 @@ fn export_to(
     id: &str,
     format: &str,
     out: Option<std::path::PathBuf>,
+    prose: &ProseConfig,
 ) -> anyhow::Result<i32> {
     let s = session::find(root, id).map_err(anyhow::Error::msg)?;
-    let text = export::render(&doc(&s), format_of(format));
+    let text = export::render(&doc(&s, prose), format_of(format));
     match out {
         // 0600 whatever the umask: it is what the user said.
         Some(path) => session::private_create(&path)

@@ -114,7 +114,26 @@ pub fn lines(app: &App, width: usize) -> Vec<HelpLine> {
         place("audio", dir.display().to_string());
     }
     out.extend(vocabulary(app, width));
+    if let Some(say) = spoken_commands(&app.prose) {
+        out.push(vec![
+            (" say   ".into(), HelpTone::Label),
+            (truncate(&say, width.saturating_sub(7)), HelpTone::Plain),
+        ]);
+    }
     out
+}
+
+/// The spoken commands in force, as the help lists them (they apply to the exports and `Y`).
+fn spoken_commands(p: &crate::prose::ProseConfig) -> Option<String> {
+    let on: Vec<&str> = [
+        (p.new_paragraph, "\"new paragraph\""),
+        (p.new_line, "\"new line\""),
+        (p.scratch_that, "\"scratch that\""),
+    ]
+    .into_iter()
+    .filter_map(|(on, what)| on.then_some(what))
+    .collect();
+    (!on.is_empty()).then(|| on.join(", "))
 }
 
 /// The config's vocabulary (what whisper is primed with), wrapped under its label so the user

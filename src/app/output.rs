@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use super::{App, Effect, EntryKey, NoticeLevel, Overlay, Session};
 use crate::export::{self, Format};
+use crate::prose::Said;
 
 impl App {
     /// Copies the selected utterance, or the newest finished one when none is selected.
@@ -48,9 +49,23 @@ impl App {
             .history
             .sessions()
             .iter()
+            // As the txt export lays them out: paragraphs, spoken commands applied.
             .map(|s| {
-                let texts: Vec<&str> = s.entries.values().filter_map(|e| e.text()).collect();
-                texts.join("\n")
+                let said: Vec<Said<'_>> = s
+                    .entries
+                    .iter()
+                    .filter_map(|(&id, e)| {
+                        let text = e.text()?;
+                        Some(Said {
+                            id,
+                            span: e.span,
+                            text,
+                        })
+                    })
+                    .collect();
+                let prose = crate::prose::compose(&said, &self.prose);
+                let paragraphs: Vec<String> = prose.paragraphs.iter().map(|p| p.text()).collect();
+                paragraphs.join("\n\n")
             })
             .filter(|text| !text.is_empty())
             .collect();
@@ -125,7 +140,7 @@ impl App {
             );
             return vec![];
         };
-        let (doc, pending) = export_doc(session, &dir);
+        let (doc, pending) = export_doc(session, &dir, &self.prose);
         let mut note = format!("{} utterances", doc.utterances.len());
         if pending > 0 {
             note.push_str(&format!(", {pending} still pending left out"));
@@ -166,7 +181,11 @@ impl App {
 }
 
 /// The finished utterances of `session`, and how many are still pending (left out).
-fn export_doc(session: &Session, dir: &Path) -> (export::Doc, usize) {
+fn export_doc(
+    session: &Session,
+    dir: &Path,
+    prose: &crate::prose::ProseConfig,
+) -> (export::Doc, usize) {
     let utterances = session
         .entries
         .iter()
@@ -189,6 +208,7 @@ fn export_doc(session: &Session, dir: &Path) -> (export::Doc, usize) {
         input: session.input.clone(),
         folder: PathBuf::from(dir).display().to_string(),
         utterances,
+        prose: prose.clone(),
     };
     (doc, pending)
 }

@@ -96,7 +96,8 @@ fn capital_y_copies_every_session() {
     let effects = app.update(ch('Y'));
     assert_eq!(
         copied_text(&effects),
-        Some(("one\ntwo\nthree\n\nfour", "the whole transcript"))
+        // 10 s apart: a paragraph each (as the txt export has them).
+        Some(("one\n\ntwo\n\nthree\n\nfour", "the whole transcript"))
     );
     app.update(Msg::Copied {
         what: "the whole transcript".into(),

@@ -7,9 +7,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::{EngineConfig, EngineEvent, Recording, Source, on_audio_event};
+use super::{EngineConfig, EngineEvent, Outlets, Recording, Source, on_audio_event};
 use crate::audio::pipeline::{self, AudioEvent, PipelineConfig};
-use crate::pool::Submitter;
+use crate::pool::{Context, Submitter};
 use crate::session::{self, Entry, Journal};
 use crate::store::Store;
 use crate::vocab::{RecordingId, UtteranceId};
@@ -45,11 +45,18 @@ pub(super) fn open_recording(
     let store = Store::new(journal.clone())?;
     let vad: pipeline::VadFactory = Box::new(crate::audio::vad::silero);
     let first_id = UtteranceId(next_id.load(Ordering::SeqCst));
+    let out = Outlets {
+        rec,
+        events,
+        pool: submitter,
+        journal,
+        context: Arc::new(Context::new(cfg.context_chars)),
+    };
     let emit = move |ev: AudioEvent| {
         if let AudioEvent::Utterance(utt) = &ev {
             next_id.fetch_max(utt.id.0 + 1, Ordering::SeqCst);
         }
-        on_audio_event(rec, ev, &events, &submitter, &journal)
+        on_audio_event(ev, &out)
     };
     let pcfg = PipelineConfig {
         segmenter: cfg.segmenter.clone(),

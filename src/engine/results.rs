@@ -106,6 +106,9 @@ impl Forwarder {
             }
         };
         let text = seams.reconcile(job.id(), &job.utt.hints, text);
+        if let Some(c) = &job.context {
+            c.record(job.id(), &text);
+        }
         let entry = Entry::Transcribed {
             id: job.id(),
             text: text.clone(),
@@ -132,6 +135,9 @@ impl Forwarder {
     }
 
     async fn failed(&mut self, job: Job, reason: JobFailure) -> EngineEvent {
+        if let Some(c) = &job.context {
+            c.record(job.id(), "");
+        }
         let entry = Entry::Failed {
             id: job.id(),
             reason: reason.to_string(),

@@ -8,6 +8,7 @@
 //!
 //! Guards are switched per run with `RECORDER_GUARDS` (see [`crate::worker::guards`]).
 
+pub mod longform;
 pub mod manifest;
 pub mod noise;
 pub mod normalize;
@@ -56,6 +57,15 @@ pub async fn run(cfg: &Config, args: EvalArgs, json: bool) -> anyhow::Result<i32
             print!("{}", short::text(&r));
         }
         return Ok(i32::from(r.failures > 0));
+    }
+    if args.long_form {
+        let r = longform::run(cfg, &clips, tmp.path(), args.no_vad).await?;
+        if json {
+            println!("{}", serde_json::to_string(&r)?);
+        } else {
+            print!("{}", longform::text(&r));
+        }
+        return Ok(i32::from(r.runs.iter().any(|r| r.failures > 0)));
     }
     if !args.shifts.is_empty() {
         let r = shifts::run(cfg, &clips, tmp.path(), &args.shifts).await?;

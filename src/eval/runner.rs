@@ -51,15 +51,9 @@ pub struct ClipRun {
 }
 
 impl ClipRun {
-    /// The utterance texts joined: what a user would have read.
+    /// The utterance texts joined as the exports join them: what a user would have read.
     pub fn text(&self) -> String {
-        let parts: Vec<&str> = self
-            .utterances
-            .iter()
-            .map(|u| u.text.trim())
-            .filter(|t| !t.is_empty())
-            .collect();
-        parts.join(" ")
+        crate::prose::join(self.utterances.iter().map(|u| u.text.as_str()))
     }
 
     pub fn failures(&self) -> usize {

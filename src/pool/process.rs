@@ -135,6 +135,14 @@ impl WorkerProc {
             wav: job.utt.wav.clone(),
             interim,
             hints: job.utt.hints,
+            // Not for the second part of an overlapped split: its audio starts with words the
+            // first part's text ends with, and whisper, shown them, skipped on past them (a
+            // 31 s monologue lost 19 words after the seam: tests/split.rs).
+            context: job
+                .context
+                .as_ref()
+                .filter(|_| job.utt.hints.keep_from_s.is_none())
+                .and_then(|c| c.before(job.id())),
         });
         let stdin = self
             .stdin

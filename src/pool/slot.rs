@@ -254,6 +254,11 @@ impl Slot {
                         total_ms: ms_between(job.closed_at, Instant::now()),
                         attempts: attempt,
                     };
+                    // Here, before this slot takes the next job: that job's prompt needs it
+                    // (the results task records the seam-reconciled text again later).
+                    if let Some(c) = &job.context {
+                        c.record(job.id(), &text);
+                    }
                     let _ = self.events.send(PoolEvent::Done {
                         job,
                         text,

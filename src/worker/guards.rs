@@ -36,9 +36,11 @@ pub struct Guards {
     pub max_tokens: bool,
     /// Collapses a phrase repeated many times in a row to one copy.
     pub repeats: bool,
+    /// Decodes again without the context a result that repeats it ([`echo`]).
+    pub echo: bool,
 }
 
-const NAMES: [&str; 8] = [
+const NAMES: [&str; 9] = [
     "nst",
     "tags",
     "phrases",
@@ -47,6 +49,7 @@ const NAMES: [&str; 8] = [
     "fallback",
     "max_tokens",
     "repeats",
+    "echo",
 ];
 
 impl Default for Guards {
@@ -70,6 +73,7 @@ impl Guards {
             fallback: true,
             max_tokens: true,
             repeats: true,
+            echo: true,
         }
     }
 
@@ -91,6 +95,7 @@ impl Guards {
             "fallback" => &mut self.fallback,
             "max_tokens" => &mut self.max_tokens,
             "repeats" => &mut self.repeats,
+            "echo" => &mut self.echo,
             _ => return None,
         })
     }
@@ -147,7 +152,7 @@ impl Guards {
             .collect();
         match on.len() {
             0 => "none".into(),
-            8 => "all".into(),
+            9 => "all".into(),
             _ => on.join(","),
         }
     }
@@ -412,6 +417,9 @@ pub fn filter(g: &Guards, segments: Vec<Segment>, level: &Level, vad_sure: bool)
     }
     kept
 }
+
+pub mod echo;
+pub use echo::echoes;
 
 #[cfg(test)]
 mod tests;

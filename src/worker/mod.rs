@@ -157,11 +157,12 @@ pub fn run(model: &Path, threads: usize, options: DecodeOptions) -> anyhow::Resu
                 wav,
                 interim,
                 hints,
+                context,
             }) => {
                 // A signal meant for an earlier pass must not cut this one short.
                 INTERRUPT.store(false, std::sync::atomic::Ordering::SeqCst);
                 whisper.interruptible = interim;
-                job(&mut whisper, id, &wav, &hints)
+                job(&mut whisper, id, &wav, &hints, context.as_deref())
             }
             Err(e) => {
                 // A parent that speaks garbage is broken; say so and stop.
@@ -174,7 +175,13 @@ pub fn run(model: &Path, threads: usize, options: DecodeOptions) -> anyhow::Resu
     Ok(())
 }
 
-fn job(whisper: &mut Whisper, id: UtteranceId, wav_path: &Path, hints: &Hints) -> Response {
+fn job(
+    whisper: &mut Whisper,
+    id: UtteranceId,
+    wav_path: &Path,
+    hints: &Hints,
+    context: Option<&str>,
+) -> Response {
     let t0 = Instant::now();
     let samples = match wav::read_16k_mono(wav_path) {
         Ok(s) => s,
@@ -185,7 +192,7 @@ fn job(whisper: &mut Whisper, id: UtteranceId, wav_path: &Path, hints: &Hints) -
             };
         }
     };
-    match whisper.transcribe(&samples, hints) {
+    match whisper.transcribe(&samples, hints, context) {
         Ok(o) => Response::Done {
             id,
             text: o.text,

@@ -150,7 +150,8 @@ fn params<'a>(call: &Call<'a>, marks: &'a Marks) -> FullParams<'a, 'a> {
             p.set_abort_callback_user_data(std::ptr::from_ref(flag).cast_mut().cast::<c_void>());
         }
     }
-    // Each utterance stands alone: carrying text over lets one hallucination seed the next.
+    // whisper.cpp's own carry-over stays off: the only text carried from one utterance to the
+    // next is the bounded context the parent sends, which the echo guard checks.
     p.set_no_context(true);
     p.set_suppress_blank(true);
     p.set_suppress_nst(call.guards.nst);
@@ -190,7 +191,13 @@ fn params<'a>(call: &Call<'a>, marks: &'a Marks) -> FullParams<'a, 'a> {
 }
 
 impl Whisper {
-    pub fn transcribe(&mut self, samples: &[f32], hints: &Hints) -> anyhow::Result<Output> {
+    /// Decodes one utterance; `context` (the text said just before) goes into the prompt.
+    pub fn transcribe(
+        &mut self,
+        samples: &[f32],
+        hints: &Hints,
+        context: Option<&str>,
+    ) -> anyhow::Result<Output> {
         let level = guards::level(samples);
         if self.guards.energy && guards::too_weak(&level) {
             tracing::debug!(
@@ -210,8 +217,8 @@ impl Whisper {
         } else {
             "en".to_string()
         };
-        let prompt = self.options.prompt();
-        let call = Call {
+        let prompt = self.options.prompt(context);
+        let mut call = Call {
             threads: self.threads,
             language: &language,
             translate: self.options.translate && self.multilingual,
@@ -227,15 +234,19 @@ impl Whisper {
         if audio.len() < 17_600 {
             audio.resize(17_600, 0.0);
         }
-        self.decode(&call, &marks, &audio)?;
-        let mut raw = self.collect_segments(hints);
-        let mut segments = guards::filter(&self.guards, raw.clone(), &level, hints.vad_sure);
-        let look = segments.is_empty() && self.guards.fallback && !self.interruptible;
-        if look
-            && guards::worth_a_greedy_look(&level)
-            && let Some(greedy) = self.greedy_look(&call, &marks, &audio, hints, &level)?
+        let (mut raw, mut segments) = self.guarded(&call, &marks, &audio, hints, &level)?;
+        if let Some(context) = context
+            && self.guards.echo
+            && guards::echoes(context, &Segment::join(&segments))
         {
-            (raw, segments) = greedy;
+            tracing::debug!(
+                context,
+                ?segments,
+                "echo of the context: decoded without it"
+            );
+            let plain = self.options.prompt(None);
+            call.prompt = plain.as_deref();
+            (raw, segments) = self.guarded(&call, &marks, &audio, hints, &level)?;
         }
         let done = Instant::now();
         let no_speech_prob = raw.iter().map(|s| s.no_speech_prob).fold(0.0, f32::max);
@@ -249,6 +260,29 @@ impl Whisper {
             encode_ms: ms(enc_end.saturating_duration_since(enc_start)),
             decode_ms: ms(done.saturating_duration_since(enc_end)),
         })
+    }
+
+    /// One decode with the guards applied: whisper's segments and those the guards keep
+    /// (with a greedy look at a final pass that came out empty).
+    fn guarded(
+        &mut self,
+        call: &Call<'_>,
+        marks: &Marks,
+        audio: &[f32],
+        hints: &Hints,
+        level: &guards::Level,
+    ) -> anyhow::Result<(Vec<Segment>, Vec<Segment>)> {
+        self.decode(call, marks, audio)?;
+        let raw = self.collect_segments(hints);
+        let segments = guards::filter(&self.guards, raw.clone(), level, hints.vad_sure);
+        let look = segments.is_empty() && self.guards.fallback && !self.interruptible;
+        if look
+            && guards::worth_a_greedy_look(level)
+            && let Some(greedy) = self.greedy_look(call, marks, audio, hints, level)?
+        {
+            return Ok(greedy);
+        }
+        Ok((raw, segments))
     }
 
     /// Runs whisper on `audio` with the encoder window sized to it (see `speed`). A shortened
