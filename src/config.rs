@@ -70,7 +70,10 @@ impl Default for Config {
             max_attempts: 3,
             translate: false,
             vocabulary: Vec::new(),
-            context_chars: crate::pool::context::DEFAULT_CHARS,
+            // Off by default: with it tiny.en reads JFK's "ask not" as "S NOT" every time
+            // (tests/transcribe.rs), while it takes fragments down on the long-form eval
+            // (README "Long-form dictation"). 200 is the measured setting.
+            context_chars: 0,
             start_idle: false,
             segmenter: SegmenterConfig::default(),
             interim: true,

@@ -32,6 +32,7 @@ pub mod protocol;
 pub mod session;
 pub mod sessions_cmd;
 pub mod store;
+pub mod text;
 pub mod tui;
 pub mod ui;
 pub mod vocab;

@@ -77,16 +77,7 @@ pub enum Command {
 impl Command {
     /// The command `text` is, if it is one that `cfg` has on ("New paragraph." is).
     pub fn of(text: &str, cfg: &ProseConfig) -> Option<Command> {
-        let words: Vec<String> = text
-            .split_whitespace()
-            .map(|w| {
-                w.chars()
-                    .filter(|c| c.is_alphanumeric())
-                    .flat_map(char::to_lowercase)
-                    .collect::<String>()
-            })
-            .filter(|w| !w.is_empty())
-            .collect();
+        let words = crate::text::keys(text);
         let words: Vec<&str> = words.iter().map(String::as_str).collect();
         match words.as_slice() {
             ["new", "paragraph"] if cfg.new_paragraph => Some(Command::NewParagraph),

@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 
+use crate::text::key;
 use crate::vocab::UtteranceId;
 
 #[derive(Debug, Default)]
@@ -42,14 +43,6 @@ fn stable_end(words: &[String], stable: &[String]) -> Option<usize> {
         })
         .map(|k| k + n)
         .or((words.len() >= n).then_some(n))
-}
-
-/// Words compared without case and punctuation ("Hello," agrees with "hello").
-fn key(w: &str) -> String {
-    w.chars()
-        .filter(|c| c.is_alphanumeric())
-        .flat_map(char::to_lowercase)
-        .collect()
 }
 
 impl Tracker {

@@ -9,6 +9,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::text::{key, keys};
 use crate::vocab::{Hints, UtteranceId};
 
 /// At most this many words can be doubled at a seam (a margin of a quarter second each side
@@ -46,20 +47,6 @@ impl Seams {
         }
         text
     }
-}
-
-fn key(word: &str) -> String {
-    word.chars()
-        .filter(|c| c.is_alphanumeric())
-        .flat_map(char::to_lowercase)
-        .collect()
-}
-
-fn keys(text: &str) -> Vec<String> {
-    text.split_whitespace()
-        .map(key)
-        .filter(|k| !k.is_empty())
-        .collect()
 }
 
 /// The number of words that both end `first` and start `second`.

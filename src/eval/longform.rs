@@ -95,11 +95,7 @@ fn words(text: &str, ends: bool) -> Vec<Word> {
     let mut out: Vec<Word> = text
         .split_whitespace()
         .filter_map(|raw| {
-            let key: String = raw
-                .chars()
-                .filter(|c| c.is_alphanumeric())
-                .flat_map(char::to_lowercase)
-                .collect();
+            let key = crate::text::key(raw);
             let stop = raw
                 .trim_end_matches(['"', '\'', ')'])
                 .ends_with(['.', '!', '?']);
@@ -118,37 +114,8 @@ fn words(text: &str, ends: bool) -> Vec<Word> {
 /// For each hypothesis word, the reference word a cheapest alignment pairs it with (`None`:
 /// inserted).
 fn align(reference: &[Word], hyp: &[Word]) -> Vec<Option<usize>> {
-    let (n, m) = (reference.len(), hyp.len());
-    let mut cost = vec![vec![0usize; m + 1]; n + 1];
-    for (i, row) in cost.iter_mut().enumerate() {
-        row[0] = i;
-    }
-    for (j, c) in cost[0].iter_mut().enumerate() {
-        *c = j;
-    }
-    for i in 1..=n {
-        for j in 1..=m {
-            let same = reference[i - 1].key == hyp[j - 1].key;
-            cost[i][j] = (cost[i - 1][j - 1] + usize::from(!same))
-                .min(cost[i - 1][j] + 1)
-                .min(cost[i][j - 1] + 1);
-        }
-    }
-    let mut pairs = vec![None; m];
-    let (mut i, mut j) = (n, m);
-    while i > 0 && j > 0 {
-        let same = reference[i - 1].key == hyp[j - 1].key;
-        if cost[i][j] == cost[i - 1][j - 1] + usize::from(!same) {
-            pairs[j - 1] = Some(i - 1);
-            i -= 1;
-            j -= 1;
-        } else if cost[i][j] == cost[i - 1][j] + 1 {
-            i -= 1;
-        } else {
-            j -= 1;
-        }
-    }
-    pairs
+    let keys = |w: &[Word]| w.iter().map(|w| w.key.clone()).collect::<Vec<_>>();
+    wer::hyp_pairs(&keys(reference), &keys(hyp))
 }
 
 /// (sentence breaks in `hyp`, of those not in `reference`). A break counts as the

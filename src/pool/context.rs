@@ -10,7 +10,8 @@ use std::sync::Mutex;
 
 use crate::vocab::UtteranceId;
 
-/// The default bound on the context, in characters: about 50 tokens, a sentence or two.
+/// The measured bound on the context (`context_chars = 200`; off by default, see the
+/// config), in characters: about 50 tokens, a sentence or two.
 /// whisper.cpp keeps at most 223 prompt tokens, the vocabulary included.
 pub const DEFAULT_CHARS: usize = 200;
 

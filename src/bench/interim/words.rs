@@ -6,15 +6,7 @@
 /// Words as compared throughout: lower case, letters and digits only ("Hello," = "hello");
 /// tokens with neither (a dash, "×") are left out.
 pub fn words(text: &str) -> Vec<String> {
-    text.split_whitespace()
-        .map(|w| {
-            w.chars()
-                .filter(|c| c.is_alphanumeric())
-                .flat_map(char::to_lowercase)
-                .collect::<String>()
-        })
-        .filter(|w| !w.is_empty())
-        .collect()
+    crate::text::keys(text)
 }
 
 /// One interim event as received: when (s since the feed started), its stable words and all

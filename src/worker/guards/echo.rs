@@ -4,18 +4,7 @@
 //! again without the context (nothing is dropped: the plain decode is what every utterance
 //! got before the context existed).
 
-/// Words compared without case and punctuation ("Americans." agrees with "americans").
-fn keys(text: &str) -> Vec<String> {
-    text.split_whitespace()
-        .map(|w| {
-            w.chars()
-                .filter(|c| c.is_alphanumeric())
-                .flat_map(char::to_lowercase)
-                .collect::<String>()
-        })
-        .filter(|k| !k.is_empty())
-        .collect()
-}
+use crate::text::keys;
 
 /// A result this short that the context also holds is taken as said again ("Thank you."
 /// twice), not as an echo.
