@@ -247,6 +247,18 @@ say "accuracy: recorder eval over the eval set (+ generated noise), as recorded 
 # The same run scored with the standard Whisper English normaliser beside ours.
 "$BIN" --threads "$THREADS" eval "$MANIFEST" --json >"$OUT/eval.json" 2>/dev/null || true
 "$VENV/bin/python" "$ROOT/scripts/wer_whisper.py" "$OUT/eval.json" >"$OUT/eval-whisper-norm.txt" 2>&1 || true
+# Long-form dictation (README "Long-form dictation"): the reader and mixed sets as one
+# recording each, with the settle pass (the default), without it, and whole-recording
+# whisper with no VAD (the goal); about a minute. Scored with both normalisers.
+say "long-form: recorder eval --long-form, settle pass on / off, and no VAD"
+"$BIN" --threads "$THREADS" eval "$MANIFEST" --long-form --json >"$OUT/long-settle.json" 2>/dev/null || true
+RECORDER_SETTLE_PAUSE_S=0 "$BIN" --threads "$THREADS" eval "$MANIFEST" --long-form --json \
+  >"$OUT/long-no-settle.json" 2>/dev/null || true
+"$BIN" --threads "$THREADS" eval "$MANIFEST" --long-form --no-vad --json >"$OUT/long-no-vad.json" 2>/dev/null || true
+"$VENV/bin/python" "$ROOT/scripts/longform_whisper.py" \
+  "settle pass (default)" "$OUT/long-settle.json" \
+  "no settle pass" "$OUT/long-no-settle.json" \
+  "whole recording, no VAD" "$OUT/long-no-vad.json" >"$OUT/long-form.md" 2>&1 || true
 echo "load:    $(load) after accuracy" >>"$OUT/machine.txt"
 
 # --- 6. nothing lost: the chunk grid (README "Nothing lost") ------------------------------------
@@ -296,6 +308,10 @@ echo "load:    $(load) at the end; $((SECONDS - t_start)) s in all" >>"$OUT/mach
     tail -n 1 "$OUT/mic.txt"
   fi
   echo '```'
+  echo
+  echo "**Long-form dictation** (\`recorder eval --long-form\`: each set as one recording with 0.5-3 s pauses; README \"Long-form dictation\")"
+  echo
+  cat "$OUT/long-form.md"
 } >"$ROOT/bench/results.md"
 cat "$ROOT/bench/results.md"
 say "done in $((SECONDS - t_start)) s; table in bench/results.md, raw data in .bench/last/"

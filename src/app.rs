@@ -482,6 +482,16 @@ impl App {
                 self.history.interim(rec, id, stable, tentative);
                 self.dirty = true;
             }
+            EngineEvent::Settled {
+                rec,
+                texts: Ok(texts),
+                ..
+            } => {
+                for (id, text) in texts {
+                    self.history.settle(rec, id, &text);
+                }
+                self.content_changed();
+            }
             _ => {}
         }
     }

@@ -40,6 +40,11 @@ pub struct Config {
     /// case and punctuation (0: each utterance alone). `RECORDER_CONTEXT_CHARS` overrides it
     /// (for measurement).
     pub context_chars: usize,
+    /// After this many seconds of silence (and at a pause or stop), the utterances since the
+    /// last settle are decoded again as one piece on an idle worker and replace the first
+    /// texts where whisper is surer of the whole (0: off). `RECORDER_SETTLE_PAUSE_S`
+    /// overrides it (for measurement).
+    pub settle_pause_s: f64,
     /// Open the TUI stopped instead of recording at once (as `--idle` does).
     pub start_idle: bool,
     pub segmenter: SegmenterConfig,
@@ -74,6 +79,7 @@ impl Default for Config {
             // (tests/transcribe.rs), while it takes fragments down on the long-form eval
             // (README "Long-form dictation"). 200 is the measured setting.
             context_chars: 0,
+            settle_pause_s: crate::engine::settle::DEFAULT_PAUSE_S,
             start_idle: false,
             segmenter: SegmenterConfig::default(),
             interim: true,
@@ -145,6 +151,12 @@ impl Config {
             return Err(format!(
                 "context_chars must be 0..=400, not {} (whisper reads at most ~220 tokens of prompt, the vocabulary included)",
                 self.context_chars
+            ));
+        }
+        if !(self.settle_pause_s == 0.0 || (0.5..=60.0).contains(&self.settle_pause_s)) {
+            return Err(format!(
+                "settle_pause_s must be 0 (off) or 0.5..=60 seconds, not {}",
+                self.settle_pause_s
             ));
         }
         if let Some(lang) = &self.language {

@@ -21,6 +21,7 @@ pub mod interim;
 pub mod junction;
 mod open;
 mod results;
+pub mod settle;
 
 pub use drive::Drive;
 pub use open::Opened;
@@ -99,6 +100,17 @@ pub enum EngineEvent {
         id: UtteranceId,
         error: Option<String>,
     },
+    /// A settle pass re-decoded utterances `ids` of recording `rec` as one piece: their new
+    /// texts (journaled as `settled`), or why their first texts stand.
+    Settled {
+        rec: RecordingId,
+        ids: Vec<UtteranceId>,
+        texts: Result<Vec<(UtteranceId, String)>, String>,
+        worker_ms: f64,
+    },
+    /// Recording `rec` has stopped and nothing of it is left to settle (after its last
+    /// `Settled`, or at once when the settle pass is off): its texts are final.
+    RecordingSettled { rec: RecordingId },
     /// Worker pool state changed.
     Workers {
         busy: usize,
@@ -146,6 +158,9 @@ pub struct EngineConfig {
     /// Characters of the text before an utterance in its prompt (0: none; see
     /// [`crate::pool::context`]).
     pub context_chars: usize,
+    /// Silence after which the utterances since the last settle are decoded again as one
+    /// piece (None: no settle pass; see [`settle`]).
+    pub settle_pause: Option<Duration>,
     /// How workers are started (default: this binary in worker mode).
     pub worker: Option<WorkerSpec>,
 }
@@ -181,6 +196,7 @@ impl EngineConfig {
                 .unwrap_or_else(crate::paths::sessions_dir),
             interim: None,
             context_chars: context_chars(cfg.context_chars),
+            settle_pause: settle_pause(cfg.settle_pause_s),
             worker,
         })
     }
@@ -194,12 +210,24 @@ fn context_chars(configured: usize) -> usize {
         .unwrap_or(configured)
 }
 
+/// The config's `settle_pause_s` (0: off), or `RECORDER_SETTLE_PAUSE_S` when set (for
+/// measurement).
+fn settle_pause(configured: f64) -> Option<Duration> {
+    let s = std::env::var("RECORDER_SETTLE_PAUSE_S")
+        .ok()
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .unwrap_or(configured);
+    (s > 0.0 && s.is_finite()).then(|| Duration::from_secs_f64(s))
+}
+
 /// The running engine: a warm worker pool plus, while recording, the audio thread.
 pub struct Engine {
     cfg: EngineConfig,
     pool: Pool,
     submitter: Submitter,
     events: UnboundedSender<EngineEvent>,
+    /// Notes for the settler (in the results task) from the audio threads.
+    notes: UnboundedSender<settle::Note>,
     recording: Option<Recording>,
     /// Next utterance id: ids are unique over the engine's life, across sessions.
     next_id: Arc<AtomicU64>,
@@ -226,11 +254,19 @@ impl Engine {
         let mut pool_cfg = PoolConfig::new(cfg.workers, spec);
         pool_cfg.max_attempts = cfg.max_attempts;
         let (pool, submitter) = Pool::start(pool_cfg, pool_tx);
+        let (notes, notes_rx) = mpsc::unbounded_channel();
+        let settler = settle::Settler::new(
+            cfg.settle_pause.is_some(),
+            submitter.settle_queue(),
+            tx.clone(),
+        );
         tokio::spawn(results::forward_pool_events(
             pool_rx,
+            notes_rx,
             tx.clone(),
             submitter.interim_switch(),
             cfg.interim,
+            settler,
         ));
         Ok((
             Engine {
@@ -238,6 +274,7 @@ impl Engine {
                 pool,
                 submitter,
                 events: tx,
+                notes,
                 recording: None,
                 next_id: Arc::new(AtomicU64::new(1)),
                 last_rec: RecordingId(0),
@@ -276,9 +313,10 @@ impl Engine {
         let cfg = self.cfg.clone();
         let events = self.events.clone();
         let submitter = self.submitter.clone();
+        let notes = self.notes.clone();
         let next_id = self.next_id.clone();
         let rec = self.new_rec();
-        move || open_recording(&cfg, source, rec, events, submitter, next_id)
+        move || open_recording(&cfg, source, rec, (events, notes), submitter, next_id)
     }
 
     /// Takes over a recording [`Engine::opener`] opened; returns the `RecordingStarted` event
@@ -421,7 +459,7 @@ impl Engine {
     fn context_of(&self, s: &session::Session) -> Option<Arc<Context>> {
         let context = Context::new(self.cfg.context_chars);
         for u in s.utterances.values() {
-            if let Some(text) = &u.text {
+            if let Some(text) = u.final_text() {
                 context.record(u.id, text);
             }
         }
@@ -454,6 +492,7 @@ impl Engine {
 struct Outlets {
     rec: RecordingId,
     events: UnboundedSender<EngineEvent>,
+    notes: UnboundedSender<settle::Note>,
     pool: Submitter,
     journal: Arc<Journal>,
     context: Arc<Context>,
@@ -478,6 +517,12 @@ fn on_audio_event(ev: AudioEvent, out: &Outlets) {
         AudioEvent::SpeechDiscarded { id } => EngineEvent::SpeechDiscarded { rec, id },
         AudioEvent::Utterance(utt) => {
             let job = out.job(utt.clone(), Some(out.journal.clone()));
+            let _ = out.notes.send(settle::Note::Queued {
+                rec,
+                utt: utt.clone(),
+                journal: out.journal.clone(),
+                context: out.context.clone(),
+            });
             let _ = events.send(EngineEvent::Queued { rec, utt });
             pool.submit(job);
             return;
@@ -499,7 +544,14 @@ fn on_audio_event(ev: AudioEvent, out: &Outlets) {
         AudioEvent::DeviceLost(reason) => input(InputStatus::Lost { reason }),
         AudioEvent::Switched(input) => EngineEvent::InputSwitched { rec, input },
         AudioEvent::DeviceBack(name) => input(InputStatus::Back { input: name }),
-        AudioEvent::Stopped => EngineEvent::RecordingStopped { rec },
+        AudioEvent::Pause { .. } => {
+            let _ = out.notes.send(settle::Note::Pause { rec });
+            return;
+        }
+        AudioEvent::Stopped => {
+            let _ = out.notes.send(settle::Note::Stopped { rec });
+            EngineEvent::RecordingStopped { rec }
+        }
     };
     let _ = events.send(event);
 }

@@ -1,6 +1,8 @@
 //! `--headless` and `transcribe`: the same engine, printing one line per finished utterance on
-//! stdout (plain text, or JSON with `--json`), always in utterance order even when workers
-//! finish out of order. Diagnostics go to stderr.
+//! stdout (plain text, or JSON with `--json`, where the settle pass's texts follow as
+//! `settled` lines), always in utterance order even when workers finish out of order.
+//! `transcribe` in plain text prints each file's text once it is settled, a paragraph a line.
+//! Diagnostics go to stderr.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -158,12 +160,25 @@ struct Printer {
     json: bool,
     file: Option<String>,
     failures: usize,
+    /// `transcribe` in plain text: the texts are held until the file is done (and its
+    /// settle passes over), then printed as paragraphs.
+    held: Option<Held>,
+}
+
+/// A file's texts as they stand, and how they join into paragraphs.
+struct Held {
+    prose: crate::prose::ProseConfig,
+    texts: BTreeMap<UtteranceId, (Span, String)>,
 }
 
 impl Printer {
     fn print(&mut self, outcomes: Vec<Outcome>) {
         let mut out = std::io::stdout().lock();
         for o in outcomes {
+            if let (Some(held), Outcome::Text(t)) = (&mut self.held, &o) {
+                held.texts.insert(t.id, (t.span, t.text.clone()));
+                continue;
+            }
             match format_outcome(&o, self.json, self.file.as_deref()) {
                 // Text from whisper, file names: never raw control characters.
                 Ok(Some(line)) if self.json => {
@@ -178,6 +193,54 @@ impl Printer {
             if matches!(o, Outcome::Failed { .. }) {
                 self.failures += 1;
             }
+        }
+        let _ = out.flush();
+    }
+
+    /// The settle pass's texts: they replace the held ones (`transcribe`), or go out as
+    /// `settled` lines (`--json`); plain live text, already printed, stays as it was.
+    fn settled(&mut self, texts: &[(UtteranceId, String)], worker_ms: f64) {
+        if let Some(held) = &mut self.held {
+            for (id, text) in texts {
+                if let Some(t) = held.texts.get_mut(id) {
+                    t.1 = text.clone();
+                }
+            }
+        } else if self.json {
+            for (id, text) in texts {
+                let v = serde_json::json!({
+                    "kind": "settled", "file": self.file, "id": id, "text": text.trim(),
+                    "worker_ms": round3(worker_ms),
+                });
+                println!("{}", inert::json_escaped(v.to_string()));
+            }
+        }
+    }
+
+    /// Prints the held texts as paragraphs (a paragraph a line, a blank line between).
+    fn release(&mut self) {
+        let Some(held) = self.held.as_mut() else {
+            return;
+        };
+        let doc = crate::export::Doc {
+            session: 1,
+            input: String::new(),
+            folder: String::new(),
+            utterances: std::mem::take(&mut held.texts)
+                .into_iter()
+                .map(|(id, (span, text))| crate::export::Utterance {
+                    id,
+                    start: span.start_s,
+                    end: span.end_s,
+                    text,
+                })
+                .collect(),
+            prose: held.prose.clone(),
+        };
+        let text = crate::export::render(&doc, crate::export::Format::Txt);
+        let mut out = std::io::stdout().lock();
+        for line in text.lines() {
+            let _ = writeln!(out, "{}", inert::inert_line(line));
         }
         let _ = out.flush();
     }
@@ -225,6 +288,11 @@ impl Output {
                     wav,
                 }));
             }
+            EngineEvent::Settled {
+                texts: Ok(texts),
+                worker_ms,
+                ..
+            } => self.printer.settled(&texts, worker_ms),
             EngineEvent::Notice(n) => eprintln!("recorder: {}", inert::inert_line(&n)),
             EngineEvent::Input { status, .. } => {
                 eprintln!("recorder: {}", inert::inert_line(&status.to_string()))
@@ -265,6 +333,7 @@ async fn record(
     source: Source,
     json: bool,
     file: Option<String>,
+    held: Option<crate::prose::ProseConfig>,
 ) -> anyhow::Result<RunEnd> {
     // Opening a device or file blocks (ALSA's open takes tens of ms): off the runtime's
     // other tasks.
@@ -275,6 +344,10 @@ async fn record(
             json,
             file,
             failures: 0,
+            held: held.map(|prose| Held {
+                prose,
+                texts: BTreeMap::new(),
+            }),
         },
         end: RunEnd::default(),
     };
@@ -308,6 +381,8 @@ async fn record(
         drive.observe(engine, &ev);
         out.on_event(ev);
     }
+    // What a signal cut short is printed as it stands.
+    out.printer.release();
     out.end.failures = out.printer.failures;
     Ok(out.end)
 }
@@ -384,7 +459,16 @@ pub async fn run_live(
     json: bool,
 ) -> anyhow::Result<i32> {
     let mut signals = Signals::new()?;
-    let end = record(&mut engine, &mut events, &mut signals, source, json, None).await?;
+    let end = record(
+        &mut engine,
+        &mut events,
+        &mut signals,
+        source,
+        json,
+        None,
+        None,
+    )
+    .await?;
     if end.signal.is_some() {
         return Ok(finish_after_signal(engine, &end).await.unwrap_or(1));
     }
@@ -403,6 +487,7 @@ pub async fn run_files(
     mut events: UnboundedReceiver<EngineEvent>,
     files: Vec<PathBuf>,
     json: bool,
+    prose: &crate::prose::ProseConfig,
 ) -> anyhow::Result<i32> {
     let mut signals = Signals::new()?;
     let mut failed = 0;
@@ -417,7 +502,18 @@ pub async fn run_files(
             realtime: false,
         };
         let file = json.then(|| name.clone());
-        match record(&mut engine, &mut events, &mut signals, source, json, file).await {
+        let held = (!json).then(|| prose.clone());
+        match record(
+            &mut engine,
+            &mut events,
+            &mut signals,
+            source,
+            json,
+            file,
+            held,
+        )
+        .await
+        {
             Ok(end) if end.signal.is_some() => {
                 return Ok(finish_after_signal(engine, &end).await.unwrap_or(1));
             }

@@ -71,7 +71,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         Some(Command::Models { action }) => models_cmd(action, &cfg),
         Some(Command::Transcribe { files }) => runtime()?.block_on(async {
             let (engine, events) = start_engine(&cfg)?;
-            headless::run_files(engine, events, files, cli.run.json).await
+            headless::run_files(engine, events, files, cli.run.json, &cfg.prose).await
         }),
         Some(Command::Bench { what }) => {
             runtime()?.block_on(recorder::bench::run(&cfg, what, cli.run.json))

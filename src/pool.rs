@@ -194,6 +194,12 @@ pub enum PoolEvent {
         idle: usize,
         queued: usize,
     },
+    /// A settle pass ended: its text, or why there is none (a final job cut it short, or the
+    /// worker failed: the first texts stand).
+    Settled {
+        job: Job,
+        result: Result<SettleText, String>,
+    },
     /// The text of an interim pass over an utterance still being spoken.
     Interim {
         id: UtteranceId,
@@ -203,9 +209,45 @@ pub enum PoolEvent {
     },
 }
 
+/// What a settle pass said.
+#[derive(Debug, Clone)]
+pub struct SettleText {
+    pub text: String,
+    pub segments: Vec<Segment>,
+    pub worker_ms: f64,
+}
+
 enum Work {
     Final(Job),
     Interim(Option<Job>),
+    Settle(Option<Job>),
+}
+
+/// Settle passes waiting for a worker with nothing else to do (oldest first).
+#[derive(Default)]
+struct SettleQueue {
+    jobs: Mutex<std::collections::VecDeque<Job>>,
+    notify: tokio::sync::Notify,
+}
+
+impl SettleQueue {
+    fn put(&self, job: Job) {
+        self.jobs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push_back(job);
+        self.notify.notify_one();
+    }
+
+    fn take(&self) -> Option<Job> {
+        let mut jobs = self.jobs.lock().unwrap_or_else(|p| p.into_inner());
+        let job = jobs.pop_front();
+        if !jobs.is_empty() {
+            // One permit per wake-up: the next slot to look takes the next one.
+            self.notify.notify_one();
+        }
+        job
+    }
 }
 
 /// The newest interim snapshot waiting for a free worker; a newer one replaces it (only the
@@ -257,6 +299,8 @@ impl InterimSlot {
 #[derive(Default)]
 struct Counters {
     queued: AtomicUsize,
+    /// Final jobs submitted so far (a settle pass that saw it change was cut short).
+    submitted: std::sync::atomic::AtomicU64,
     busy: AtomicUsize,
     /// Worker starts that failed in a row, over all slots.
     start_failures: AtomicUsize,
@@ -293,6 +337,7 @@ pub struct Pool {
 pub struct Submitter {
     tx: mpsc::UnboundedSender<Job>,
     interim: Arc<InterimSlot>,
+    settle: Arc<SettleQueue>,
     counters: Arc<Counters>,
     events: mpsc::UnboundedSender<PoolEvent>,
     workers: usize,
@@ -305,6 +350,12 @@ impl Submitter {
         if self.interim_enabled() {
             self.interim.put(job);
         }
+    }
+
+    /// A handle for settle passes that, unlike a `Submitter`, does not keep the job queue
+    /// open (the settler lives as long as the results task).
+    pub fn settle_queue(&self) -> SettleSubmitter {
+        SettleSubmitter(self.settle.clone())
     }
 
     pub fn interim_enabled(&self) -> bool {
@@ -320,11 +371,23 @@ impl Submitter {
 
 impl Submitter {
     pub fn submit(&self, job: Job) -> bool {
-        self.interim.interrupt();
+        self.counters.submitted.fetch_add(1, Ordering::SeqCst);
         self.counters.queued.fetch_add(1, Ordering::SeqCst);
+        self.interim.interrupt();
         let ok = self.tx.send(job).is_ok();
         emit_status(&self.counters, self.workers, &self.events);
         ok
+    }
+}
+
+/// See [`Submitter::settle_queue`].
+pub struct SettleSubmitter(Arc<SettleQueue>);
+
+impl SettleSubmitter {
+    /// Offers a settle pass (see `engine::settle`): it runs only when a worker is free and
+    /// no final job or interim snapshot waits, and a final job arriving cuts it short.
+    pub fn submit(&self, job: Job) {
+        self.0.put(job);
     }
 }
 
@@ -359,6 +422,7 @@ impl Pool {
         let (tx, rx) = mpsc::unbounded_channel::<Job>();
         let rx = Arc::new(tokio::sync::Mutex::new(rx));
         let interim = Arc::new(InterimSlot::default());
+        let settle = Arc::new(SettleQueue::default());
         let counters = Arc::new(Counters::default());
         let cfg = Arc::new(cfg);
         let slots = (0..cfg.workers)
@@ -370,6 +434,7 @@ impl Pool {
                     counters: counters.clone(),
                     worker: None,
                     interim: interim.clone(),
+                    settle: settle.clone(),
                 };
                 tokio::spawn(s.run(rx.clone()))
             })
@@ -377,6 +442,7 @@ impl Pool {
         let submitter = Submitter {
             tx: tx.clone(),
             interim,
+            settle,
             counters: counters.clone(),
             events,
             workers: cfg.workers,

@@ -51,6 +51,8 @@ pub struct Utterance {
     pub wav: PathBuf,
     pub hints: Hints,
     pub text: Option<String>,
+    /// Its text from the settle pass, when one replaced the first result.
+    pub settled: Option<String>,
     pub segments: Vec<Segment>,
     pub failed: Option<String>,
 }
@@ -63,6 +65,11 @@ pub struct Discarded {
 }
 
 impl Utterance {
+    /// The text to show and export: the settled one when there is one, else the first.
+    pub fn final_text(&self) -> Option<&String> {
+        self.settled.as_ref().or(self.text.as_ref())
+    }
+
     /// The utterance as a job takes it (its WAV, times and hints).
     pub fn reference(&self) -> UtteranceRef {
         UtteranceRef {
@@ -173,6 +180,7 @@ impl Session {
             Entry::UtteranceClosed { id, .. }
             | Entry::UtteranceRecorded { id, .. }
             | Entry::Transcribed { id, .. }
+            | Entry::Settled { id, .. }
             | Entry::Failed { id, .. } => Some(*id),
             _ => None,
         };
@@ -233,6 +241,11 @@ impl Session {
                     u.text = Some(text);
                     u.segments = segments;
                     u.failed = None;
+                }
+            }
+            Entry::Settled { id, text } => {
+                if let Some(u) = self.utterances.get_mut(&id).filter(|u| u.text.is_some()) {
+                    u.settled = Some(text);
                 }
             }
             Entry::Failed { id, reason } => {

@@ -59,7 +59,7 @@ fn doc(s: &Session, prose: &ProseConfig) -> Doc {
         .utterances
         .values()
         .filter_map(|u| {
-            u.text.as_ref().map(|t| export::Utterance {
+            u.final_text().map(|t| export::Utterance {
                 id: u.id,
                 start: u.span.start_s,
                 end: u.span.end_s,
@@ -122,7 +122,7 @@ fn show(root: &Path, id: &str) -> anyhow::Result<i32> {
     }
     for u in s.utterances.values() {
         let t = u.span.start_s as u64;
-        let body = match (&u.text, &u.failed) {
+        let body = match (u.final_text(), &u.failed) {
             (Some(t), _) => t.clone(),
             (None, Some(f)) => format!("(failed: {f})"),
             (None, None) => "(not transcribed)".into(),
@@ -239,7 +239,7 @@ async fn resume(p: session::Prepared, cfg: EngineConfig) -> anyhow::Result<i32> 
     // Print the whole transcript as it now stands.
     let s = Session::load(&dir)?;
     for u in s.utterances.values() {
-        if let Some(t) = &u.text {
+        if let Some(t) = u.final_text() {
             println!("{}", inert_line(t));
         }
     }

@@ -72,6 +72,8 @@ async fn requests(sb: &Sandbox, file: &Path, context_chars: usize) -> Vec<String
         sessions_dir: sb.path().join("sessions"),
         interim: None,
         context_chars,
+        // Its passes would be requests of their own (tests/settle.rs has them).
+        settle_pause: None,
         worker: Some(logging_worker(sb.path())),
     };
     let (mut engine, mut events) = Engine::new(cfg).unwrap();

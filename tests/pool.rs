@@ -311,3 +311,71 @@ async fn the_real_worker_cannot_grow_past_its_memory_cap() {
         "{events:?}"
     );
 }
+
+/// A settle pass runs only on a worker with nothing else to do: a final job arriving cuts
+/// it short (SIGUSR1, as for an interim pass), its result is dropped, and the final's text
+/// follows at once instead of after the pass.
+#[tokio::test]
+async fn a_final_job_cuts_a_settle_pass_short() {
+    let sb = Sandbox::new();
+    let started = sb.path().join("settle-started");
+    let cut = sb.path().join("settle-cut");
+    // A settle pass "takes" 20 s unless SIGUSR1 ends it; any other job answers at once.
+    let body = format!(
+        r#"{HELLO}
+trap 'touch {cut}; kill $pid 2>/dev/null' USR1
+while read -r line; do
+  id=$(printf '%s' "$line" | sed 's/.*"id":\([0-9]*\).*/\1/')
+  case "$line" in
+    *settle.wav*) touch '{started}'; sleep 20 & pid=$!; wait $pid ;;
+  esac
+  echo "{{\"type\":\"done\",\"id\":$id,\"text\":\"text $id\",\"segments\":[],\"no_speech_prob\":0.0,\"encode_ms\":1,\"decode_ms\":1,\"worker_ms\":1}}"
+done"#,
+        started = started.display(),
+        cut = cut.display()
+    );
+    let spec = script(sb.path(), "settling.sh", &body);
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let mut cfg = fast_config(spec);
+    cfg.job_timeout_base = Duration::from_secs(60);
+    let (pool, submitter) = Pool::start(cfg, tx);
+    submitter
+        .settle_queue()
+        .submit(job(1, &sb.path().join("settle.wav"), 5.0));
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !started.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the settle pass never started"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    submitter.submit(job(2, &sb.path().join("utt-000002.wav"), 1.0));
+    let events = collect(
+        &mut rx,
+        |ev, _| matches!(ev, PoolEvent::Done { job, .. } if job.id() == UtteranceId(2)),
+    )
+    .await;
+    let settled: Vec<&Result<_, String>> = events
+        .iter()
+        .filter_map(|e| match e {
+            PoolEvent::Settled { result, .. } => Some(result),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(settled.len(), 1, "{events:?}");
+    assert!(
+        settled[0].is_err(),
+        "a cut pass's text is dropped: {events:?}"
+    );
+    assert!(
+        cut.exists(),
+        "the final job did not interrupt the settle pass"
+    );
+    assert!(
+        matches!(events.last(), Some(PoolEvent::Done { text, .. }) if text == "text 2"),
+        "{events:?}"
+    );
+    drop(submitter);
+    pool.join(Duration::from_secs(5)).await;
+}

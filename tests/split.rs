@@ -32,12 +32,9 @@ fn a_forced_split_loses_and_doubles_no_word() {
     assert!(o.status.success(), "{err}\n{}", sb.log());
     let parts: Vec<String> = out
         .lines()
-        .map(|l| {
-            serde_json::from_str::<Value>(l).unwrap()["text"]
-                .as_str()
-                .unwrap()
-                .to_string()
-        })
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|v| v["kind"] == "final")
+        .map(|v| v["text"].as_str().unwrap().to_string())
         .collect();
     assert!(parts.len() >= 2, "the monologue was split: {parts:?}");
     let script = normalize(MONOLOGUE);

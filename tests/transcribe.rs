@@ -61,6 +61,7 @@ fn transcribes_espeak_speech_as_json() {
     let lines: Vec<serde_json::Value> = out
         .lines()
         .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .filter(|v: &serde_json::Value| v["kind"] == "final")
         .collect();
     assert_eq!(lines.len(), 1, "{out}");
     let v = &lines[0];
@@ -134,9 +135,11 @@ fn input_file_of_many_utterances_loses_none() {
     );
     let (out, err) = texts(&o);
     assert!(o.status.success(), "{err}");
+    // The settle pass's `settled` lines follow the finals; each sentence has one final.
     let lines: Vec<serde_json::Value> = out
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
+        .filter(|v: &serde_json::Value| v["kind"] == "final")
         .collect();
     let got: Vec<String> = lines
         .iter()

@@ -101,6 +101,7 @@ fn audio_thread_cuts_sentences_at_the_pauses() {
         store: Store::new(journal).unwrap(),
         first_id: recorder::vocab::UtteranceId::FIRST,
         interim_every: None,
+        settle_pause: None,
         probe: None,
     };
     let vad: pipeline::VadFactory = Box::new(|| Ok(Box::new(SileroVad::new()?) as Box<dyn Vad>));

@@ -120,6 +120,16 @@ pub fn lines(app: &App, width: usize) -> Vec<HelpLine> {
             (truncate(&say, width.saturating_sub(7)), HelpTone::Plain),
         ]);
     }
+    out.push(vec![
+        (" text  ".into(), HelpTone::Label),
+        (
+            truncate(
+                "green or underlined time: settled (read in context)",
+                width.saturating_sub(7),
+            ),
+            HelpTone::Plain,
+        ),
+    ]);
     out
 }
 

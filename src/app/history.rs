@@ -39,6 +39,8 @@ pub struct Entry {
     /// Live text while it is spoken: (stable words, tentative rest). Replaced by the final
     /// text when it arrives.
     pub interim: Option<(String, String)>,
+    /// The text is the settle pass's (the stretch around it decoded again as one piece).
+    pub settled: bool,
 }
 
 impl Entry {
@@ -136,6 +138,7 @@ impl History {
             span: Span::new(start_s, start_s),
             state: EntryState::Listening,
             interim: None,
+            settled: false,
         };
         self.sessions[session].entries.insert(id, entry);
     }
@@ -155,11 +158,27 @@ impl History {
             span: span.unwrap_or_default(),
             state: EntryState::Listening,
             interim: None,
+            settled: false,
         });
         if let Some(span) = span {
             entry.span = span;
         }
         entry.state = state;
+    }
+
+    /// The settle pass's text for utterance `id` of recording `rec` (ignored unless it has
+    /// its first text).
+    pub fn settle(&mut self, rec: RecordingId, id: UtteranceId, text: &str) {
+        let Some(session) = self.sessions.iter().rposition(|s| s.rec == Some(rec)) else {
+            return;
+        };
+        if let Some(e) = self.sessions[session].entries.get_mut(&id)
+            && matches!(e.state, EntryState::Done(_))
+        {
+            self.revision.0 += 1;
+            e.state = EntryState::Done(text.trim().to_string());
+            e.settled = true;
+        }
     }
 
     /// Live text for a pending utterance (ignored once it is final).

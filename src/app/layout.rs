@@ -46,10 +46,12 @@ pub enum Line {
         fill: usize,
     },
     /// One line of an utterance: its `[mm:ss]` stamp on the first, then the body's runs.
+    /// `settled`: the text is the settle pass's (its stamp says so).
     Utterance {
         key: EntryKey,
         stamp: Option<String>,
         runs: Vec<Run>,
+        settled: bool,
     },
     /// What to do when there is nothing to show yet.
     Hint(String),
@@ -103,6 +105,7 @@ impl Layout {
     /// Wraps the whole transcript of `app` to `width` cells.
     pub fn build(app: &App, width: usize) -> Layout {
         let mut lines: Vec<Line> = Vec::new();
+        let mut marks = Marks::default();
         for row in app.history.rows() {
             match row {
                 Row::Heading(session) => {
@@ -110,13 +113,22 @@ impl Layout {
                         lines.push(Line::Blank);
                     }
                     lines.push(heading(session, width));
+                    marks = Marks::of(session, &app.prose);
                 }
                 Row::Utterance {
                     key,
                     entry,
                     queue_pos,
                 } => {
-                    let status = body(&entry.state, queue_pos);
+                    if marks.paragraph_starts.contains(&key.id) {
+                        lines.push(Line::Blank);
+                    }
+                    let mut status = body(&entry.state, queue_pos);
+                    if marks.left_out.contains(&key.id) {
+                        // A spoken command, or what "scratch that" took back: left out of
+                        // copies and exports, shown dimmed so the speaker sees it was heard.
+                        status.1 = Tone::Dim;
+                    }
                     let runs = match &entry.interim {
                         Some((stable, tentative)) if entry.state.is_pending() => {
                             live(&entry.state, stable, tentative)
@@ -138,7 +150,13 @@ impl Layout {
                     let body_width = width.saturating_sub(PREFIX).max(1);
                     for (i, runs) in wrap_runs(&runs, body_width).into_iter().enumerate() {
                         let stamp = (i == 0).then(|| format!("[{}]", clock(entry.span.start_s)));
-                        lines.push(Line::Utterance { key, stamp, runs });
+                        let settled = entry.settled;
+                        lines.push(Line::Utterance {
+                            key,
+                            stamp,
+                            runs,
+                            settled,
+                        });
                     }
                 }
             }
@@ -247,6 +265,40 @@ pub fn transcript_inner(area: Rect) -> Rect {
         y: area.y.saturating_add(1).min(area.y + area.height),
         height: area.height.saturating_sub(1),
         ..area
+    }
+}
+
+/// How a session's final texts join into prose (`crate::prose`): the utterances that start
+/// a paragraph after the first (a blank line goes before them), and those left out.
+#[derive(Debug, Default)]
+struct Marks {
+    paragraph_starts: std::collections::BTreeSet<crate::vocab::UtteranceId>,
+    left_out: std::collections::BTreeSet<crate::vocab::UtteranceId>,
+}
+
+impl Marks {
+    fn of(session: &Session, cfg: &crate::prose::ProseConfig) -> Marks {
+        let said: Vec<crate::prose::Said<'_>> = session
+            .entries
+            .iter()
+            .filter_map(|(&id, e)| {
+                Some(crate::prose::Said {
+                    id,
+                    span: e.span,
+                    text: e.text()?,
+                })
+            })
+            .collect();
+        let prose = crate::prose::compose(&said, cfg);
+        Marks {
+            paragraph_starts: prose
+                .paragraphs
+                .iter()
+                .skip(1)
+                .filter_map(|p| p.utterances().next().map(|s| s.id))
+                .collect(),
+            left_out: prose.left_out.into_iter().collect(),
+        }
     }
 }
 

@@ -37,8 +37,9 @@ pub(super) fn stopped() -> Msg {
 }
 
 /// Utterance `id`'s times in the helpers' events: 2 s at `10 × id` s.
+/// Utterance `id`'s times: 2 s long, 0.5 s apart (one paragraph).
 fn span(id: u64) -> Span {
-    let start_s = id as f64 * 10.0;
+    let start_s = id as f64 * 2.5;
     Span::new(start_s, start_s + 2.0)
 }
 

@@ -5,9 +5,12 @@ use std::path::PathBuf;
 
 use crossterm::event::KeyCode;
 
+use super::layout::{Layout, Line, Tone};
 use super::test_support::*;
 use super::*;
 use crate::audio::capture::DeviceInfo;
+use crate::engine::EngineEvent;
+use crate::vocab::UtteranceId;
 
 fn copied_text(effects: &[Effect]) -> Option<(&str, &str)> {
     match effects {
@@ -96,8 +99,8 @@ fn capital_y_copies_every_session() {
     let effects = app.update(ch('Y'));
     assert_eq!(
         copied_text(&effects),
-        // 10 s apart: a paragraph each (as the txt export has them).
-        Some(("one\n\ntwo\n\nthree\n\nfour", "the whole transcript"))
+        // 0.5 s apart: one paragraph; each session its own (as the txt export has them).
+        Some(("one two three\n\nfour", "the whole transcript"))
     );
     app.update(Msg::Copied {
         what: "the whole transcript".into(),
@@ -169,7 +172,7 @@ fn export_writes_the_chosen_format_into_the_session_folder() {
         panic!("one write: {effects:?}");
     };
     assert_eq!(path, &PathBuf::from("/tmp/s/transcript.md"));
-    assert!(contents.contains("**[00:10]** one"), "{contents}");
+    assert!(contents.contains("**[00:02]** one two three"), "{contents}");
     assert_eq!(note, "3 utterances, 1 still pending left out");
     assert_eq!(app.overlay, None);
     // The list opens on the format used last; a digit picks directly.
@@ -357,4 +360,76 @@ fn config_bindings_parse_from_toml() {
     let err = crate::config::Config::parse("[keys]\ncopy = [\"q\"]\n").unwrap_err();
     assert!(err.contains("quit") && err.contains("copy"), "{err}");
     assert!(crate::config::Config::parse("[keys]\ncopi = [\"c\"]\n").is_err());
+}
+
+#[test]
+fn settled_texts_replace_the_first_and_are_marked() {
+    let mut app = with_text();
+    app.update(ev(EngineEvent::Settled {
+        rec: REC,
+        ids: vec![UtteranceId(1), UtteranceId(2)],
+        texts: Ok(vec![
+            (UtteranceId(1), "One,".into()),
+            (UtteranceId(2), "two".into()),
+        ]),
+        worker_ms: 1.0,
+    }));
+    let session = &app.history.sessions()[0];
+    let e = &session.entries[&UtteranceId(2)];
+    assert_eq!(e.text(), Some("two"));
+    assert!(e.settled);
+    assert!(!session.entries[&UtteranceId(3)].settled);
+    let layout = Layout::build(&app, 80);
+    let settled: Vec<bool> = layout
+        .lines
+        .iter()
+        .filter_map(|l| match l {
+            Line::Utterance { settled, .. } => Some(*settled),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(settled, [true, true, false]);
+    // A refused pass changes nothing.
+    app.update(ev(EngineEvent::Settled {
+        rec: REC,
+        ids: vec![UtteranceId(3)],
+        texts: Err("less sure".into()),
+        worker_ms: 1.0,
+    }));
+    assert_eq!(
+        app.history.sessions()[0].entries[&UtteranceId(3)].text(),
+        Some("three")
+    );
+}
+
+#[test]
+fn the_transcript_pane_shows_paragraphs_and_dims_spoken_commands() {
+    let mut app = recording();
+    app.update(done(1, "First thought."));
+    app.update(done(2, "new paragraph"));
+    app.update(done(3, "Second thought."));
+    let layout = Layout::build(&app, 80);
+    let shown: Vec<String> = layout
+        .lines
+        .iter()
+        .map(|l| match l {
+            Line::Blank => "-".to_string(),
+            Line::Heading { .. } => "#".to_string(),
+            Line::Utterance { runs, .. } => runs
+                .iter()
+                .map(|(t, tone)| format!("{t}{}", if *tone == Tone::Dim { " (dim)" } else { "" }))
+                .collect(),
+            Line::Hint(h) => h.clone(),
+        })
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            "#",
+            "First thought.",
+            "new paragraph (dim)",
+            "-",
+            "Second thought."
+        ]
+    );
 }

@@ -61,6 +61,12 @@ pub enum AudioEvent {
         span: Span,
         wav: PathBuf,
     },
+    /// The speaker has been silent for the settle pause since utterance `after` ended (or
+    /// recording was paused): a good moment to re-decode the stretch before it (the engine's
+    /// settle pass). Once per pause.
+    Pause {
+        after: UtteranceId,
+    },
     /// The thread has ended (stop or end of input); always the last event.
     Stopped,
 }
@@ -75,6 +81,8 @@ pub struct PipelineConfig {
     pub first_id: UtteranceId,
     /// Publish the open utterance's audio this often for interim transcripts (None: off).
     pub interim_every: Option<std::time::Duration>,
+    /// Silence after an utterance that makes a [`AudioEvent::Pause`] (None: never).
+    pub settle_pause: Option<std::time::Duration>,
     /// Timing hook for the benchmark (`None` in the product).
     pub probe: Option<Box<dyn Probe>>,
 }
@@ -159,6 +167,10 @@ struct Run {
     /// Xruns of the current input already reported, and of earlier inputs of this session.
     reported_xruns: u64,
     xruns_before: u64,
+    /// The settle pause in samples, and the last utterance cut with where it ended, until
+    /// its pause has been reported.
+    settle_pause: Option<u64>,
+    last_cut: Option<(UtteranceId, u64)>,
     probe: Option<Box<dyn Probe>>,
 }
 
@@ -189,6 +201,10 @@ impl Run {
             reported_overruns: 0,
             reported_xruns: 0,
             xruns_before: 0,
+            settle_pause: cfg
+                .settle_pause
+                .map(|d| (d.as_secs_f64() * SAMPLE_RATE as f64) as u64),
+            last_cut: None,
             probe: cfg.probe,
         }
     }
@@ -248,6 +264,9 @@ impl Run {
                 self.close_open(emit);
                 self.paused = true;
                 let _ = self.store.note(Entry::Paused { at_s });
+                if let Some((after, _)) = self.last_cut.take() {
+                    emit(AudioEvent::Pause { after });
+                }
             }
             Control::Resume if self.paused => {
                 self.vad.reset();
@@ -393,6 +412,7 @@ impl Run {
         self.seg.push(chunk, prob, &mut self.events);
         self.handle_events(emit);
         self.maybe_interim(emit);
+        self.maybe_pause(emit);
         if !self.input.is_fast() {
             let in_speech = self.seg.in_speech();
             for level in self.level.feed(chunk, prob, in_speech) {
@@ -435,6 +455,19 @@ impl Run {
         }
     }
 
+    /// Reports a pause once the silence after the last utterance reaches the settle pause
+    /// (measured on the stream's clock, so a file fed faster than real time pauses where
+    /// its speaker did).
+    fn maybe_pause(&mut self, emit: &mut dyn FnMut(AudioEvent)) {
+        let (Some(pause), Some((after, end))) = (self.settle_pause, self.last_cut) else {
+            return;
+        };
+        if self.seg.open_audio().is_none() && self.seg.position() >= end + pause {
+            self.last_cut = None;
+            emit(AudioEvent::Pause { after });
+        }
+    }
+
     fn handle_events(&mut self, emit: &mut dyn FnMut(AudioEvent)) {
         for ev in std::mem::take(&mut self.events) {
             match ev {
@@ -454,6 +487,7 @@ impl Run {
                     emit(AudioEvent::SpeechDiscarded { id });
                 }
                 SegEvent::Utterance(cut) => {
+                    self.last_cut = Some((cut.id, cut.start_sample + cut.samples.len() as u64));
                     // The store's disk thread writes and fsyncs it; `deliver` reports it once
                     // durable (fsyncs here cost this thread 8-12 ms: src/store.rs).
                     let began = Instant::now();

@@ -177,6 +177,7 @@ fn start_audio(
         store,
         first_id: UtteranceId::FIRST,
         interim_every,
+        settle_pause: None,
         probe: Some(Box::new(probe)),
     };
     let emit = move |ev: AudioEvent| {

@@ -18,6 +18,8 @@ pub struct Drive {
     rec: RecordingId,
     waiting: BTreeSet<UtteranceId>,
     stopped: bool,
+    /// Its settle passes are over (`RecordingSettled`): the texts are final.
+    settled: bool,
 }
 
 impl Drive {
@@ -28,6 +30,7 @@ impl Drive {
             rec,
             waiting: BTreeSet::new(),
             stopped: false,
+            settled: false,
         }
     }
 
@@ -38,6 +41,8 @@ impl Drive {
             rec,
             waiting: ids.into_iter().collect(),
             stopped: true,
+            // A resume has no settle pass.
+            settled: true,
         }
     }
 
@@ -58,13 +63,15 @@ impl Drive {
                 self.stopped = true;
                 engine.recording_ended(rec);
             }
+            EngineEvent::RecordingSettled { rec } if rec == self.rec => self.settled = true,
             _ => {}
         }
     }
 
-    /// The recording has stopped and every utterance it queued has its text or its failure.
+    /// The recording has stopped, every utterance it queued has its text or its failure, and
+    /// its settle passes are over.
     pub fn done(&self) -> bool {
-        self.stopped && self.waiting.is_empty()
+        self.stopped && self.waiting.is_empty() && self.settled
     }
 
     /// Utterances queued and still without an outcome.

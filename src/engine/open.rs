@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio::sync::mpsc::UnboundedSender;
 
+use super::settle::Note;
 use super::{EngineConfig, EngineEvent, Outlets, Recording, Source, on_audio_event};
 use crate::audio::pipeline::{self, AudioEvent, PipelineConfig};
 use crate::pool::{Context, Submitter};
@@ -26,7 +27,7 @@ pub(super) fn open_recording(
     cfg: &EngineConfig,
     source: Source,
     rec: RecordingId,
-    events: UnboundedSender<EngineEvent>,
+    (events, notes): (UnboundedSender<EngineEvent>, UnboundedSender<Note>),
     submitter: Submitter,
     next_id: Arc<AtomicU64>,
 ) -> anyhow::Result<Opened> {
@@ -48,6 +49,7 @@ pub(super) fn open_recording(
     let out = Outlets {
         rec,
         events,
+        notes,
         pool: submitter,
         journal,
         context: Arc::new(Context::new(cfg.context_chars)),
@@ -63,6 +65,7 @@ pub(super) fn open_recording(
         store,
         first_id,
         interim_every: cfg.interim,
+        settle_pause: cfg.settle_pause,
         probe: None,
     };
     let (thread, control, input) = pipeline::spawn(source, pcfg, vad, emit)?;

@@ -7,6 +7,7 @@ use std::time::Duration;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 
 use super::EngineEvent;
+use super::settle::{Note, Settler};
 use crate::pool::{InterimSwitch, Job, JobFailure, Origin, PoolEvent};
 use crate::protocol::{Segment, Timings, Transcript};
 use crate::session::Entry;
@@ -14,11 +15,14 @@ use crate::vocab::{RecordingId, UtteranceId};
 
 pub(super) async fn forward_pool_events(
     mut rx: UnboundedReceiver<PoolEvent>,
+    mut notes: UnboundedReceiver<Note>,
     tx: UnboundedSender<EngineEvent>,
     interim_switch: InterimSwitch,
     interval: Option<Duration>,
+    settler: Settler,
 ) {
     let mut f = Forwarder {
+        settler,
         tx,
         interim_switch,
         interval_ms: interval.map_or(f64::INFINITY, |d| d.as_secs_f64() * 1000.0),
@@ -26,7 +30,18 @@ pub(super) async fn forward_pool_events(
         seams: crate::engine::junction::Seams::default(),
         resumed_seams: crate::engine::junction::Seams::default(),
     };
-    while let Some(ev) = rx.recv().await {
+    loop {
+        // The audio thread's note about an utterance is sent before its job is queued:
+        // taking notes first means the settler knows an utterance before its result.
+        let ev = tokio::select! {
+            biased;
+            Some(note) = notes.recv() => {
+                f.settler.note(note).await;
+                continue;
+            }
+            ev = rx.recv() => ev,
+        };
+        let Some(ev) = ev else { break };
         let Some(out) = f.translate(ev).await else {
             continue;
         };
@@ -38,6 +53,7 @@ pub(super) async fn forward_pool_events(
 
 /// What the results task keeps from one pool event to the next.
 struct Forwarder {
+    settler: Settler,
     tx: UnboundedSender<EngineEvent>,
     interim_switch: InterimSwitch,
     interval_ms: f64,
@@ -75,10 +91,27 @@ impl Forwarder {
                 no_speech_prob,
                 timings,
             } => {
+                let (origin, id) = (job.origin, job.id());
                 let result = (text, segments, no_speech_prob, timings);
-                self.done(job, result).await
+                let (event, text, segments) = self.done(job, result).await;
+                // The front end hears of the text before anything the settler says about it.
+                let _ = self.tx.send(event);
+                self.settler
+                    .first(origin, id, Some((&text, &segments)))
+                    .await;
+                return None;
             }
-            PoolEvent::Failed { job, reason } => self.failed(job, reason).await,
+            PoolEvent::Failed { job, reason } => {
+                let (origin, id) = (job.origin, job.id());
+                let event = self.failed(job, reason).await;
+                let _ = self.tx.send(event);
+                self.settler.first(origin, id, None).await;
+                return None;
+            }
+            PoolEvent::Settled { job, result } => {
+                self.settler.settled(job, result).await;
+                return None;
+            }
             PoolEvent::Notice(n) => EngineEvent::Notice(n),
             PoolEvent::Interim {
                 id,
@@ -93,11 +126,12 @@ impl Forwarder {
 
     /// A final text: journaled, then reported (a resumed session's only as progress). The
     /// job (and with it its journal handle) is dropped before the caller sends the event.
+    /// Returns the event with the (seam-reconciled) text and segments.
     async fn done(
         &mut self,
         job: Job,
         (text, segments, no_speech_prob, timings): (String, Vec<Segment>, f32, Timings),
-    ) -> EngineEvent {
+    ) -> (EngineEvent, String, Vec<Segment>) {
         let seams = match job.origin {
             Origin::Resumed => &mut self.resumed_seams,
             Origin::Live(_) => {
@@ -118,20 +152,28 @@ impl Forwarder {
         };
         journal_result(&job, entry).await;
         let Origin::Live(rec) = job.origin else {
-            return EngineEvent::Resumed {
+            let event = EngineEvent::Resumed {
                 id: job.id(),
                 error: None,
             };
+            return (event, text, segments);
         };
-        let text = Transcript {
+        let transcript = Transcript {
             id: job.id(),
             span: job.utt.span,
-            text,
-            segments,
+            text: text.clone(),
+            segments: segments.clone(),
             no_speech_prob,
             timings,
         };
-        EngineEvent::Transcribed { rec, text }
+        (
+            EngineEvent::Transcribed {
+                rec,
+                text: transcript,
+            },
+            text,
+            segments,
+        )
     }
 
     async fn failed(&mut self, job: Job, reason: JobFailure) -> EngineEvent {

@@ -70,12 +70,18 @@ pub struct LongRun {
     pub fragment_rate: f64,
     pub failures: usize,
     pub seconds: f64,
+    /// The settle passes over the set (passes taken and refused, their worker time).
+    pub settle: crate::eval::runner::SettleCount,
+    /// Settle worker time per minute of audio, in seconds.
+    pub settle_s_per_min: f64,
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct LongReport {
     pub no_vad: bool,
     pub context_chars: usize,
+    /// The settle pause in seconds (None: no settle pass).
+    pub settle_pause_s: Option<f64>,
     pub runs: Vec<LongRun>,
 }
 
@@ -218,30 +224,38 @@ pub async fn run(
                 fragment_rate: 100.0 * fragments as f64 / hyp_words.len().max(1) as f64,
                 failures: r.failures(),
                 seconds: r.seconds,
+                settle: r.settle,
+                settle_s_per_min: r.settle.worker_ms / 1000.0 / (clip.duration_s / 60.0),
                 hypothesis,
             }
         })
         .collect();
+    let engine = crate::engine::EngineConfig::from_config(cfg)?;
     Ok(LongReport {
         no_vad,
-        context_chars: crate::engine::EngineConfig::from_config(cfg)?.context_chars,
+        context_chars: engine.context_chars,
+        settle_pause_s: engine.settle_pause.map(|d| d.as_secs_f64()),
         runs,
     })
 }
 
 pub fn text(r: &LongReport) -> String {
     let mut out = format!(
-        "long-form ({}, context {} chars)\n",
+        "long-form ({}, context {} chars, {})\n",
         if r.no_vad {
             "whole recording, no VAD"
         } else {
             "through the pipeline"
         },
-        r.context_chars
+        r.context_chars,
+        match r.settle_pause_s {
+            Some(s) => format!("settle pass after {s} s"),
+            None => "no settle pass".into(),
+        }
     );
     for run in &r.runs {
         out.push_str(&format!(
-            "{:<8} {:5.1} s  {:2} utterances  WER {:5.2}% ({}/{})  fragments {} of {} breaks: {:.2} per 100 words\n  {}\n",
+            "{:<8} {:5.1} s  {:2} utterances  WER {:5.2}% ({}/{})  fragments {} of {} breaks: {:.2} per 100 words  settle {}/{} taken, {:.2} s CPU per minute\n  {}\n",
             run.set,
             run.audio_s,
             run.utterances,
@@ -251,6 +265,9 @@ pub fn text(r: &LongReport) -> String {
             run.fragments,
             run.breaks,
             run.fragment_rate,
+            run.settle.taken,
+            run.settle.taken + run.settle.refused,
+            run.settle_s_per_min,
             crate::inert::inert_line(&run.hypothesis)
         ));
     }

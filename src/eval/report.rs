@@ -192,6 +192,7 @@ mod tests {
                 .collect(),
             source_error: None,
             seconds: 0.5,
+            settle: Default::default(),
         }
     }
 

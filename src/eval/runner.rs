@@ -48,6 +48,16 @@ pub struct ClipRun {
     /// The source failed (unreadable file).
     pub source_error: Option<String>,
     pub seconds: f64,
+    /// Settle passes: taken, refused, and their worker time in ms.
+    pub settle: SettleCount,
+}
+
+/// What the settle passes of a run did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
+pub struct SettleCount {
+    pub taken: usize,
+    pub refused: usize,
+    pub worker_ms: f64,
 }
 
 impl ClipRun {
@@ -130,8 +140,25 @@ async fn run_clip(
     let mut queued: BTreeMap<UtteranceId, UtteranceRef> = BTreeMap::new();
     let mut done: BTreeMap<UtteranceId, Utterance> = BTreeMap::new();
     let mut source_error = None;
+    let mut settle = SettleCount::default();
     let on = |ev| {
         match ev {
+            EngineEvent::Settled {
+                texts, worker_ms, ..
+            } => {
+                settle.worker_ms += worker_ms;
+                match texts {
+                    Ok(texts) => {
+                        settle.taken += 1;
+                        for (id, text) in texts {
+                            if let Some(u) = done.get_mut(&id) {
+                                u.text = text.trim().to_string();
+                            }
+                        }
+                    }
+                    Err(_) => settle.refused += 1,
+                }
+            }
             EngineEvent::Queued { utt, .. } => {
                 queued.insert(utt.id, utt);
             }
@@ -163,6 +190,7 @@ async fn run_clip(
         utterances: done.into_values().collect(),
         source_error,
         seconds: t0.elapsed().as_secs_f64(),
+        settle,
     })
 }
 

@@ -1,6 +1,7 @@
 //! Word error rate: the Levenshtein distance between reference and hypothesis words
 //! (substitutions + deletions + insertions) over the number of reference words.
 
+use crate::text::{Step, align};
 use serde::Serialize;
 
 /// Edit counts of one alignment; they add up over clips (overall WER is word-weighted).
@@ -95,63 +96,26 @@ pub enum Op {
 /// For each reference word, whether a cheapest alignment of `hyp` to it kept, substituted or
 /// deleted it (ties prefer hits, then substitutions, as [`score`] does).
 pub fn ref_ops<S: AsRef<str>>(reference: &[S], hyp: &[S]) -> Vec<Op> {
-    let (n, m) = (reference.len(), hyp.len());
-    let cost = costs(reference, hyp);
-    let mut ops = vec![Op::Deleted; n];
-    let (mut i, mut j) = (n, m);
-    while i > 0 {
-        let same = j > 0 && reference[i - 1].as_ref() == hyp[j - 1].as_ref();
-        if j > 0 && cost[i][j] == cost[i - 1][j - 1] + usize::from(!same) {
-            ops[i - 1] = if same { Op::Hit } else { Op::Substituted };
-            i -= 1;
-            j -= 1;
-        } else if cost[i][j] == cost[i - 1][j] + 1 {
-            i -= 1;
-        } else {
-            j -= 1;
+    let mut ops = vec![Op::Deleted; reference.len()];
+    for step in align(reference, hyp) {
+        if let Step::Pair(i, j) = step {
+            ops[i] = if reference[i].as_ref() == hyp[j].as_ref() {
+                Op::Hit
+            } else {
+                Op::Substituted
+            };
         }
     }
     ops
 }
 
-/// The edit-distance table of `hyp` against `reference`: `cost[i][j]` for the first `i`
-/// reference and `j` hypothesis words.
-fn costs<S: AsRef<str>>(reference: &[S], hyp: &[S]) -> Vec<Vec<usize>> {
-    let (n, m) = (reference.len(), hyp.len());
-    let mut cost = vec![vec![0usize; m + 1]; n + 1];
-    for (i, row) in cost.iter_mut().enumerate() {
-        row[0] = i;
-    }
-    for (j, c) in cost[0].iter_mut().enumerate() {
-        *c = j;
-    }
-    for i in 1..=n {
-        for j in 1..=m {
-            let same = reference[i - 1].as_ref() == hyp[j - 1].as_ref();
-            cost[i][j] = (cost[i - 1][j - 1] + usize::from(!same))
-                .min(cost[i - 1][j] + 1)
-                .min(cost[i][j - 1] + 1);
-        }
-    }
-    cost
-}
-
 /// For each hypothesis word, the reference word a cheapest alignment pairs it with (kept or
 /// substituted; `None`: inserted).
 pub fn hyp_pairs<S: AsRef<str>>(reference: &[S], hyp: &[S]) -> Vec<Option<usize>> {
-    let cost = costs(reference, hyp);
     let mut pairs = vec![None; hyp.len()];
-    let (mut i, mut j) = (reference.len(), hyp.len());
-    while i > 0 && j > 0 {
-        let same = reference[i - 1].as_ref() == hyp[j - 1].as_ref();
-        if cost[i][j] == cost[i - 1][j - 1] + usize::from(!same) {
-            pairs[j - 1] = Some(i - 1);
-            i -= 1;
-            j -= 1;
-        } else if cost[i][j] == cost[i - 1][j] + 1 {
-            i -= 1;
-        } else {
-            j -= 1;
+    for step in align(reference, hyp) {
+        if let Step::Pair(i, j) = step {
+            pairs[j] = Some(i);
         }
     }
     pairs

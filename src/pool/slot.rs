@@ -10,8 +10,8 @@ use tokio::sync::mpsc;
 
 use super::process::{WorkerFailure, WorkerProc};
 use super::{
-    Counters, InterimSlot, Job, JobFailure, MAX_START_FAILURES, PoolConfig, PoolEvent, Work,
-    emit_status,
+    Counters, InterimSlot, Job, JobFailure, MAX_START_FAILURES, PoolConfig, PoolEvent, SettleQueue,
+    SettleText, Work, emit_status,
 };
 use crate::protocol::{Response, Timings};
 use crate::vocab::UtteranceId;
@@ -28,6 +28,7 @@ pub(super) struct Slot {
     pub(super) counters: Arc<Counters>,
     pub(super) worker: Option<WorkerProc>,
     pub(super) interim: Arc<InterimSlot>,
+    pub(super) settle: Arc<SettleQueue>,
 }
 
 impl Slot {
@@ -38,16 +39,22 @@ impl Slot {
         loop {
             let work = {
                 let mut rx = rx.lock().await;
-                // Final jobs first; an interim snapshot only when no final job waits.
+                // Final jobs first; an interim snapshot only when no final job waits, a
+                // settle pass only when neither does.
                 tokio::select! {
                     biased;
                     job = rx.recv() => job.map(Work::Final),
                     _ = self.interim.notify.notified() => Some(Work::Interim(self.interim.take())),
+                    _ = self.settle.notify.notified() => Some(Work::Settle(self.settle.take())),
                 }
             };
             let job = match work {
                 None => break,
-                Some(Work::Interim(None)) => continue,
+                Some(Work::Interim(None) | Work::Settle(None)) => continue,
+                Some(Work::Settle(Some(job))) => {
+                    self.process_settle(job).await;
+                    continue;
+                }
                 Some(Work::Interim(Some(job))) => {
                     // Not counted as busy: `pending()` is about final text only.
                     self.process_interim(job).await;
@@ -100,6 +107,59 @@ impl Slot {
                     "interim pass: {failure}"
                 );
                 self.worker = None;
+            }
+        }
+    }
+
+    /// One settle pass: interruptible like an interim pass (a final job arriving cuts it
+    /// short and its result is dropped), no retries (the first texts stand).
+    async fn process_settle(&mut self, job: Job) {
+        let result = self.settle_pass(&job).await;
+        if let Err(why) = &result {
+            tracing::debug!(slot = self.index, id = job.id().0, "settle pass: {why}");
+        }
+        let _ = self.events.send(PoolEvent::Settled { job, result });
+    }
+
+    async fn settle_pass(&mut self, job: &Job) -> Result<SettleText, String> {
+        self.ensure_worker().await.map_err(|e| e.to_string())?;
+        let audio_s = job.utt.span.duration_s().max(0.0);
+        let timeout = self.cfg.job_timeout_base
+            + Duration::from_secs_f64(audio_s * self.cfg.job_timeout_per_audio_s);
+        let worker = self.worker.as_mut().expect("ensured above");
+        let pid = worker.pid;
+        self.interim.set_running(pid, true);
+        // A final job queued before this pass was registered as interruptible would not
+        // interrupt it: look once more.
+        let waiting = || self.counters.queued.load(Ordering::SeqCst) > 0;
+        if waiting() {
+            self.interim.set_running(pid, false);
+            return Err("a final job is waiting".into());
+        }
+        let finals_before = self.counters.submitted.load(Ordering::SeqCst);
+        let result = worker.run_job(job, timeout, true).await;
+        self.interim.set_running(pid, false);
+        let cut_short = self.counters.submitted.load(Ordering::SeqCst) != finals_before;
+        match result {
+            Ok(_) if cut_short => Err("a final job cut it short".into()),
+            Ok(Response::Done {
+                text,
+                segments,
+                worker_ms,
+                ..
+            }) => Ok(SettleText {
+                text,
+                segments,
+                worker_ms,
+            }),
+            Ok(Response::Error { message, .. }) => Err(message),
+            Ok(Response::Hello { .. }) => {
+                self.worker = None;
+                Err("worker restarted itself mid-job".into())
+            }
+            Err(failure) => {
+                self.worker = None;
+                Err(failure.to_string())
             }
         }
     }

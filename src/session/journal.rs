@@ -64,6 +64,13 @@ pub enum Entry {
         id: UtteranceId,
         reason: String,
     },
+    /// The settle pass re-decoded a stretch of utterances as one piece and this is
+    /// utterance `id`'s share of it; the first result (`transcribed`) stays in the journal
+    /// beside it, and exports use this one.
+    Settled {
+        id: UtteranceId,
+        text: String,
+    },
     Paused {
         at_s: f64,
     },

@@ -83,6 +83,16 @@ impl Theme {
         self.fg(Color::Blue, Style::new().add_modifier(Modifier::BOLD))
     }
 
+    /// The timestamp of an utterance whose text the settle pass confirmed or replaced
+    /// (green; underlined without colour).
+    pub fn settled(&self) -> Style {
+        if self.color {
+            Style::new().fg(Color::Green)
+        } else {
+            Style::new().add_modifier(Modifier::UNDERLINED)
+        }
+    }
+
     /// The selected utterance's timestamp.
     pub fn selected(&self) -> Style {
         self.fg(

@@ -50,10 +50,16 @@ fn draw(line: &layout::Line, selected: Option<EntryKey>, theme: &Theme) -> Line<
             Span::styled("─".repeat(*fill), theme.dim()),
         ]),
         layout::Line::Hint(text) => Line::from(Span::styled(text.clone(), theme.dim())),
-        layout::Line::Utterance { key, stamp, runs } => {
+        layout::Line::Utterance {
+            key,
+            stamp,
+            runs,
+            settled,
+        } => {
             let selected = selected == Some(*key);
             let prefix = match (stamp, selected) {
                 (Some(stamp), true) => Span::styled(stamp.clone(), theme.selected()),
+                (Some(stamp), false) if *settled => Span::styled(stamp.clone(), theme.settled()),
                 (Some(stamp), false) => Span::styled(stamp.clone(), theme.dim()),
                 (None, true) => Span::styled(format!("{:>w$}", "▕", w = PREFIX - 1), theme.key()),
                 (None, false) => Span::raw(" ".repeat(PREFIX - 1)),
