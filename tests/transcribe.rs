@@ -29,6 +29,12 @@ fn transcribes_the_jfk_clip() {
     ] {
         assert!(text.contains(words), "missing {words:?} in {out:?}");
     }
+    // Settled as one piece, the clip reads as the one sentence it is: a paragraph, with no
+    // sentence end but the last (each utterance alone gave "Americans. / Ask not! / What…").
+    let said = out.trim();
+    assert_eq!(said.lines().count(), 1, "one paragraph: {out:?}");
+    let ends = said.matches(['.', '!', '?']).count();
+    assert!(ends == 1 && said.ends_with('.'), "one sentence: {out:?}");
     // Audio reaches disk before it is transcribed: the utterance WAVs are in the session.
     let sessions: Vec<_> = std::fs::read_dir(sb.sessions())
         .unwrap()
