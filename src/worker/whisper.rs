@@ -304,14 +304,30 @@ impl Whisper {
         tracing::debug!(weakest, "first pass");
         if weakest < limit {
             tracing::debug!(weakest, "unsure token on a shortened window: full window");
-            let mut params = self::params(call, marks);
-            params.set_audio_ctx(0);
-            params.set_n_threads(self.speed.threads(self.threads) as c_int);
-            self.state
-                .full(params, audio)
-                .map_err(|e| anyhow::anyhow!("whisper failed: {e}"))?;
+            self.full_window(call, marks, audio, true)?;
         }
         Ok(())
+    }
+
+    /// One decode on the full 30 s window (a second look: the re-check of a shortened
+    /// window, the greedy look); `fallback` false turns whisper's temperature fallback off
+    /// (greedy only), true leaves it as the guards set it.
+    fn full_window(
+        &mut self,
+        call: &Call<'_>,
+        marks: &Marks,
+        audio: &[f32],
+        fallback: bool,
+    ) -> anyhow::Result<()> {
+        let mut params = params(call, marks);
+        if !fallback {
+            params.set_temperature_inc(0.0);
+        }
+        params.set_audio_ctx(0);
+        params.set_n_threads(self.speed.threads(self.threads) as c_int);
+        self.state
+            .full(params, audio)
+            .map_err(|e| anyhow::anyhow!("whisper failed: {e}"))
     }
 
     /// A greedy decode (no temperature fallback) of audio whose guarded text came out empty:
@@ -330,15 +346,9 @@ impl Whisper {
         hints: &Hints,
         level: &guards::Level,
     ) -> anyhow::Result<Option<(Vec<Segment>, Vec<Segment>)>> {
-        let mut params = params(call, marks);
-        params.set_temperature_inc(0.0);
         // On the full window, as the re-check of a shortened one does: the greedy text on
         // the shortened window was "[Singing]" (-1.66).
-        params.set_audio_ctx(0);
-        params.set_n_threads(self.speed.threads(self.threads) as c_int);
-        self.state
-            .full(params, audio)
-            .map_err(|e| anyhow::anyhow!("whisper failed: {e}"))?;
+        self.full_window(call, marks, audio, false)?;
         let raw = self.collect_segments(hints);
         let sure = !raw.is_empty()
             && raw
