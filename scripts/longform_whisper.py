@@ -15,15 +15,7 @@ import sys
 
 from whisper_normalizer.english import EnglishTextNormalizer
 
-
-def edits(ref, hyp):
-    """Levenshtein distance in words."""
-    row = list(range(len(hyp) + 1))
-    for i, r in enumerate(ref, 1):
-        diag, row[0] = row[0], i
-        for j, h in enumerate(hyp, 1):
-            diag, row[j] = row[j], min(diag + (r != h), row[j] + 1, row[j - 1] + 1)
-    return row[-1]
+from wer_whisper import edits  # the same word edit distance (this folder)
 
 
 def main(args):

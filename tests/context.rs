@@ -9,17 +9,14 @@
 mod support;
 
 use std::path::Path;
-use std::time::Duration;
 
-use recorder::audio::segmenter::SegmenterConfig;
-use recorder::engine::{Engine, EngineConfig, EngineEvent, Source};
+use recorder::engine::{EngineConfig, EngineEvent};
 use recorder::pool::WorkerSpec;
-use support::run::{Sandbox, concat_with_gaps};
+use support::run::{Sandbox, concat_with_gaps, drive_file, scripted_engine, worker_script};
 use support::{have, skip, speak};
 
 /// A worker that logs every request line to `requests.log` and answers "Utterance N.".
 fn logging_worker(dir: &Path) -> WorkerSpec {
-    use std::os::unix::fs::PermissionsExt;
     let log = dir.join("requests.log");
     let body = format!(
         r#"#!/bin/sh
@@ -32,13 +29,7 @@ done
 "#,
         log = log.display()
     );
-    let p = dir.join("worker.sh");
-    std::fs::write(&p, body).unwrap();
-    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
-    WorkerSpec {
-        program: p,
-        args: vec![],
-    }
+    worker_script(dir, "worker.sh", &body)
 }
 
 /// Three spoken phrases 1.5 s apart.
@@ -61,39 +52,18 @@ fn three_phrases(sb: &Sandbox) -> std::path::PathBuf {
 
 /// Runs `file` through an engine with the logging worker; returns the request lines.
 async fn requests(sb: &Sandbox, file: &Path, context_chars: usize) -> Vec<String> {
-    recorder::ortlib::init(None).expect("ONNX Runtime (run `make setup`)");
     let cfg = EngineConfig {
-        model: "fake".into(),
-        workers: 1,
-        threads: 1,
-        language: None,
-        max_attempts: 1,
-        segmenter: SegmenterConfig::default(),
-        sessions_dir: sb.path().join("sessions"),
-        interim: None,
         context_chars,
-        // Its passes would be requests of their own (tests/settle.rs has them).
-        settle_pause: None,
-        worker: Some(logging_worker(sb.path())),
-    };
-    let (mut engine, mut events) = Engine::new(cfg).unwrap();
-    let source = Source::File {
-        path: file.to_path_buf(),
-        realtime: false,
+        ..scripted_engine(sb.path().join("sessions"), logging_worker(sb.path()))
     };
     let mut texts = Vec::new();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
     let on = |ev| {
         if let EngineEvent::Transcribed { text, .. } = ev {
             texts.push(text.text);
         }
         Ok(())
     };
-    engine
-        .drive_recording(&mut events, source, Some(deadline), on)
-        .await
-        .unwrap();
-    engine.shutdown(Duration::from_secs(5)).await;
+    drive_file(cfg, file, false, on).await;
     assert_eq!(texts, ["Utterance 1.", "Utterance 2.", "Utterance 3."]);
     let log = std::fs::read_to_string(sb.path().join("requests.log")).unwrap();
     std::fs::remove_file(sb.path().join("requests.log")).unwrap();

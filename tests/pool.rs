@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use recorder::pool::{Job, JobFailure, Origin, Pool, PoolConfig, PoolEvent, WorkerSpec};
 use recorder::vocab::{RecordingId, Span, UtteranceId, UtteranceRef};
-use support::run::{Sandbox, bin, norm, tiny_en};
+use support::run::{Sandbox, bin, norm, tiny_en, worker_script};
 use support::{have, skip, speak};
 use tokio::sync::mpsc;
 
@@ -61,14 +61,7 @@ fn real_worker(model: &Path, extra: &[&str]) -> WorkerSpec {
 }
 
 fn script(dir: &Path, name: &str, body: &str) -> WorkerSpec {
-    use std::os::unix::fs::PermissionsExt;
-    let p = dir.join(name);
-    std::fs::write(&p, format!("#!/bin/sh\n{body}\n")).unwrap();
-    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
-    WorkerSpec {
-        program: p,
-        args: vec![],
-    }
+    worker_script(dir, name, &format!("#!/bin/sh\n{body}\n"))
 }
 
 const HELLO: &str = r#"echo '{"type":"hello","version":2,"pid":1,"model":"fake","multilingual":false,"load_ms":0}'"#;

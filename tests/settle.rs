@@ -13,19 +13,17 @@ mod support;
 use std::path::Path;
 use std::time::Duration;
 
-use recorder::audio::segmenter::SegmenterConfig;
-use recorder::engine::{Engine, EngineConfig, EngineEvent, Source};
+use recorder::engine::{EngineConfig, EngineEvent};
 use recorder::pool::WorkerSpec;
 use recorder::session::Session;
 use recorder::vocab::UtteranceId;
-use support::run::{Sandbox, concat_with_gaps};
+use support::run::{Sandbox, concat_with_gaps, drive_file, scripted_engine, worker_script};
 use support::{have, skip, speak};
 
 /// A worker that answers "Utterance N." (mean log-prob -0.5) for an utterance and
 /// `settled` (mean log-prob `logprob`) for a settle pass (its WAV is `settle.wav`); it logs
 /// the WAV of each request.
 fn scripted_worker(dir: &Path, settled: &str, logprob: f32) -> WorkerSpec {
-    use std::os::unix::fs::PermissionsExt;
     let log = dir.join("requests.log");
     let seg = |text: &str, lp: f32| {
         format!(
@@ -51,13 +49,7 @@ done
         sseg = seg(settled, logprob),
         useg = seg("Utterance $id.", -0.5),
     );
-    let p = dir.join("worker.sh");
-    std::fs::write(&p, body).unwrap();
-    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
-    WorkerSpec {
-        program: p,
-        args: vec![],
-    }
+    worker_script(dir, "worker.sh", &body)
 }
 
 /// Spoken phrases with the given pauses after each (seconds).
@@ -90,31 +82,15 @@ struct Run {
 }
 
 async fn record(sb: &Sandbox, file: &Path, worker: WorkerSpec, realtime: bool) -> Run {
-    recorder::ortlib::init(None).expect("ONNX Runtime (run `make setup`)");
     let cfg = EngineConfig {
-        model: "fake".into(),
-        workers: 1,
-        threads: 1,
-        language: None,
-        max_attempts: 1,
-        segmenter: SegmenterConfig::default(),
-        sessions_dir: sb.sessions(),
-        interim: None,
-        context_chars: 0,
         settle_pause: Some(Duration::from_secs(2)),
-        worker: Some(worker),
-    };
-    let (mut engine, mut events) = Engine::new(cfg).unwrap();
-    let source = Source::File {
-        path: file.to_path_buf(),
-        realtime,
+        ..scripted_engine(sb.sessions(), worker)
     };
     let mut run = Run {
         settled: Vec::new(),
         order: Vec::new(),
         dir: Default::default(),
     };
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
     let on = |ev| {
         match ev {
             EngineEvent::RecordingStarted { session_dir, .. } => run.dir = session_dir,
@@ -131,11 +107,7 @@ async fn record(sb: &Sandbox, file: &Path, worker: WorkerSpec, realtime: bool) -
         Ok(())
     };
     // Returns only after `RecordingSettled`: the settle pass is part of the run.
-    engine
-        .drive_recording(&mut events, source, Some(deadline), on)
-        .await
-        .unwrap();
-    engine.shutdown(Duration::from_secs(5)).await;
+    drive_file(cfg, file, realtime, on).await;
     run
 }
 

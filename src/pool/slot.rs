@@ -80,9 +80,7 @@ impl Slot {
         if self.ensure_worker().await.is_err() {
             return;
         }
-        let audio_s = job.utt.span.duration_s().max(0.0);
-        let timeout = self.cfg.job_timeout_base
-            + Duration::from_secs_f64(audio_s * self.cfg.job_timeout_per_audio_s);
+        let timeout = self.timeout(&job);
         let worker = self.worker.as_mut().expect("ensured above");
         let pid = worker.pid;
         self.interim.set_running(pid, true);
@@ -123,9 +121,7 @@ impl Slot {
 
     async fn settle_pass(&mut self, job: &Job) -> Result<SettleText, String> {
         self.ensure_worker().await.map_err(|e| e.to_string())?;
-        let audio_s = job.utt.span.duration_s().max(0.0);
-        let timeout = self.cfg.job_timeout_base
-            + Duration::from_secs_f64(audio_s * self.cfg.job_timeout_per_audio_s);
+        let timeout = self.timeout(job);
         let worker = self.worker.as_mut().expect("ensured above");
         let pid = worker.pid;
         self.interim.set_running(pid, true);
@@ -162,6 +158,13 @@ impl Slot {
                 Err(failure.to_string())
             }
         }
+    }
+
+    /// How long `job` may take: the base plus so much per second of its audio.
+    fn timeout(&self, job: &Job) -> Duration {
+        let audio_s = job.utt.span.duration_s().max(0.0);
+        self.cfg.job_timeout_base
+            + Duration::from_secs_f64(audio_s * self.cfg.job_timeout_per_audio_s)
     }
 
     async fn ensure_worker(&mut self) -> anyhow::Result<()> {
@@ -292,9 +295,7 @@ impl Slot {
                 origin: job.origin,
                 slot: self.index,
             });
-            let audio_s = job.utt.span.duration_s().max(0.0);
-            let timeout = self.cfg.job_timeout_base
-                + Duration::from_secs_f64(audio_s * self.cfg.job_timeout_per_audio_s);
+            let timeout = self.timeout(&job);
             let worker = self.worker.as_mut().expect("ensured above");
             match worker.run_job(&job, timeout, false).await {
                 Ok(Response::Done {

@@ -128,3 +128,59 @@ pub fn concat_with_gaps(parts: &[(PathBuf, f32)], out: &Path) {
     }
     writer.expect("at least one part").finalize().unwrap();
 }
+
+/// An engine for a scripted worker: one worker of one thread, one attempt, sessions in
+/// `sessions`, no interim passes, no context and no settle pass (a test turns on what it
+/// is about).
+pub fn scripted_engine(
+    sessions: PathBuf,
+    worker: recorder::pool::WorkerSpec,
+) -> recorder::engine::EngineConfig {
+    recorder::engine::EngineConfig {
+        model: "fake".into(),
+        workers: 1,
+        threads: 1,
+        language: None,
+        max_attempts: 1,
+        segmenter: recorder::audio::segmenter::SegmenterConfig::default(),
+        sessions_dir: sessions,
+        interim: None,
+        context_chars: 0,
+        settle_pause: None,
+        worker: Some(worker),
+    }
+}
+
+/// Records `file` through an engine of `cfg` (the real audio thread and Silero) to its end,
+/// handing each event to `on`; at most 120 s.
+pub async fn drive_file(
+    cfg: recorder::engine::EngineConfig,
+    file: &Path,
+    realtime: bool,
+    on: impl FnMut(recorder::engine::EngineEvent) -> anyhow::Result<()>,
+) {
+    recorder::ortlib::init(None).expect("ONNX Runtime (run `make setup`)");
+    let (mut engine, mut events) = recorder::engine::Engine::new(cfg).unwrap();
+    let source = recorder::engine::Source::File {
+        path: file.to_path_buf(),
+        realtime,
+    };
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(120);
+    engine
+        .drive_recording(&mut events, source, Some(deadline), on)
+        .await
+        .unwrap();
+    engine.shutdown(std::time::Duration::from_secs(5)).await;
+}
+
+/// A scripted worker: `body` (a shell script, shebang included) as `dir/name`, executable.
+pub fn worker_script(dir: &Path, name: &str, body: &str) -> recorder::pool::WorkerSpec {
+    use std::os::unix::fs::PermissionsExt;
+    let p = dir.join(name);
+    std::fs::write(&p, body).unwrap();
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    recorder::pool::WorkerSpec {
+        program: p,
+        args: vec![],
+    }
+}
