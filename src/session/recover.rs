@@ -32,6 +32,10 @@ impl Session {
         {
             tracing::warn!("cannot repair {}: {e}", session_wav.display());
         }
+        // Scratch a crash (or a quit during a settle pass) can leave: never needed again.
+        for scratch in ["interim.wav", "settle.wav"] {
+            let _ = std::fs::remove_file(self.dir.join(scratch));
+        }
         let mut todo: Vec<(UtteranceId, Option<Span>)> = self
             .unwritten
             .iter()
