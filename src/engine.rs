@@ -496,11 +496,15 @@ struct Outlets {
     pool: Submitter,
     journal: Arc<Journal>,
     context: Arc<Context>,
+    /// The settle pass is on: final passes leave their re-check to it.
+    settle: bool,
 }
 
 impl Outlets {
     fn job(&self, utt: UtteranceRef, journal: Option<Arc<Journal>>) -> Job {
-        Job::new(utt, Origin::Live(self.rec), journal).with_context(Some(self.context.clone()))
+        Job::new(utt, Origin::Live(self.rec), journal)
+            .with_context(Some(self.context.clone()))
+            .deferring_recheck(self.settle)
     }
 }
 

@@ -113,6 +113,9 @@ pub struct Job {
     /// session's being resumed in the background (their ids may be equal: each session
     /// counts from 1).
     pub origin: Origin,
+    /// A due full-window re-check is left to the settle pass (which is on): the text goes
+    /// out at once, marked unsure (a re-check took 0.4-3.5 s on 3 s clips of the eval set).
+    pub defer_recheck: bool,
 }
 
 impl Job {
@@ -124,12 +127,21 @@ impl Job {
             journal,
             context: None,
             origin,
+            defer_recheck: false,
         }
     }
 
     /// With the session's texts (see [`Job::context`]).
     pub fn with_context(self, context: Option<Arc<Context>>) -> Job {
         Job { context, ..self }
+    }
+
+    /// With the re-check left to the settle pass (see [`Job::defer_recheck`]).
+    pub fn deferring_recheck(self, defer_recheck: bool) -> Job {
+        Job {
+            defer_recheck,
+            ..self
+        }
     }
 
     pub fn id(&self) -> UtteranceId {
@@ -182,6 +194,8 @@ pub enum PoolEvent {
         segments: Vec<Segment>,
         no_speech_prob: f32,
         timings: Timings,
+        /// Its full-window re-check was deferred to a settle pass ([`Job::defer_recheck`]).
+        unsure: bool,
     },
     Failed {
         job: Job,

@@ -215,6 +215,14 @@ pub enum Request {
         /// The text said just before (bounded by the parent), for whisper's prompt.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         context: Option<String>,
+        /// A settle pass (`engine::settle`, also interruptible): decoded on the full window.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        settle: bool,
+        /// A final pass whose text is unsure on a shortened window answers at once, marked
+        /// `unsure`, instead of decoding again on the full window: a settle pass does that
+        /// later, off the critical path (the parent sets it when the settle pass is on).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        defer_recheck: bool,
     },
 }
 
@@ -237,6 +245,10 @@ pub enum Response {
         encode_ms: f64,
         decode_ms: f64,
         worker_ms: f64,
+        /// The full-window re-check was due and deferred (`defer_recheck`): a settle pass
+        /// should decode this utterance again.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        unsure: bool,
     },
     /// The job failed in a way that retrying on the same audio will not fix (unreadable WAV).
     Error { id: UtteranceId, message: String },
@@ -354,6 +366,7 @@ mod tests {
             encode_ms: 1.0,
             decode_ms: 2.0,
             worker_ms: 3.0,
+            unsure: true,
         };
         let line = encode(&r);
         assert_eq!(line.matches('\n').count(), 1, "one frame per line");
@@ -363,6 +376,8 @@ mod tests {
             wav: "/tmp/a b.wav".into(),
             interim: true,
             context: Some("And so my fellow Americans.".into()),
+            settle: true,
+            defer_recheck: true,
             hints: Hints {
                 voiced_ms: 640,
                 vad_sure: true,
@@ -420,6 +435,7 @@ mod fuzz {
             encode_ms: 1.0,
             decode_ms: 1.0,
             worker_ms: 2.0,
+            unsure: false,
         });
         let mut x: u64 = 0x2545_F491_4F6C_DD1D;
         let mut next = move || {
@@ -454,6 +470,8 @@ mod fuzz {
             interim: false,
             hints: Hints::default(),
             context: None,
+            settle: false,
+            defer_recheck: false,
         };
         let line = encode(&r);
         assert_eq!(decode_request(&line).unwrap(), r);
@@ -463,6 +481,8 @@ mod fuzz {
             interim: false,
             hints: Hints::default(),
             context: None,
+            settle: false,
+            defer_recheck: false,
         };
         assert!(
             encode(&plain).contains("\"/data/x.wav\""),

@@ -372,3 +372,52 @@ done"#,
     drop(submitter);
     pool.join(Duration::from_secs(5)).await;
 }
+
+/// With the settle pass on, a final pass leaves its full-window re-check to it: the real
+/// worker answers at once, marked unsure, and the settle pass's full-window decode of the
+/// same audio says what the re-check in line said (`ps_librivox_sense_and_sensibility_0890`:
+/// tiny.en q8_0's shortened window is unsure of a word there; in line the final pass took
+/// 1.6 s, deferred 0.16 s).
+#[tokio::test]
+async fn a_deferred_recheck_is_done_by_the_settle_pass() {
+    let model = tiny_en().with_file_name("ggml-tiny.en-q8_0.bin");
+    let clip = "ps_librivox_sense_and_sensibility_0890.wav";
+    let Some(wav) = support::run::eval_clip(clip) else {
+        return skip(
+            "a_deferred_recheck_is_done_by_the_settle_pass",
+            "../shared/eval is absent",
+        );
+    };
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let (pool, submitter) = Pool::start(PoolConfig::new(1, real_worker(&model, &[])), tx);
+    submitter.submit(job(1, &wav, 5.3));
+    submitter.submit(job(2, &wav, 5.3).deferring_recheck(true));
+    let finals = collect(&mut rx, |e, seen| {
+        let done = |e: &PoolEvent| matches!(e, PoolEvent::Done { .. } | PoolEvent::Failed { .. });
+        done(e) && seen.iter().filter(|e| done(e)).count() == 1
+    })
+    .await;
+    let result = |id: u64| {
+        finals.iter().find_map(|e| match e {
+            PoolEvent::Done {
+                job, text, unsure, ..
+            } if job.id() == UtteranceId(id) => Some((text.clone(), *unsure)),
+            _ => None,
+        })
+    };
+    let (in_line, unsure_in_line) = result(1).unwrap_or_else(|| panic!("{finals:?}"));
+    let (_, deferred) = result(2).unwrap_or_else(|| panic!("{finals:?}"));
+    assert!(!unsure_in_line, "the re-check ran in line");
+    assert!(deferred, "the re-check was due and deferred: {finals:?}");
+    submitter.settle_queue().submit(job(3, &wav, 5.3));
+    let settled = collect(&mut rx, |e, _| matches!(e, PoolEvent::Settled { .. })).await;
+    let Some(PoolEvent::Settled {
+        result: Ok(pass), ..
+    }) = settled.last()
+    else {
+        panic!("no settle pass: {settled:?}")
+    };
+    assert_eq!(pass.text, in_line);
+    drop(submitter);
+    pool.join(Duration::from_secs(5)).await;
+}

@@ -53,6 +53,7 @@ pub(super) fn open_recording(
         pool: submitter,
         journal,
         context: Arc::new(Context::new(cfg.context_chars)),
+        settle: cfg.settle_pause.is_some(),
     };
     let emit = move |ev: AudioEvent| {
         if let AudioEvent::Utterance(utt) = &ev {

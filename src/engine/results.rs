@@ -90,15 +90,15 @@ impl Forwarder {
                 segments,
                 no_speech_prob,
                 timings,
+                unsure,
             } => {
                 let (origin, id) = (job.origin, job.id());
                 let result = (text, segments, no_speech_prob, timings);
                 let (event, text, segments) = self.done(job, result).await;
                 // The front end hears of the text before anything the settler says about it.
                 let _ = self.tx.send(event);
-                self.settler
-                    .first(origin, id, Some((&text, &segments)))
-                    .await;
+                let first = Some((text.as_str(), segments.as_slice(), unsure));
+                self.settler.first(origin, id, first).await;
                 return None;
             }
             PoolEvent::Failed { job, reason } => {

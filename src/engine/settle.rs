@@ -57,6 +57,8 @@ enum First {
     Text {
         text: String,
         confidence: Option<(f64, u32)>,
+        /// Its full-window re-check was left to this pass: settled even alone.
+        unsure: bool,
     },
     Failed,
 }
@@ -152,12 +154,13 @@ impl Settler {
         self.advance(rec).await;
     }
 
-    /// Utterance `id`'s first text (`None`: it failed).
+    /// Utterance `id`'s first text, its segments and whether its re-check was deferred
+    /// (`None`: it failed).
     pub(super) async fn first(
         &mut self,
         origin: Origin,
         id: UtteranceId,
-        text: Option<(&str, &[Segment])>,
+        text: Option<(&str, &[Segment], bool)>,
     ) {
         let Origin::Live(rec) = origin else { return };
         let Some(r) = self.recordings.get_mut(&rec) else {
@@ -167,9 +170,10 @@ impl Settler {
             return;
         };
         m.first = match text {
-            Some((text, segments)) => First::Text {
+            Some((text, segments, unsure)) => First::Text {
                 text: text.to_string(),
                 confidence: share::confidence(segments),
+                unsure,
             },
             None => First::Failed,
         };
@@ -260,7 +264,8 @@ impl Settler {
 /// The next stretch to settle, taken off the front of `members` once every one of them has
 /// its first result: as many as fit in [`MAX_S`], never across a failed utterance or into a
 /// split's second part (its audio overlaps the part before). Stretches of one utterance are
-/// dropped (the same audio decoded again says the same). With `enabled` false, the members
+/// dropped (the same audio decoded again says the same) unless its full-window re-check was
+/// deferred to this pass. With `enabled` false, the members
 /// are dropped once they all have a result.
 fn next_group(members: &mut Vec<Member>, enabled: bool) -> Option<Vec<Member>> {
     loop {
@@ -290,7 +295,14 @@ fn next_group(members: &mut Vec<Member>, enabled: bool) -> Option<Vec<Member>> {
             First::Text { text, .. } => !text.trim().is_empty(),
             _ => false,
         });
-        if group.len() >= 2 && words {
+        let unsure = matches!(
+            group[..],
+            [Member {
+                first: First::Text { unsure: true, .. },
+                ..
+            }]
+        );
+        if (group.len() >= 2 || unsure) && words {
             return Some(group);
         }
     }
@@ -366,7 +378,10 @@ fn decide(
     let mut firsts = Vec::new();
     let mut segments_conf = (0.0, 0u32);
     for m in group {
-        if let First::Text { text, confidence } = &m.first {
+        if let First::Text {
+            text, confidence, ..
+        } = &m.first
+        {
             firsts.push(text.as_str());
             if let Some((c, n)) = confidence {
                 segments_conf.0 += c * f64::from(*n);
@@ -433,6 +448,7 @@ mod tests {
         First::Text {
             text: t.into(),
             confidence: Some((-0.5, 4)),
+            unsure: false,
         }
     }
 
@@ -471,6 +487,21 @@ mod tests {
         assert_eq!(ids(&next_group(&mut m, true).unwrap()), [3, 4]);
         assert!(next_group(&mut m, true).is_none());
         assert!(m.is_empty());
+    }
+
+    #[test]
+    fn one_utterance_alone_is_settled_when_its_recheck_was_deferred() {
+        let unsure = First::Text {
+            text: "Old-sposed.".into(),
+            confidence: Some((-0.9, 4)),
+            unsure: true,
+        };
+        let mut m = vec![
+            member(1, 0.0, 3.0, unsure),
+            member(2, 9.0, 10.0, First::Failed),
+        ];
+        assert_eq!(ids(&next_group(&mut m, true).unwrap()), [1]);
+        assert!(next_group(&mut m, true).is_none());
     }
 
     #[test]

@@ -124,16 +124,19 @@ impl WorkerProc {
         protocol::decode_response(&line).map_err(|e| WorkerFailure::BadFrame(e.to_string()))
     }
 
+    /// Sends `job` as a `pass` and waits for the answer, at most `timeout`.
     pub(super) async fn run_job(
         &mut self,
         job: &Job,
         timeout: Duration,
-        interim: bool,
+        pass: Pass,
     ) -> Result<Response, WorkerFailure> {
         let req = protocol::encode(&Request::Job {
             id: job.id(),
             wav: job.utt.wav.clone(),
-            interim,
+            interim: pass == Pass::Interim,
+            settle: pass == Pass::Settle,
+            defer_recheck: pass == Pass::Final && job.defer_recheck,
             hints: job.utt.hints,
             // Not for the second part of an overlapped split: its audio starts with words the
             // first part's text ends with, and whisper, shown them, skipped on past them (a
@@ -214,4 +217,13 @@ async fn capture_stderr(
             }
         }
     }
+}
+
+/// What a job is run as: an utterance's final text, an interim snapshot (cut short by a
+/// final job), or a settle pass (cut short too; on the full window).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Pass {
+    Final,
+    Interim,
+    Settle,
 }

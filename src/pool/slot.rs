@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 
-use super::process::{WorkerFailure, WorkerProc};
+use super::process::{Pass, WorkerFailure, WorkerProc};
 use super::{
     Counters, InterimSlot, Job, JobFailure, MAX_START_FAILURES, PoolConfig, PoolEvent, SettleQueue,
     SettleText, Work, emit_status,
@@ -84,7 +84,7 @@ impl Slot {
         let worker = self.worker.as_mut().expect("ensured above");
         let pid = worker.pid;
         self.interim.set_running(pid, true);
-        let result = worker.run_job(&job, timeout, true).await;
+        let result = worker.run_job(&job, timeout, Pass::Interim).await;
         self.interim.set_running(pid, false);
         match result {
             Ok(Response::Done {
@@ -133,7 +133,7 @@ impl Slot {
             return Err("a final job is waiting".into());
         }
         let finals_before = self.counters.submitted.load(Ordering::SeqCst);
-        let result = worker.run_job(job, timeout, true).await;
+        let result = worker.run_job(job, timeout, Pass::Settle).await;
         self.interim.set_running(pid, false);
         let cut_short = self.counters.submitted.load(Ordering::SeqCst) != finals_before;
         match result {
@@ -297,7 +297,7 @@ impl Slot {
             });
             let timeout = self.timeout(&job);
             let worker = self.worker.as_mut().expect("ensured above");
-            match worker.run_job(&job, timeout, false).await {
+            match worker.run_job(&job, timeout, Pass::Final).await {
                 Ok(Response::Done {
                     text,
                     segments,
@@ -305,6 +305,7 @@ impl Slot {
                     encode_ms,
                     decode_ms,
                     worker_ms,
+                    unsure,
                     ..
                 }) => {
                     let timings = Timings {
@@ -326,6 +327,7 @@ impl Slot {
                         segments,
                         no_speech_prob,
                         timings,
+                        unsure,
                     });
                     return;
                 }

@@ -158,10 +158,14 @@ pub fn run(model: &Path, threads: usize, options: DecodeOptions) -> anyhow::Resu
                 interim,
                 hints,
                 context,
+                settle,
+                defer_recheck,
             }) => {
                 // A signal meant for an earlier pass must not cut this one short.
                 INTERRUPT.store(false, std::sync::atomic::Ordering::SeqCst);
-                whisper.interruptible = interim;
+                whisper.interruptible = interim || settle;
+                whisper.full_window = settle;
+                whisper.defer_recheck = defer_recheck;
                 job(&mut whisper, id, &wav, &hints, context.as_deref())
             }
             Err(e) => {
@@ -201,6 +205,7 @@ fn job(
             encode_ms: o.encode_ms,
             decode_ms: o.decode_ms,
             worker_ms: t0.elapsed().as_secs_f64() * 1000.0,
+            unsure: o.unsure,
         },
         Err(e) => Response::Error {
             id,

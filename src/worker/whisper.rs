@@ -26,6 +26,13 @@ pub struct Whisper {
     pub interruptible: bool,
     /// Raised (by the worker's signal handler) to cut an interim pass short.
     interrupt: &'static AtomicBool,
+    /// The next pass is a settle pass: on the full window.
+    pub full_window: bool,
+    /// The next pass leaves a due full-window re-check to a settle pass (see
+    /// `protocol::Request::Job::defer_recheck`).
+    pub defer_recheck: bool,
+    /// The last pass deferred its re-check.
+    deferred: bool,
 }
 
 /// The text of one utterance and where whisper spent its time.
@@ -36,6 +43,8 @@ pub struct Output {
     pub no_speech_prob: f32,
     pub encode_ms: f64,
     pub decode_ms: f64,
+    /// The full-window re-check was due and left to a settle pass.
+    pub unsure: bool,
 }
 
 /// Timestamps set from whisper.cpp's callbacks: the encoder starting, and the first logits
@@ -109,6 +118,9 @@ impl Whisper {
             multilingual,
             interruptible: false,
             interrupt,
+            full_window: false,
+            defer_recheck: false,
+            deferred: false,
         })
     }
 }
@@ -206,6 +218,7 @@ impl Whisper {
             );
             return Ok(Output::empty());
         }
+        self.deferred = false;
         let marks = Marks::default();
         let started = Instant::now();
         // English-only models only know "en"; multilingual ones detect it unless told.
@@ -259,6 +272,7 @@ impl Whisper {
             no_speech_prob,
             encode_ms: ms(enc_end.saturating_duration_since(enc_start)),
             decode_ms: ms(done.saturating_duration_since(enc_end)),
+            unsure: self.deferred,
         })
     }
 
@@ -292,7 +306,10 @@ impl Whisper {
     fn decode(&mut self, call: &Call<'_>, marks: &Marks, audio: &[f32]) -> anyhow::Result<()> {
         let mut params = params(call, marks);
         super::speed::apply(&mut params, &self.speed, audio.len(), self.threads);
-        let shortened = self.speed.audio_ctx.positions(audio.len()) != 0;
+        if self.full_window {
+            params.set_audio_ctx(0);
+        }
+        let shortened = self.speed.audio_ctx.positions(audio.len()) != 0 && !self.full_window;
         self.state
             .full(params, audio)
             .map_err(|e| anyhow::anyhow!("whisper failed: {e}"))?;
@@ -302,7 +319,14 @@ impl Whisper {
         };
         let weakest = self.weakest_token();
         tracing::debug!(weakest, "first pass");
-        if weakest < limit {
+        if weakest < limit && self.defer_recheck {
+            // The text goes out now; a settle pass decodes it again on the full window.
+            tracing::debug!(
+                weakest,
+                "unsure token on a shortened window: re-check deferred"
+            );
+            self.deferred = true;
+        } else if weakest < limit {
             tracing::debug!(weakest, "unsure token on a shortened window: full window");
             self.full_window(call, marks, audio, true)?;
         }
@@ -463,6 +487,7 @@ impl Output {
             no_speech_prob: 1.0,
             encode_ms: 0.0,
             decode_ms: 0.0,
+            unsure: false,
         }
     }
 }
