@@ -67,6 +67,16 @@ enum First {
 struct Member {
     utt: UtteranceRef,
     first: First,
+    /// Settled alone: its deferred re-check must not depend on a stretch's pass (one was
+    /// refused).
+    alone: bool,
+}
+
+impl Member {
+    /// Its first pass left the full-window re-check to the settle pass.
+    fn unsure(&self) -> bool {
+        matches!(self.first, First::Text { unsure: true, .. })
+    }
 }
 
 /// One recording's utterances since its last settle pass.
@@ -126,6 +136,7 @@ impl Settler {
                 r.members.push(Member {
                     utt,
                     first: First::Waiting,
+                    alone: false,
                 });
                 // Speech again: the pause is over, a pass over the stretch waits for the next.
                 r.wanted = false;
@@ -193,6 +204,21 @@ impl Settler {
         match result {
             Ok(pass) => {
                 let texts = decide(&group, &pass);
+                if texts.is_err() && group.len() > 1 {
+                    // The stretch keeps its first texts, but a deferred re-check is still
+                    // owed: those utterances get a pass each, as the re-check in line was.
+                    let mut owed: Vec<Member> = group
+                        .iter()
+                        .filter(|m| m.unsure())
+                        .map(|m| Member {
+                            utt: m.utt.clone(),
+                            first: m.first.clone(),
+                            alone: true,
+                        })
+                        .collect();
+                    owed.append(&mut r.members);
+                    r.members = owed;
+                }
                 match &texts {
                     Ok(_) => tracing::debug!(?ids, text = pass.text, "settled"),
                     Err(why) => tracing::debug!(?ids, text = pass.text, "settle refused: {why}"),
@@ -284,24 +310,21 @@ fn next_group(members: &mut Vec<Member>, enabled: bool) -> Option<Vec<Member>> {
         while n < ready {
             let m = &members[n];
             let fits = m.utt.span.end_s - start <= MAX_S;
-            let joins = n == 0 || m.utt.hints.keep_from_s.is_none();
+            let joins = n == 0 || (m.utt.hints.keep_from_s.is_none() && !m.alone);
             if matches!(m.first, First::Failed) || !(fits && joins) {
                 break;
             }
             n += 1;
+            if m.alone {
+                break;
+            }
         }
         let group: Vec<Member> = members.drain(..n.max(1)).collect();
         let words = group.iter().any(|m| match &m.first {
             First::Text { text, .. } => !text.trim().is_empty(),
             _ => false,
         });
-        let unsure = matches!(
-            group[..],
-            [Member {
-                first: First::Text { unsure: true, .. },
-                ..
-            }]
-        );
+        let unsure = matches!(&group[..], [m] if m.unsure());
         if (group.len() >= 2 || unsure) && words {
             return Some(group);
         }
@@ -375,6 +398,13 @@ fn decide(
     group: &[Member],
     pass: &SettleText,
 ) -> Result<Vec<(UtteranceId, String)>, share::Refused> {
+    if let [m] = group
+        && m.unsure()
+    {
+        // The re-check its final pass deferred: taken as the re-check in line takes it (a
+        // shortened window cut "…hold the microphone open…" to "…hold the microf" once).
+        return Ok(vec![(m.utt.id, pass.text.trim().to_string())]);
+    }
     let mut firsts = Vec::new();
     let mut segments_conf = (0.0, 0u32);
     for m in group {
@@ -441,6 +471,7 @@ mod tests {
                 hints: Hints::default(),
             },
             first,
+            alone: false,
         }
     }
 
@@ -502,6 +533,32 @@ mod tests {
         ];
         assert_eq!(ids(&next_group(&mut m, true).unwrap()), [1]);
         assert!(next_group(&mut m, true).is_none());
+    }
+
+    #[test]
+    fn an_owed_recheck_is_settled_alone_and_taken_as_the_recheck_in_line_was() {
+        let unsure = || First::Text {
+            text: "hold the microf".into(),
+            confidence: Some((-0.2, 4)),
+            unsure: true,
+        };
+        let mut m = vec![member(1, 0.0, 3.0, unsure()), member(2, 3.5, 5.0, unsure())];
+        m[0].alone = true;
+        m[1].alone = true;
+        let first = next_group(&mut m, true).unwrap();
+        assert_eq!(ids(&first), [1]);
+        assert_eq!(ids(&next_group(&mut m, true).unwrap()), [2]);
+        // Less sure than the first pass, and longer: still taken (the in-line re-check
+        // replaced the text without comparing).
+        let pass = SettleText {
+            text: "hold the microphone open".into(),
+            segments: vec![],
+            worker_ms: 1.0,
+        };
+        assert_eq!(
+            decide(&first, &pass).unwrap(),
+            [(UtteranceId(1), "hold the microphone open".to_string())]
+        );
     }
 
     #[test]
