@@ -502,9 +502,12 @@ struct Outlets {
 
 impl Outlets {
     fn job(&self, utt: UtteranceRef, journal: Option<Arc<Journal>>) -> Job {
+        // Not for a part of a split: its words are kept by time and its seam reconciled on
+        // the first text, which a re-decode of the part alone would bypass.
+        let split = utt.hints.keep_from_s.is_some() || utt.hints.keep_to_s.is_some();
         Job::new(utt, Origin::Live(self.rec), journal)
             .with_context(Some(self.context.clone()))
-            .deferring_recheck(self.settle)
+            .deferring_recheck(self.settle && !split)
     }
 }
 

@@ -288,8 +288,8 @@ impl Settler {
 }
 
 /// The next stretch to settle, taken off the front of `members` once every one of them has
-/// its first result: as many as fit in [`MAX_S`], never across a failed utterance or into a
-/// split's second part (its audio overlaps the part before). Stretches of one utterance are
+/// its first result: as many as fit in [`MAX_S`], never across a failed utterance or with a
+/// part of a split (its audio overlaps the other part's). Stretches of one utterance are
 /// dropped (the same audio decoded again says the same) unless its full-window re-check was
 /// deferred to this pass. With `enabled` false, the members
 /// are dropped once they all have a result.
@@ -310,12 +310,15 @@ fn next_group(members: &mut Vec<Member>, enabled: bool) -> Option<Vec<Member>> {
         while n < ready {
             let m = &members[n];
             let fits = m.utt.span.end_s - start <= MAX_S;
-            let joins = n == 0 || (m.utt.hints.keep_from_s.is_none() && !m.alone);
+            // A part of a split keeps only its own words (its audio overlaps the next or
+            // the last part's, and the seam is reconciled on the first texts): never joined.
+            let split = m.utt.hints.keep_from_s.is_some() || m.utt.hints.keep_to_s.is_some();
+            let joins = n == 0 || !(split || m.alone);
             if matches!(m.first, First::Failed) || !(fits && joins) {
                 break;
             }
             n += 1;
-            if m.alone {
+            if m.alone || split {
                 break;
             }
         }
@@ -559,6 +562,22 @@ mod tests {
             decide(&first, &pass).unwrap(),
             [(UtteranceId(1), "hold the microphone open".to_string())]
         );
+    }
+
+    #[test]
+    fn the_parts_of_a_split_are_never_joined() {
+        let mut m = vec![
+            member(1, 0.0, 2.0, text("One.")),
+            member(2, 3.0, 27.0, text("Two.")),
+            member(3, 26.0, 30.0, text("Three.")),
+            member(4, 31.0, 32.0, text("Four.")),
+            member(5, 33.0, 34.0, text("Five.")),
+        ];
+        m[1].utt.hints.keep_to_s = Some(23.5);
+        m[2].utt.hints.keep_from_s = Some(0.5);
+        // 1 stops before the first part; each part alone (dropped: not unsure); 4-5 join.
+        assert_eq!(ids(&next_group(&mut m, true).unwrap()), [4, 5]);
+        assert!(m.is_empty());
     }
 
     #[test]
