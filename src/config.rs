@@ -45,6 +45,11 @@ pub struct Config {
     /// texts where whisper is surer of the whole (0: off). `RECORDER_SETTLE_PAUSE_S`
     /// overrides it (for measurement).
     pub settle_pause_s: f64,
+    /// Start each utterance's final pass as soon as its end is known (a post-roll of
+    /// silence after the speech), while the segmenter still waits to close it: the text
+    /// comes up to ~0.3 s sooner. `RECORDER_SPECULATE` (0 or 1) overrides it (for
+    /// measurement).
+    pub speculative_finals: bool,
     /// Open the TUI stopped instead of recording at once (as `--idle` does).
     pub start_idle: bool,
     pub segmenter: SegmenterConfig,
@@ -80,6 +85,7 @@ impl Default for Config {
             // (README "Long-form dictation"). 200 is the measured setting.
             context_chars: 0,
             settle_pause_s: crate::engine::settle::DEFAULT_PAUSE_S,
+            speculative_finals: true,
             start_idle: false,
             segmenter: SegmenterConfig::default(),
             interim: true,

@@ -161,6 +161,9 @@ pub struct EngineConfig {
     /// Silence after which the utterances since the last settle are decoded again as one
     /// piece (None: no settle pass; see [`settle`]).
     pub settle_pause: Option<Duration>,
+    /// Speculative finals once the speaker has been quiet this many ms (live input only;
+    /// None: off; see `pool/speculate.rs`).
+    pub speculate: Option<u32>,
     /// How workers are started (default: this binary in worker mode).
     pub worker: Option<WorkerSpec>,
 }
@@ -197,6 +200,7 @@ impl EngineConfig {
             interim: None,
             context_chars: context_chars(cfg.context_chars),
             settle_pause: settle_pause(cfg.settle_pause_s),
+            speculate: speculate(cfg.speculative_finals),
             worker,
         })
     }
@@ -218,6 +222,21 @@ fn settle_pause(configured: f64) -> Option<Duration> {
         .and_then(|v| v.trim().parse::<f64>().ok())
         .unwrap_or(configured);
     (s > 0.0 && s.is_finite()).then(|| Duration::from_secs_f64(s))
+}
+
+/// How long the speaker must have been quiet before a speculative final starts: 96 ms
+/// (3 chunks) is past Silero's fall after a word's end, yet 200 ms before the post-roll is
+/// over. The rest of the post-roll is decoded as silence; `RECORDER_SPECULATE=300` waits
+/// for it (the exact audio), for measurement.
+pub const SPECULATE_AFTER_MS: u32 = 96;
+
+/// The config's `speculative_finals`, or `RECORDER_SPECULATE` when set (for measurement:
+/// `0` off, or after how many ms of quiet).
+fn speculate(configured: bool) -> Option<u32> {
+    match std::env::var("RECORDER_SPECULATE").ok() {
+        Some(v) => v.trim().parse().ok().filter(|&ms| ms > 0),
+        None => configured.then_some(SPECULATE_AFTER_MS),
+    }
 }
 
 /// The running engine: a warm worker pool plus, while recording, the audio thread.
@@ -551,6 +570,14 @@ fn on_audio_event(ev: AudioEvent, out: &Outlets) {
         AudioEvent::DeviceLost(reason) => input(InputStatus::Lost { reason }),
         AudioEvent::Switched(input) => EngineEvent::InputSwitched { rec, input },
         AudioEvent::DeviceBack(name) => input(InputStatus::Back { input: name }),
+        AudioEvent::Speculate(utt) => {
+            pool.speculate(out.job(utt, None));
+            return;
+        }
+        AudioEvent::SpeculationVoid { id } => {
+            pool.cancel_speculation(id);
+            return;
+        }
         AudioEvent::Pause { .. } => {
             let _ = out.notes.send(settle::Note::Pause { rec });
             return;

@@ -19,8 +19,10 @@ use crate::vocab::{RecordingId, UtteranceId, UtteranceRef};
 pub mod context;
 mod process;
 mod slot;
+mod speculate;
 pub use context::Context;
 use slot::Slot;
+use speculate::{Adopted, Said, Speculations};
 
 /// How to start a worker process.
 #[derive(Debug, Clone)]
@@ -233,6 +235,7 @@ pub struct SettleText {
 
 enum Work {
     Final(Job),
+    Speculative(Option<Job>),
     Interim(Option<Job>),
     Settle(Option<Job>),
 }
@@ -350,6 +353,7 @@ pub struct Pool {
 #[derive(Clone)]
 pub struct Submitter {
     tx: mpsc::UnboundedSender<Job>,
+    spec: Arc<Speculations>,
     interim: Arc<InterimSlot>,
     settle: Arc<SettleQueue>,
     counters: Arc<Counters>,
@@ -384,7 +388,44 @@ impl Submitter {
 }
 
 impl Submitter {
+    /// Offers a speculative final (see `pool/speculate.rs`): the audio of an utterance whose
+    /// cut is fixed unless the speaker goes on. It runs after the final jobs waiting, before
+    /// interim snapshots; the utterance's final job, submitted when it closes with that cut,
+    /// takes its result.
+    pub fn speculate(&self, job: Job) {
+        tracing::debug!(
+            id = job.id().0,
+            end_s = job.utt.span.end_s,
+            "speculation offered"
+        );
+        self.spec.put(job);
+        // It is a final pass: an interim one in the way is cut short, as for a final job.
+        self.interim.interrupt();
+    }
+
+    /// The speaker went on: utterance `id`'s speculation is void (cut short if running).
+    pub fn cancel_speculation(&self, id: UtteranceId) {
+        self.spec.cancel(id);
+    }
+
+    /// Queues a final job (answered by a speculation over the same cut when there is one).
     pub fn submit(&self, job: Job) -> bool {
+        let job = match self.spec.adopt(job) {
+            Adopted::No(job) => job,
+            Adopted::Now(answer) => {
+                let (job, said) = *answer;
+                tracing::debug!(id = job.id().0, "final answered by its speculation");
+                answer_with(&self.events, job, said);
+                return true;
+            }
+            Adopted::Waiting => {
+                tracing::debug!("final waits for its speculation");
+                // Being decoded now: counted busy until the speculation answers it.
+                self.counters.busy.fetch_add(1, Ordering::SeqCst);
+                emit_status(&self.counters, self.workers, &self.events);
+                return true;
+            }
+        };
         self.counters.submitted.fetch_add(1, Ordering::SeqCst);
         self.counters.queued.fetch_add(1, Ordering::SeqCst);
         self.interim.interrupt();
@@ -420,6 +461,22 @@ impl InterimSwitch {
     }
 }
 
+/// Sends `job`'s result as a speculation over its cut said it.
+fn answer_with(events: &mpsc::UnboundedSender<PoolEvent>, job: Job, said: Said) {
+    let timings = said.timings(&job);
+    if let Some(c) = &job.context {
+        c.record(job.id(), &said.text);
+    }
+    let _ = events.send(PoolEvent::Done {
+        job,
+        text: said.text,
+        segments: said.segments,
+        no_speech_prob: said.no_speech_prob,
+        timings,
+        unsure: said.unsure,
+    });
+}
+
 fn emit_status(c: &Counters, workers: usize, events: &mpsc::UnboundedSender<PoolEvent>) {
     let busy = c.busy.load(Ordering::SeqCst);
     let _ = events.send(PoolEvent::Status {
@@ -436,6 +493,7 @@ impl Pool {
         let (tx, rx) = mpsc::unbounded_channel::<Job>();
         let rx = Arc::new(tokio::sync::Mutex::new(rx));
         let interim = Arc::new(InterimSlot::default());
+        let spec = Arc::new(Speculations::default());
         let settle = Arc::new(SettleQueue::default());
         let counters = Arc::new(Counters::default());
         let cfg = Arc::new(cfg);
@@ -447,6 +505,7 @@ impl Pool {
                     events: events.clone(),
                     counters: counters.clone(),
                     worker: None,
+                    spec: spec.clone(),
                     interim: interim.clone(),
                     settle: settle.clone(),
                 };
@@ -455,6 +514,7 @@ impl Pool {
             .collect();
         let submitter = Submitter {
             tx: tx.clone(),
+            spec,
             interim,
             settle,
             counters: counters.clone(),

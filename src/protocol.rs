@@ -61,6 +61,10 @@ pub struct Timings {
     pub total_ms: f64,
     /// How many workers tried this job (1 when nothing went wrong).
     pub attempts: u32,
+    /// The text is a speculative final's, decoded before the utterance closed (then
+    /// `total_ms` is only the wait for that pass to end; see `pool/speculate.rs`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub speculative: bool,
 }
 
 /// The final text of one utterance.
@@ -223,6 +227,10 @@ pub enum Request {
         /// later, off the critical path (the parent sets it when the settle pass is on).
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         defer_recheck: bool,
+        /// A speculative final (`pool::speculate`): decoded as a final pass, but cut short by
+        /// SIGUSR1 when the speaker goes on. An interrupted pass answers `error`.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        speculative: bool,
     },
 }
 
@@ -378,6 +386,7 @@ mod tests {
             context: Some("And so my fellow Americans.".into()),
             settle: true,
             defer_recheck: true,
+            speculative: true,
             hints: Hints {
                 voiced_ms: 640,
                 vad_sure: true,
@@ -472,6 +481,7 @@ mod fuzz {
             context: None,
             settle: false,
             defer_recheck: false,
+            speculative: false,
         };
         let line = encode(&r);
         assert_eq!(decode_request(&line).unwrap(), r);
@@ -483,6 +493,7 @@ mod fuzz {
             context: None,
             settle: false,
             defer_recheck: false,
+            speculative: false,
         };
         assert!(
             encode(&plain).contains("\"/data/x.wav\""),

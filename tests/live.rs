@@ -93,6 +93,11 @@ fn headless_prints_each_spoken_sentence_as_its_own_line() {
         let text = norm(settled.unwrap_or(v)["text"].as_str().unwrap_or(""));
         assert!(text.contains(word), "{word:?} missing in {text:?}");
     }
+    // Silence follows each sentence: its final pass ran while the segmenter still waited for
+    // the end, and that text is the final one (a speculative final).
+    for (v, _) in &lines {
+        assert_eq!(v["timings"]["speculative"], true, "{v}");
+    }
     let lines: Vec<serde_json::Value> = lines.into_iter().map(|(v, _)| v).collect();
     // Utterances are placed on the session clock, in order, without overlap.
     let spans: Vec<(f64, f64)> = lines

@@ -421,3 +421,94 @@ async fn a_deferred_recheck_is_done_by_the_settle_pass() {
     drop(submitter);
     pool.join(Duration::from_secs(5)).await;
 }
+
+/// A scripted worker for speculations: it answers "spec" for the speculative WAV and "final"
+/// for any other, logs each request line to `log`; a speculation "takes" `spec_s` seconds
+/// unless SIGUSR1 cuts it short (then it answers an error, as the real worker does).
+fn speculating_worker(sb: &Sandbox, log: &Path, spec_s: u32) -> WorkerSpec {
+    let body = format!(
+        r#"{HELLO}
+trap 'kill $pid 2>/dev/null; cut=1' USR1
+while read -r line; do
+  printf '%s\n' "$line" >> '{log}'
+  id=$(printf '%s' "$line" | sed 's/.*"id":\([0-9]*\).*/\1/')
+  cut=0
+  case "$line" in
+    *speculative.wav*) text=spec; sleep {spec_s} & pid=$!; wait $pid ;;
+    *) text=final ;;
+  esac
+  if [ $cut = 1 ]; then
+    echo "{{\"type\":\"error\",\"id\":$id,\"message\":\"interrupted\"}}"
+  else
+    echo "{{\"type\":\"done\",\"id\":$id,\"text\":\"$text\",\"segments\":[],\"no_speech_prob\":0.0,\"encode_ms\":1,\"decode_ms\":1,\"worker_ms\":1}}"
+  fi
+done"#,
+        log = log.display()
+    );
+    script(sb.path(), "speculating.sh", &body)
+}
+
+async fn first_done(rx: &mut mpsc::UnboundedReceiver<PoolEvent>) -> (UtteranceId, String) {
+    let events = collect(rx, |ev, _| matches!(ev, PoolEvent::Done { .. })).await;
+    match events.last() {
+        Some(PoolEvent::Done { job, text, .. }) => (job.id(), text.clone()),
+        _ => panic!("no Done in {events:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_final_job_takes_the_speculation_over_its_cut_and_the_worker_decodes_once() {
+    let sb = Sandbox::new();
+    let log = sb.path().join("requests");
+    let mut cfg = fast_config(speculating_worker(&sb, &log, 1));
+    cfg.job_timeout_base = Duration::from_secs(60);
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let (pool, submitter) = Pool::start(cfg, tx);
+    submitter.speculate(job(1, &sb.path().join("speculative.wav"), 2.0));
+    // While the speculation runs (1 s), the utterance closes with the same cut.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !log.exists() {
+        assert!(std::time::Instant::now() < deadline, "never started");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    submitter.submit(job(1, &sb.path().join("utt-000001.wav"), 2.0));
+    assert_eq!(first_done(&mut rx).await, (UtteranceId(1), "spec".into()));
+    // Another cut of the next utterance is decoded as usual.
+    submitter.speculate(job(2, &sb.path().join("speculative.wav"), 1.0));
+    submitter.submit(job(2, &sb.path().join("utt-000002.wav"), 1.5));
+    assert_eq!(first_done(&mut rx).await, (UtteranceId(2), "final".into()));
+    drop(submitter);
+    pool.join(Duration::from_secs(5)).await;
+    let lines = std::fs::read_to_string(&log).unwrap();
+    let first: Vec<&str> = lines.lines().filter(|l| l.contains("\"id\":1,")).collect();
+    assert_eq!(first.len(), 1, "utterance 1 decoded once: {lines}");
+    assert!(first[0].contains("\"speculative\":true"), "{lines}");
+}
+
+#[tokio::test]
+async fn a_cancelled_speculation_is_cut_short_and_never_taken() {
+    let sb = Sandbox::new();
+    let log = sb.path().join("requests");
+    let mut cfg = fast_config(speculating_worker(&sb, &log, 20));
+    cfg.job_timeout_base = Duration::from_secs(60);
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let (pool, submitter) = Pool::start(cfg, tx);
+    submitter.speculate(job(1, &sb.path().join("speculative.wav"), 2.0));
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !log.exists() {
+        assert!(std::time::Instant::now() < deadline, "never started");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // The speaker went on: void. The utterance then closes (same span, as it happens when
+    // the speech after it is a new word that moved no cut but broke the silence).
+    let began = std::time::Instant::now();
+    submitter.cancel_speculation(UtteranceId(1));
+    submitter.submit(job(1, &sb.path().join("utt-000001.wav"), 2.0));
+    assert_eq!(first_done(&mut rx).await, (UtteranceId(1), "final".into()));
+    assert!(
+        began.elapsed() < Duration::from_secs(15),
+        "the final waited for the void speculation"
+    );
+    drop(submitter);
+    pool.join(Duration::from_secs(5)).await;
+}

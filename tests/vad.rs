@@ -102,6 +102,7 @@ fn audio_thread_cuts_sentences_at_the_pauses() {
         first_id: recorder::vocab::UtteranceId::FIRST,
         interim_every: None,
         settle_pause: None,
+        speculate: None,
         probe: None,
     };
     let vad: pipeline::VadFactory = Box::new(|| Ok(Box::new(SileroVad::new()?) as Box<dyn Vad>));

@@ -15,10 +15,12 @@ use super::segmenter::{SegEvent, Segmenter, SegmenterConfig};
 use super::source::Source;
 use super::source::{Input, Poll};
 use super::vad::Vad;
-use super::{CHUNK, Level, SAMPLE_RATE, wav};
+use super::{CHUNK, Level, SAMPLE_RATE};
 use crate::session::Entry;
 use crate::store::Store;
 use crate::vocab::{Span, UtteranceId, UtteranceRef};
+
+mod snapshots;
 
 /// Commands into the audio thread.
 #[derive(Debug, Clone, PartialEq)]
@@ -61,6 +63,13 @@ pub enum AudioEvent {
         span: Span,
         wav: PathBuf,
     },
+    /// The open utterance's cut is fixed unless the speaker goes on: its audio is at
+    /// `utt.wav` (scratch, overwritten by the next one), for a speculative final.
+    Speculate(UtteranceRef),
+    /// The speaker went on: the last [`AudioEvent::Speculate`] for `id` is void.
+    SpeculationVoid {
+        id: UtteranceId,
+    },
     /// The speaker has been silent for the settle pause since utterance `after` ended (or
     /// recording was paused): a good moment to re-decode the stretch before it (the engine's
     /// settle pass). Once per pause.
@@ -83,6 +92,9 @@ pub struct PipelineConfig {
     pub interim_every: Option<std::time::Duration>,
     /// Silence after an utterance that makes a [`AudioEvent::Pause`] (None: never).
     pub settle_pause: Option<std::time::Duration>,
+    /// Offer each utterance's audio for a speculative final once the speaker has been quiet
+    /// this many ms (live input only; None: off).
+    pub speculate: Option<u32>,
     /// Timing hook for the benchmark (`None` in the product).
     pub probe: Option<Box<dyn Probe>>,
 }
@@ -162,6 +174,9 @@ struct Run {
     interim_every: Option<std::time::Duration>,
     /// (utterance id, stream position) of the last interim snapshot.
     last_interim: Option<(UtteranceId, u64)>,
+    speculate: Option<u32>,
+    /// The last speculation offered, until its utterance closes.
+    last_spec: Option<(UtteranceId, Span)>,
     level: LevelMeter,
     reported_overruns: u64,
     /// Xruns of the current input already reported, and of earlier inputs of this session.
@@ -197,6 +212,8 @@ impl Run {
             store_error: None,
             interim_every: cfg.interim_every,
             last_interim: None,
+            speculate: cfg.speculate,
+            last_spec: None,
             level: LevelMeter::default(),
             reported_overruns: 0,
             reported_xruns: 0,
@@ -411,6 +428,7 @@ impl Run {
         let vad = began.map(|b| b.elapsed());
         self.seg.push(chunk, prob, &mut self.events);
         self.handle_events(emit);
+        self.maybe_speculate(emit);
         self.maybe_interim(emit);
         self.maybe_pause(emit);
         if !self.input.is_fast() {
@@ -421,37 +439,6 @@ impl Run {
         }
         if let (Some(probe), Some(began), Some(vad)) = (&mut self.probe, began, vad) {
             probe.chunk(vad, began.elapsed());
-        }
-    }
-
-    /// While an utterance is open, writes its audio so far for an interim pass every
-    /// `interim_every` of stream time (at least 0.5 s of audio: less gives whisper nothing).
-    fn maybe_interim(&mut self, emit: &mut dyn FnMut(AudioEvent)) {
-        let Some(every) = self.interim_every else {
-            return;
-        };
-        let Some((id, start, samples)) = self.seg.open_audio() else {
-            self.last_interim = None;
-            return;
-        };
-        let now = self.seg.position();
-        let due = match self.last_interim {
-            Some((last_id, at)) if last_id == id => {
-                now - at >= (every.as_secs_f64() * SAMPLE_RATE as f64) as u64
-            }
-            _ => samples.len() >= SAMPLE_RATE as usize / 2,
-        };
-        if !due {
-            return;
-        }
-        self.last_interim = Some((id, now));
-        let path = self.store.journal.dir().join("interim.wav");
-        if wav::write_16k_mono_volatile(&path, samples).is_ok() {
-            emit(AudioEvent::Interim {
-                id,
-                span: Span::of_samples(start, samples.len()),
-                wav: path,
-            });
         }
     }
 
@@ -532,8 +519,10 @@ impl Run {
     fn finish(&mut self, reason: &str, emit: &mut dyn FnMut(AudioEvent)) {
         self.drain_tail(emit);
         self.close_open(emit);
-        // Interim audio is scratch: it never outlives the session.
-        let _ = std::fs::remove_file(self.store.journal.dir().join("interim.wav"));
+        // Snapshots are scratch: they never outlive the session.
+        for scratch in [snapshots::INTERIM_WAV, snapshots::SPECULATIVE_WAV] {
+            let _ = std::fs::remove_file(self.store.journal.dir().join(scratch));
+        }
         if let Err(e) = self.store.end(reason) {
             emit(AudioEvent::Notice(e.to_string()));
         }

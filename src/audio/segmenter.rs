@@ -99,6 +99,24 @@ impl Cut {
     }
 }
 
+/// See [`Segmenter::fixed_cut`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FixedCut {
+    pub id: UtteranceId,
+    pub start_sample: u64,
+    /// The cut's length in samples, and how many of them have been heard so far (the rest
+    /// is the end of the post-roll, still to come).
+    pub len: usize,
+    pub have: usize,
+    pub hints: Hints,
+}
+
+impl FixedCut {
+    pub fn span(&self) -> Span {
+        Span::of_samples(self.start_sample, self.len)
+    }
+}
+
 /// The utterance being collected.
 struct Open {
     id: UtteranceId,
@@ -191,6 +209,36 @@ impl Segmenter {
         self.open
             .as_ref()
             .map(|o| (o.id, o.start_sample, o.samples.as_slice()))
+    }
+
+    /// Where the open utterance will be cut if the speaker stays quiet, once they have been
+    /// quiet (under `weak_threshold`) for `after_ms`: its cut (see [`Self::tail_to_keep`])
+    /// lies `post_roll_ms` after the last chunk at or above `weak_threshold`, and moves only
+    /// if they go on. For a speculative final. None for a candidate that would be discarded
+    /// (a click) and while speech may still go on.
+    pub fn fixed_cut(&self, after_ms: u32) -> Option<FixedCut> {
+        let open = self.open.as_ref()?;
+        let quiet = open
+            .probs
+            .iter()
+            .rev()
+            .take_while(|&&p| p < self.cfg.weak_threshold)
+            .count();
+        let evidence = chunks_for_ms(self.cfg.min_evidence_ms as f32);
+        let after = chunks_for_ms(after_ms as f32).max(1);
+        if open.silent_run == 0 || quiet < after || open.weak_chunks < evidence {
+            return None;
+        }
+        // The trailing quiet run starts right after the last weak chunk (or is the whole
+        // silent run), so this is `tail_to_keep` once the post-roll has passed.
+        let cut = open.probs.len() - quiet + chunks_for_ms(self.cfg.post_roll_ms as f32);
+        Some(FixedCut {
+            id: open.id,
+            start_sample: open.start_sample,
+            len: cut * CHUNK,
+            have: open.samples.len().min(cut * CHUNK),
+            hints: self.hints(open, None),
+        })
     }
 
     /// Moves the stream clock forward without audio (time spent paused), so that utterance

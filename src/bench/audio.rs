@@ -178,6 +178,7 @@ fn start_audio(
         first_id: UtteranceId::FIRST,
         interim_every,
         settle_pause: None,
+        speculate: None,
         probe: Some(Box::new(probe)),
     };
     let emit = move |ev: AudioEvent| {

@@ -67,6 +67,7 @@ pub(super) fn open_recording(
         first_id,
         interim_every: cfg.interim,
         settle_pause: cfg.settle_pause,
+        speculate: cfg.speculate,
         probe: None,
     };
     let (thread, control, input) = pipeline::spawn(source, pcfg, vad, emit)?;

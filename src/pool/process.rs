@@ -136,7 +136,8 @@ impl WorkerProc {
             wav: job.utt.wav.clone(),
             interim: pass == Pass::Interim,
             settle: pass == Pass::Settle,
-            defer_recheck: pass == Pass::Final && job.defer_recheck,
+            defer_recheck: matches!(pass, Pass::Final | Pass::Speculative) && job.defer_recheck,
+            speculative: pass == Pass::Speculative,
             hints: job.utt.hints,
             // Not for the second part of an overlapped split: its audio starts with words the
             // first part's text ends with, and whisper, shown them, skipped on past them (a
@@ -220,10 +221,12 @@ async fn capture_stderr(
 }
 
 /// What a job is run as: an utterance's final text, an interim snapshot (cut short by a
-/// final job), or a settle pass (cut short too; on the full window).
+/// final job), a settle pass (cut short too; on the full window), or a speculative final
+/// (a final pass over an utterance that may still go on: cut short when it does).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Pass {
     Final,
     Interim,
     Settle,
+    Speculative,
 }

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
 use super::process::{Pass, WorkerFailure, WorkerProc};
+use super::speculate::{Ended, Said, Speculations};
 use super::{
     Counters, InterimSlot, Job, JobFailure, MAX_START_FAILURES, PoolConfig, PoolEvent, SettleQueue,
     SettleText, Work, emit_status,
@@ -27,6 +28,7 @@ pub(super) struct Slot {
     pub(super) events: mpsc::UnboundedSender<PoolEvent>,
     pub(super) counters: Arc<Counters>,
     pub(super) worker: Option<WorkerProc>,
+    pub(super) spec: Arc<Speculations>,
     pub(super) interim: Arc<InterimSlot>,
     pub(super) settle: Arc<SettleQueue>,
 }
@@ -39,18 +41,25 @@ impl Slot {
         loop {
             let work = {
                 let mut rx = rx.lock().await;
-                // Final jobs first; an interim snapshot only when no final job waits, a
-                // settle pass only when neither does.
+                // Final jobs first, then a speculative final; an interim snapshot only when
+                // none of those waits, a settle pass only when nothing else does.
                 tokio::select! {
                     biased;
                     job = rx.recv() => job.map(Work::Final),
+                    _ = self.spec.notify.notified() => Some(Work::Speculative(self.spec.take())),
                     _ = self.interim.notify.notified() => Some(Work::Interim(self.interim.take())),
                     _ = self.settle.notify.notified() => Some(Work::Settle(self.settle.take())),
                 }
             };
             let job = match work {
                 None => break,
-                Some(Work::Interim(None) | Work::Settle(None)) => continue,
+                Some(Work::Interim(None) | Work::Settle(None) | Work::Speculative(None)) => {
+                    continue;
+                }
+                Some(Work::Speculative(Some(job))) => {
+                    self.process_speculation(job).await;
+                    continue;
+                }
                 Some(Work::Settle(Some(job))) => {
                     self.process_settle(job).await;
                     continue;
@@ -105,6 +114,65 @@ impl Slot {
                     "interim pass: {failure}"
                 );
                 self.worker = None;
+            }
+        }
+    }
+
+    /// One speculative final: decoded as a final pass; its result answers the utterance's
+    /// final job if that has come meanwhile (or a failure hands the job back to be run as
+    /// usual), else it waits for it (`pool/speculate.rs`).
+    async fn process_speculation(&mut self, job: Job) {
+        let said = self.speculative_pass(&job).await;
+        match self.spec.finish(&job, said) {
+            Ended::Nothing => return,
+            Ended::Answer(answer) => {
+                let (job, said) = *answer;
+                super::answer_with(&self.events, job, said);
+            }
+            Ended::Retry(job) => self.process_guarded(job).await,
+        }
+        // The adopted job was counted busy from its submission (`Submitter::submit`).
+        self.counters.busy.fetch_sub(1, Ordering::SeqCst);
+        emit_status(&self.counters, self.cfg.workers, &self.events);
+    }
+
+    async fn speculative_pass(&mut self, job: &Job) -> Option<Said> {
+        self.ensure_worker().await.ok()?;
+        let timeout = self.timeout(job);
+        let worker = self.worker.as_mut().expect("ensured above");
+        self.spec.started(job, worker.pid);
+        match worker.run_job(job, timeout, Pass::Speculative).await {
+            Ok(Response::Done {
+                text,
+                segments,
+                no_speech_prob,
+                encode_ms,
+                decode_ms,
+                worker_ms,
+                unsure,
+                ..
+            }) => Some(Said {
+                text,
+                segments,
+                no_speech_prob,
+                encode_ms,
+                decode_ms,
+                worker_ms,
+                unsure,
+            }),
+            // Cut short ("interrupted") or the job's own error: the final job tells.
+            Ok(Response::Error { message, .. }) => {
+                tracing::debug!(slot = self.index, id = job.id().0, "speculation: {message}");
+                None
+            }
+            Ok(Response::Hello { .. }) => {
+                self.worker = None;
+                None
+            }
+            Err(failure) => {
+                tracing::warn!(slot = self.index, id = job.id().0, "speculation: {failure}");
+                self.worker = None;
+                None
             }
         }
     }
@@ -315,6 +383,7 @@ impl Slot {
                         worker_ms,
                         total_ms: ms_between(job.closed_at, Instant::now()),
                         attempts: attempt,
+                        speculative: false,
                     };
                     // Here, before this slot takes the next job: that job's prompt needs it
                     // (the results task records the seam-reconciled text again later).

@@ -160,13 +160,26 @@ pub fn run(model: &Path, threads: usize, options: DecodeOptions) -> anyhow::Resu
                 context,
                 settle,
                 defer_recheck,
+                speculative,
             }) => {
+                use std::sync::atomic::Ordering::SeqCst;
                 // A signal meant for an earlier pass must not cut this one short.
-                INTERRUPT.store(false, std::sync::atomic::Ordering::SeqCst);
-                whisper.interruptible = interim || settle;
+                INTERRUPT.store(false, SeqCst);
+                whisper.interruptible = interim || settle || speculative;
+                whisper.draft = interim || settle;
                 whisper.full_window = settle;
                 whisper.defer_recheck = defer_recheck;
-                job(&mut whisper, id, &wav, &hints, context.as_deref())
+                let answer = job(&mut whisper, id, &wav, &hints, context.as_deref());
+                if whisper.interruptible && INTERRUPT.load(SeqCst) {
+                    // Cut short: whatever came out is a part of the text at best (a
+                    // speculative final must never be taken for the whole).
+                    Response::Error {
+                        id,
+                        message: "interrupted".into(),
+                    }
+                } else {
+                    answer
+                }
             }
             Err(e) => {
                 // A parent that speaks garbage is broken; say so and stop.

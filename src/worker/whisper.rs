@@ -22,8 +22,11 @@ pub struct Whisper {
     guards: Guards,
     speed: super::speed::Speed,
     pub multilingual: bool,
-    /// The next pass is an interim one: stop it when `interrupt` is raised.
+    /// The next pass may be cut short: stop it when `interrupt` is raised.
     pub interruptible: bool,
+    /// The next pass is a draft (interim or settle): no second looks (the greedy look at an
+    /// empty text, the full-window re-check); a speculative final is not one.
+    pub draft: bool,
     /// Raised (by the worker's signal handler) to cut an interim pass short.
     interrupt: &'static AtomicBool,
     /// The next pass is a settle pass: on the full window.
@@ -117,6 +120,7 @@ impl Whisper {
             speed,
             multilingual,
             interruptible: false,
+            draft: false,
             interrupt,
             full_window: false,
             defer_recheck: false,
@@ -289,7 +293,7 @@ impl Whisper {
         self.decode(call, marks, audio)?;
         let raw = self.collect_segments(hints);
         let segments = guards::filter(&self.guards, raw.clone(), level, hints.vad_sure);
-        let look = segments.is_empty() && self.guards.fallback && !self.interruptible;
+        let look = segments.is_empty() && self.guards.fallback && !self.draft;
         if look
             && guards::worth_a_greedy_look(level)
             && let Some(greedy) = self.greedy_look(call, marks, audio, hints, level)?
@@ -313,7 +317,7 @@ impl Whisper {
         self.state
             .full(params, audio)
             .map_err(|e| anyhow::anyhow!("whisper failed: {e}"))?;
-        let limit = (self.speed.recheck_below).filter(|_| shortened && !self.interruptible);
+        let limit = (self.speed.recheck_below).filter(|_| shortened && !self.draft);
         let Some(limit) = limit else {
             return Ok(());
         };

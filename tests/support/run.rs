@@ -130,7 +130,7 @@ pub fn concat_with_gaps(parts: &[(PathBuf, f32)], out: &Path) {
 }
 
 /// An engine for a scripted worker: one worker of one thread, one attempt, sessions in
-/// `sessions`, no interim passes, no context and no settle pass (a test turns on what it
+/// `sessions`, no interim passes, no context, no settle pass and no speculative finals (a test turns on what it
 /// is about).
 pub fn scripted_engine(
     sessions: PathBuf,
@@ -147,6 +147,7 @@ pub fn scripted_engine(
         interim: None,
         context_chars: 0,
         settle_pause: None,
+        speculate: None,
         worker: Some(worker),
     }
 }

@@ -283,3 +283,73 @@ fn times_follow_the_stream_clock_including_skips() {
     assert_eq!(c[0].start_sample, 16_000);
     assert!((c[0].span().start_s - 1.0).abs() < 1e-9);
 }
+
+/// Every fixed cut the segmenter reports while it waits, and the utterances it closes.
+fn run_watching_cuts(probs: &[f32], after_ms: u32) -> (Vec<(usize, Span)>, Vec<Cut>) {
+    let mut seg = Segmenter::new(SegmenterConfig::default());
+    let (mut fixed, mut out) = (Vec::new(), Vec::new());
+    for (i, &p) in probs.iter().enumerate() {
+        seg.push(&[i as f32; CHUNK], p, &mut out);
+        if let Some(cut) = seg.fixed_cut(after_ms)
+            && fixed.last().is_none_or(|&(_, s)| s != cut.span())
+        {
+            fixed.push((i, cut.span()));
+        }
+    }
+    let cuts = out
+        .into_iter()
+        .filter_map(|e| match e {
+            SegEvent::Utterance(c) => Some(c),
+            _ => None,
+        })
+        .collect();
+    (fixed, cuts)
+}
+
+#[test]
+fn the_cut_is_known_a_post_roll_after_the_speech_and_is_the_one_closed() {
+    // Speech, then 40 chunks of silence: the cut is fixed 10 chunks (the post-roll) into the
+    // silence, 8 chunks before the utterance closes, and it is the cut the utterance gets.
+    let probs = script(&[(0.0, 20), (0.9, 30), (0.0, 40)]);
+    let (fixed, cuts) = run_watching_cuts(&probs, 300);
+    assert_eq!(cuts.len(), 1);
+    assert_eq!(fixed.len(), 1, "{fixed:?}");
+    assert_eq!(
+        fixed[0].0,
+        50 + 10 - 1,
+        "fixed once the post-roll has passed"
+    );
+    assert_eq!(fixed[0].1, cuts[0].span());
+    // Known as early as asked: 3 chunks into the silence, the same cut.
+    let (early, _) = run_watching_cuts(&probs, 96);
+    assert_eq!(early, vec![(50 + 3 - 1, cuts[0].span())]);
+}
+
+#[test]
+fn a_soft_sound_in_the_silence_moves_the_cut() {
+    // A soft tail (0.2, under end_threshold) 12 chunks into the silence: the first fixed cut
+    // no longer holds (the pipeline voids its speculation). The new one is fixed a post-roll
+    // after the tail, when the end silence has long passed: the utterance closes right
+    // there, with that cut.
+    let probs = script(&[(0.0, 20), (0.9, 30), (0.0, 12), (0.2, 2), (0.0, 40)]);
+    let (fixed, cuts) = run_watching_cuts(&probs, 300);
+    assert_eq!(cuts.len(), 1);
+    assert_eq!(fixed.len(), 1, "{fixed:?}");
+    assert!(
+        fixed[0].1.end_s < cuts[0].span().end_s,
+        "{fixed:?} {:?}",
+        cuts[0].span()
+    );
+    assert_eq!(chunk_ids(&cuts[0]).last(), Some(&(63 + 10)));
+    // Asked for early, both cuts are known before the close, the second one right.
+    let (early, _) = run_watching_cuts(&probs, 96);
+    assert_eq!(early.len(), 2, "{early:?}");
+    assert_eq!(early[1], (63 + 3, cuts[0].span()));
+}
+
+#[test]
+fn a_click_has_no_fixed_cut() {
+    let probs = script(&[(0.0, 20), (0.6, 1), (0.0, 40)]);
+    let (fixed, _) = run_watching_cuts(&probs, 96);
+    assert!(fixed.is_empty(), "{fixed:?}");
+}
