@@ -42,6 +42,7 @@ RUNS="${RUNS:-3}"
 LEVER_RUNS="${LEVER_RUNS:-2}"
 AUDIO_S="${AUDIO_S:-30}"
 THREADS="${THREADS:-2}"
+SE_RUNS="${SE_RUNS:-2}"
 LEVERS=1
 [[ "${1:-}" == "--quick" ]] && LEVERS=0
 [[ "${1:-}" == "--levers" ]] && LEVERS=2
@@ -151,10 +152,26 @@ if command -v pulseaudio >/dev/null && command -v paplay >/dev/null; then
   kill "$FEED_PID" 2>/dev/null || true
   wait "$FEED_PID" 2>/dev/null || true
   FEED_PID=
+  echo "load:    $(load) after the audio path" >>"$OUT/machine.txt"
+  # Speech end -> final text (README "Speed"): 8 clips, trimmed, each then 3 s of silence
+  # (about 70 s per run): the defaults, speculative finals off, and the defaults beside
+  # `yes` pinned to one core.
+  say "speech end -> final text: ${SE_RUNS} run(s) each: defaults, speculation off, a busy core"
+  "$VENV/bin/python" "$ROOT/bench/speech_end.py" "$BIN" "$MANIFEST" --runs "$SE_RUNS" \
+    --threads "$THREADS" --label defaults >"$OUT/speech-end.json"
+  RECORDER_SPECULATE=0 "$VENV/bin/python" "$ROOT/bench/speech_end.py" "$BIN" "$MANIFEST" \
+    --runs "$SE_RUNS" --threads "$THREADS" --label off >"$OUT/speech-end-off.json"
+  taskset -c 1 yes >/dev/null &
+  HOG_PID=$!
+  "$VENV/bin/python" "$ROOT/bench/speech_end.py" "$BIN" "$MANIFEST" --runs "$SE_RUNS" \
+    --threads "$THREADS" --label busy >"$OUT/speech-end-busy.json"
+  kill "$HOG_PID" 2>/dev/null || true
+  wait "$HOG_PID" 2>/dev/null || true
+  HOG_PID=
+  echo "load:    $(load) after speech end -> final text" >>"$OUT/machine.txt"
   vmic_stop
   # vmic.sh's stop unsets what its start exported, ours included.
   export XDG_CONFIG_HOME="$SCRATCH/config"
-  echo "load:    $(load) after the audio path" >>"$OUT/machine.txt"
 else
   say "audio path skipped: needs pulseaudio and paplay (scripts/setup.sh --test)"
 fi

@@ -35,13 +35,24 @@ def ref_ops(ref, hyp):
     return ops
 
 
+def edits(ref, hyp):
+    """Word edits (substitutions, deletions, insertions) from `ref` to `hyp`."""
+    prev = list(range(len(hyp) + 1))
+    for i, r in enumerate(ref, 1):
+        cur = [i] + [0] * len(hyp)
+        for j, h in enumerate(hyp, 1):
+            cur[j] = min(prev[j - 1] + (r != h), prev[j] + 1, cur[j - 1] + 1)
+        prev = cur
+    return prev[-1]
+
+
 def main(out):
     out = Path(out)
     norm = EnglishTextNormalizer()
     whole = {c["name"]: c for c in json.load(open(out / "whole.json"))["clips"]}
     lines = [json.loads(l) for l in open(out / "mic.jsonl") if l.strip()]
     marks = [l.rstrip("\n").split("\t") for l in open(out / "marks.tsv")]
-    lost = changed = words = speech = nonspeech_words = 0
+    lost = changed = words = speech = nonspeech_words = errors = 0
     # A final belongs to the clip playing at its middle (the clip marks are on the session
     # clock, give or take the stream's start-up; clips are 2 s and more apart).
     for (name, a), (_, b) in zip(marks, marks[1:]):
@@ -57,6 +68,7 @@ def main(out):
         ref = norm(whole[name]["reference"]).split()
         w_ops = ref_ops(ref, norm(whole[name]["hypothesis"]).split())
         m_ops = ref_ops(ref, norm(text).split())
+        errors += edits(ref, norm(text).split())
         l = [r for r, w, m in zip(ref, w_ops, m_ops) if w == "hit" and m == "del"]
         c = [r for r, w, m in zip(ref, w_ops, m_ops) if w == "hit" and m == "sub"]
         words += len(ref)
@@ -66,7 +78,9 @@ def main(out):
             print(f"{name:<48} lost {l} changed {c}")
     print(f"through the microphone: {speech} speech clips, {words} reference words; "
           f"lost {lost} and changed {changed} against whole-clip whisper; "
-          f"{nonspeech_words} words on {len(marks) - 1 - speech} non-speech clips")
+          f"{nonspeech_words} words on {len(marks) - 1 - speech} non-speech clips; "
+          f"WER {100 * errors / max(1, words):.2f}% ({errors} errors, the first texts, "
+          f"Whisper normaliser)")
 
 
 if __name__ == "__main__":

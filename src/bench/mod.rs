@@ -12,6 +12,7 @@ pub mod audio;
 pub mod interim;
 pub mod latency;
 pub mod report;
+pub mod speech_end;
 pub mod summary;
 
 use std::path::{Path, PathBuf};

@@ -6,6 +6,7 @@
 //! - `audio.json`: `recorder bench audio --json` ([`AudioReport`]);
 //! - `tui.json`: peak RSS of the TUI process and its worker;
 //! - `interim.json`: `recorder bench interim --json` ([`super::interim::InterimReport`]);
+//! - `speech-end*.json`: `bench/speech_end.py` ([`super::speech_end`]);
 //! - `levers-*.json`: latency runs with one lever changed (`scripts/bench.sh --levers`);
 //! - `machine.txt`: the machine and its load.
 //!
@@ -96,6 +97,7 @@ pub fn render(dir: &Path) -> anyhow::Result<String> {
         out += &format!("```\n{}\n```\n\n", machine.trim());
     }
     out += &super::summary::render(dir);
+    out += &super::speech_end::render_md(dir);
     if let Some(ours) = &ours {
         out += &latency_table(ours, int8.as_ref(), f32.as_ref());
     }

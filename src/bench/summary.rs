@@ -57,6 +57,25 @@ fn row(out: &mut String, what: &str, measured: String, goal: &str, met: Option<b
     *out += &format!("| {what} | {measured} | {goal} | {verdict} |\n");
 }
 
+/// Speech end → final text: median and p95 on a quiet machine, the median beside a busy core.
+fn speech_end_rows(out: &mut String, se: &super::speech_end::SpeechEnd) {
+    let Some(q) = &se.quiet else {
+        return;
+    };
+    let what = "speech end → final text through the microphone, median / p95";
+    if let (Some(m), Some(p)) = (q.summary.median_ms, q.summary.p95_ms) {
+        let measured = format!("{m:.0} / {p:.0} ms");
+        let met = m <= 350.0 && p <= 700.0 && q.missed == 0;
+        row(out, what, measured, "≤ 350 / ≤ 700 ms", Some(met));
+    }
+    let busy = se.busy.as_ref().and_then(|b| b.summary.median_ms);
+    if let (Some(b), Some(m)) = (busy, q.summary.median_ms) {
+        let r = b / m;
+        let what = "the same with one core busy, median / quiet median";
+        row(out, what, format!("{r:.2}"), "≤ 1.50", Some(r <= 1.5));
+    }
+}
+
 /// The summary table; rows whose data are missing are left out.
 pub fn render(dir: &Path) -> String {
     let mut out = String::from(
@@ -70,6 +89,7 @@ pub fn render(dir: &Path) -> String {
         let what = format!("utterance latency, ours / faster-whisper int8 (median of {n} clips)");
         row(&mut out, &what, format!("{r:.2}"), "≤ 0.50", Some(r <= 0.5));
     }
+    speech_end_rows(&mut out, &super::speech_end::SpeechEnd::read(dir));
     if let (Some(o), Some(base)) = (&ours, unmodified(dir)) {
         let d = (o.score.wer() - base.wer()) * 100.0;
         let measured = format!(
