@@ -115,6 +115,7 @@ def main():
     ap.add_argument("--runs", type=int, default=2)
     ap.add_argument("--label", default="quiet")
     ap.add_argument("--threads", default="2")
+    ap.add_argument("--config", help="a config file for recorder (e.g. smart_endpoint off)")
     args = ap.parse_args()
     if "PULSE_SERVER" not in os.environ:
         raise SystemExit("speech_end.py: no virtual microphone (source scripts/vmic.sh start)")
@@ -127,8 +128,11 @@ def main():
         dst = os.path.join(tmp, name + ".wav")
         clips.append((name, dst, trim_trailing_silence(src, dst)))
 
+    cmd = [args.bin, "--threads", args.threads, "--headless", "--json", "--interim"]
+    if args.config:
+        cmd += ["--config", args.config]
     proc = subprocess.Popen(
-        [args.bin, "--threads", args.threads, "--headless", "--json", "--interim"],
+        cmd,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
@@ -159,7 +163,13 @@ def main():
                 got.append((at, msg))
 
     results = {
-        name: {"runs_ms": [], "worker_ms": [], "missed": 0, "audio_s": round(d, 3)}
+        name: {
+            "runs_ms": [],
+            "worker_ms": [],
+            "utterances": [],
+            "missed": 0,
+            "audio_s": round(d, 3),
+        }
         for name, _, d in clips
     }
     try:
@@ -168,10 +178,13 @@ def main():
             for name, path, _ in clips:
                 subprocess.run(["paplay", "--device=feed", path], check=True)
                 end = time.monotonic()
-                got = [(at, m) for at, m in drain(end + GAP_S) if at > end]
-                if not got:
+                finals = drain(end + GAP_S)
+                if not [f for f in finals if f[0] > end]:
                     # Slower than the gap: wait on, up to WAIT_S.
-                    got = [(at, m) for at, m in drain(end + WAIT_S) if at > end]
+                    finals += drain(end + WAIT_S)
+                got = [(at, m) for at, m in finals if at > end]
+                # Every final read since the clip began is one of its utterances.
+                results[name]["utterances"].append(len(finals))
                 if got:
                     at, last = max(got, key=lambda g: g[0])
                     results[name]["runs_ms"].append(round((at - end) * 1000.0, 1))
@@ -195,6 +208,7 @@ def main():
             "clips": results,
             "summary": summary(every),
             "missed": sum(r["missed"] for r in results.values()),
+            "utterances": sum(sum(r["utterances"]) for r in results.values()),
         },
         sys.stdout,
         indent=1,

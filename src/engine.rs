@@ -570,8 +570,12 @@ fn on_audio_event(ev: AudioEvent, out: &Outlets) {
         AudioEvent::DeviceLost(reason) => input(InputStatus::Lost { reason }),
         AudioEvent::Switched(input) => EngineEvent::InputSwitched { rec, input },
         AudioEvent::DeviceBack(name) => input(InputStatus::Back { input: name }),
-        AudioEvent::Speculate(utt) => {
-            pool.speculate(out.job(utt, None));
+        AudioEvent::Speculate { utt, tell } => {
+            let job = Job {
+                tell: Some(tell),
+                ..out.job(utt, None)
+            };
+            pool.speculate(job);
             return;
         }
         AudioEvent::SpeculationVoid { id } => {

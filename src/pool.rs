@@ -118,6 +118,8 @@ pub struct Job {
     /// A due full-window re-check is left to the settle pass (which is on): the text goes
     /// out at once, marked unsure (a re-check took 0.4-3.5 s on 3 s clips of the eval set).
     pub defer_recheck: bool,
+    /// A speculative final's text goes here when it is in (the audio thread's endpointing).
+    pub tell: Option<crossbeam_channel::Sender<crate::vocab::Speculated>>,
 }
 
 impl Job {
@@ -130,6 +132,7 @@ impl Job {
             context: None,
             origin,
             defer_recheck: false,
+            tell: None,
         }
     }
 

@@ -110,6 +110,15 @@ pub struct UtteranceRef {
     pub hints: Hints,
 }
 
+/// What a speculative final said about utterance `id` cut at `span`, told back to the audio
+/// thread: its text tells the segmenter whether the speaker finished (`audio::segmenter`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Speculated {
+    pub id: UtteranceId,
+    pub span: Span,
+    pub text: String,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -64,8 +64,12 @@ pub enum AudioEvent {
         wav: PathBuf,
     },
     /// The open utterance's cut is fixed unless the speaker goes on: its audio is at
-    /// `utt.wav` (scratch, overwritten by the next one), for a speculative final.
-    Speculate(UtteranceRef),
+    /// `utt.wav` (scratch, overwritten by the next one), for a speculative final, whose text
+    /// comes back through `tell` (the segmenter's endpointing).
+    Speculate {
+        utt: UtteranceRef,
+        tell: Sender<crate::vocab::Speculated>,
+    },
     /// The speaker went on: the last [`AudioEvent::Speculate`] for `id` is void.
     SpeculationVoid {
         id: UtteranceId,
@@ -175,8 +179,13 @@ struct Run {
     /// (utterance id, stream position) of the last interim snapshot.
     last_interim: Option<(UtteranceId, u64)>,
     speculate: Option<u32>,
-    /// The last speculation offered, until its utterance closes.
-    last_spec: Option<(UtteranceId, Span)>,
+    /// The last speculation offered (its cut in samples too), until its utterance closes.
+    last_spec: Option<(UtteranceId, Span, usize)>,
+    /// Speculative finals' texts, back from the pool.
+    told: (
+        Sender<crate::vocab::Speculated>,
+        Receiver<crate::vocab::Speculated>,
+    ),
     level: LevelMeter,
     reported_overruns: u64,
     /// Xruns of the current input already reported, and of earlier inputs of this session.
@@ -214,6 +223,7 @@ impl Run {
             last_interim: None,
             speculate: cfg.speculate,
             last_spec: None,
+            told: crossbeam_channel::unbounded(),
             level: LevelMeter::default(),
             reported_overruns: 0,
             reported_xruns: 0,
@@ -424,6 +434,7 @@ impl Run {
         // The VAD may hear a level-normalised copy ([`super::vad::silero`]); the utterance
         // keeps the original.
         let began = self.probe.is_some().then(Instant::now);
+        self.hear_endings();
         let prob = self.vad.predict(chunk);
         let vad = began.map(|b| b.elapsed());
         self.seg.push(chunk, prob, &mut self.events);

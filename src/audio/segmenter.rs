@@ -42,6 +42,9 @@ pub struct SegmenterConfig {
     pub max_utterance_s: f32,
     pub split_window_s: f32,
     pub split_overlap_ms: u32,
+    /// Let a speculative final's text move the end (see [`Ending`]): sooner after a
+    /// finished sentence, later mid-phrase.
+    pub smart_endpoint: bool,
 }
 
 impl Default for SegmenterConfig {
@@ -58,6 +61,7 @@ impl Default for SegmenterConfig {
             max_utterance_s: 25.0,
             split_window_s: 5.0,
             split_overlap_ms: 1000,
+            smart_endpoint: true,
         }
     }
 }
@@ -96,6 +100,52 @@ impl Cut {
     /// Where it lies in the session's audio.
     pub fn span(&self) -> Span {
         Span::of_samples(self.start_sample, self.samples.len())
+    }
+}
+
+/// What an utterance's text (a speculative final's, before it closed) says about its end
+/// ([`Segmenter::hear_ending`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    /// A sentence ends there (".", "!", "?"): close once the post-roll is heard, without
+    /// waiting the rest of `end_silence_ms`.
+    Finished,
+    /// It stops mid-phrase ("…, and", "the", a comma, "..."): wait [`GOES_ON_MS`] longer.
+    GoesOn,
+    /// Neither: the usual wait.
+    Unsure,
+}
+
+/// Words after which a sentence goes on (an utterance that ends on one was cut mid-phrase).
+const CONTINUING: &[&str] = &[
+    "and", "but", "or", "so", "because", "the", "a", "an", "to", "of", "in", "on", "at", "for",
+    "with", "that", "which", "if", "then", "my", "our", "your", "is", "are", "was", "were",
+];
+
+/// How much longer the segmenter waits after a text that goes on: 400 ms, on top of the
+/// 550 ms, covers most breath pauses inside a sentence.
+pub const GOES_ON_MS: u32 = 400;
+
+impl Ending {
+    pub fn of(text: &str) -> Ending {
+        let t = text.trim_end();
+        let last = t
+            .rsplit(|c: char| c.is_whitespace())
+            .next()
+            .unwrap_or("")
+            .trim_matches(|c: char| !c.is_alphanumeric())
+            .to_lowercase();
+        if t.is_empty() {
+            Ending::Unsure
+        } else if t.ends_with("...") || t.ends_with('…') || t.ends_with(',') || t.ends_with('-') {
+            Ending::GoesOn
+        } else if CONTINUING.contains(&last.as_str()) {
+            Ending::GoesOn
+        } else if t.ends_with(['.', '!', '?']) {
+            Ending::Finished
+        } else {
+            Ending::Unsure
+        }
     }
 }
 
@@ -140,6 +190,8 @@ pub struct Segmenter {
     next_id: UtteranceId,
     pre_roll: VecDeque<(Vec<f32>, f32)>,
     open: Option<Open>,
+    /// What the open utterance's text says of its end, for the cut of that many samples.
+    told: Option<(UtteranceId, usize, Ending)>,
 }
 
 fn chunks_for_ms(ms: f32) -> usize {
@@ -187,6 +239,7 @@ impl Segmenter {
             next_id: first_id,
             pre_roll: VecDeque::new(),
             open: None,
+            told: None,
         }
     }
 
@@ -280,14 +333,12 @@ impl Segmenter {
     /// The open utterance has had `end_silence_ms` under `end_threshold` and its soft tail
     /// (if any) has died down too, or `post_roll_ms` more have passed (so steady noise that
     /// hovers around `weak_threshold` cannot hold an utterance open).
+    /// A text that ends a sentence closes it as soon as its cut is heard; one that goes on
+    /// waits [`GOES_ON_MS`] longer ([`Self::hear_ending`]).
     fn ended(&self) -> bool {
         let Some(open) = &self.open else {
             return false;
         };
-        let end = chunks_for_ms(self.cfg.end_silence_ms as f32);
-        if open.silent_run < end {
-            return false;
-        }
         let quiet = open
             .probs
             .iter()
@@ -295,7 +346,30 @@ impl Segmenter {
             .take_while(|&&p| p < self.cfg.weak_threshold)
             .count();
         let post = chunks_for_ms(self.cfg.post_roll_ms as f32);
+        let cut = (open.probs.len() - quiet + post) * CHUNK;
+        let told = self
+            .told
+            .filter(|&(id, len, _)| id == open.id && len == cut)
+            .map(|(_, _, e)| e);
+        let mut end_ms = self.cfg.end_silence_ms;
+        match told {
+            Some(Ending::Finished) if open.silent_run > 0 && quiet >= post => return true,
+            Some(Ending::GoesOn) => end_ms += GOES_ON_MS,
+            _ => {}
+        }
+        let end = chunks_for_ms(end_ms as f32);
+        if open.silent_run < end {
+            return false;
+        }
         quiet >= post || open.silent_run >= end + post
+    }
+
+    /// What a speculative final's text said of utterance `id` cut at `len` samples: heard
+    /// only while that utterance is open and its cut has not moved.
+    pub fn hear_ending(&mut self, id: UtteranceId, len: usize, text: &str) {
+        if self.cfg.smart_endpoint && self.open.as_ref().is_some_and(|o| o.id == id) {
+            self.told = Some((id, len, Ending::of(text)));
+        }
     }
 
     fn too_long(&self) -> bool {

@@ -102,7 +102,10 @@ pub fn render_md(dir: &Path) -> String {
         out += "\n";
     }
     for (label, pick) in [
-        ("**median**", (|s: &Summary| s.median_ms) as fn(&Summary) -> Option<f64>),
+        (
+            "**median**",
+            (|s: &Summary| s.median_ms) as fn(&Summary) -> Option<f64>,
+        ),
         ("**p95**", |s| s.p95_ms),
         ("**max**", |s| s.max_ms),
     ] {
@@ -135,7 +138,10 @@ mod tests {
         std::fs::write(dir.path().join("speech-end.json"), report(480.0)).unwrap();
         std::fs::write(dir.path().join("speech-end-busy.json"), report(610.0)).unwrap();
         let md = render_md(dir.path());
-        assert!(md.contains("| clip | audio s | defaults | defaults, one core busy |"), "{md}");
+        assert!(
+            md.contains("| clip | audio s | defaults | defaults, one core busy |"),
+            "{md}"
+        );
         assert!(md.contains("| a | 3.0 | 480 | 610 |"), "{md}");
         assert!(md.contains("| **p95** | | 480 | 610 |"), "{md}");
         assert!(render_md(tempfile::tempdir().unwrap().path()).is_empty());

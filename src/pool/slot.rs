@@ -125,6 +125,16 @@ impl Slot {
         let said = self.speculative_pass(&job).await;
         match self.spec.finish(&job, said) {
             Ended::Nothing => return,
+            Ended::Kept(text) => {
+                if let Some(tell) = &job.tell {
+                    let _ = tell.send(crate::vocab::Speculated {
+                        id: job.id(),
+                        span: job.utt.span,
+                        text,
+                    });
+                }
+                return;
+            }
             Ended::Answer(answer) => {
                 let (job, said) = *answer;
                 super::answer_with(&self.events, job, said);

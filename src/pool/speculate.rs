@@ -84,8 +84,10 @@ pub(super) enum Adopted {
 
 /// What became of a pass that ended ([`Speculations::finish`]).
 pub(super) enum Ended {
-    /// Cancelled, failed or kept for later: nothing to send now.
+    /// Cancelled or failed: nothing to send.
     Nothing,
+    /// Kept for its final job: its text, for the audio thread (`Job::tell`).
+    Kept(String),
     /// Its utterance's final job was waiting: answer it with this.
     Answer(Box<(Job, Said)>),
     /// Its utterance's final job was waiting but the pass failed: run the job as usual.
@@ -191,13 +193,14 @@ impl Speculations {
             (None, Some(said)) if !r.cancelled => {
                 let id = job.utt.id;
                 inner.done.retain(|(j, _)| j.utt.id != id);
+                let text = said.text.clone();
                 inner.done.push((r.job, said));
                 // Only the latest few can still be adopted (an utterance closes within
                 // ~0.3 s of its speculation ending).
                 while inner.done.len() > 4 {
                     inner.done.remove(0);
                 }
-                Ended::Nothing
+                Ended::Kept(text)
             }
             _ => Ended::Nothing,
         }
@@ -243,7 +246,7 @@ mod tests {
         s.started(&spec, 0);
         assert!(matches!(
             s.finish(&spec, Some(said("hello"))),
-            Ended::Nothing
+            Ended::Kept(t) if t == "hello"
         ));
         match s.adopt(job(1, 2.0)) {
             Adopted::Now(b) => assert_eq!(b.1.text, "hello"),

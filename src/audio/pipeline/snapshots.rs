@@ -55,10 +55,10 @@ impl Run {
         match (self.seg.fixed_cut(after_ms), self.last_spec) {
             (Some(cut), last) => {
                 let span = cut.span();
-                if last == Some((cut.id, span)) {
+                if last == Some((cut.id, span, cut.len)) {
                     return;
                 }
-                self.last_spec = Some((cut.id, span));
+                self.last_spec = Some((cut.id, span, cut.len));
                 let Some((_, _, samples)) = self.seg.open_audio() else {
                     return;
                 };
@@ -66,22 +66,38 @@ impl Run {
                 audio.resize(cut.len, 0.0);
                 let path = self.store.journal.dir().join(SPECULATIVE_WAV);
                 if wav::write_16k_mono_volatile(&path, &audio).is_ok() {
-                    emit(AudioEvent::Speculate(UtteranceRef {
-                        id: cut.id,
-                        span,
-                        wav: path,
-                        hints: cut.hints,
-                    }));
+                    emit(AudioEvent::Speculate {
+                        utt: UtteranceRef {
+                            id: cut.id,
+                            span,
+                            wav: path,
+                            hints: cut.hints,
+                        },
+                        tell: self.told.0.clone(),
+                    });
                 }
             }
             // The same utterance is still open but its cut moved: the speaker went on.
-            (None, Some((id, _))) if open_id == Some(id) => {
+            (None, Some((id, _, _))) if open_id == Some(id) => {
                 self.last_spec = None;
                 emit(AudioEvent::SpeculationVoid { id });
             }
             // Closed (its final job will find the speculation) or never speculated.
             (None, Some(_)) if open_id.is_none() => self.last_spec = None,
             _ => {}
+        }
+    }
+
+    /// Hands the segmenter what the speculative finals said of the open utterance's end
+    /// (only the latest speculation's: an older one was over another cut).
+    pub(super) fn hear_endings(&mut self) {
+        while let Ok(said) = self.told.1.try_recv() {
+            if let Some((id, span, len)) = self.last_spec
+                && said.id == id
+                && said.span == span
+            {
+                self.seg.hear_ending(id, len, &said.text);
+            }
         }
     }
 }

@@ -353,3 +353,75 @@ fn a_click_has_no_fixed_cut() {
     let (fixed, _) = run_watching_cuts(&probs, 96);
     assert!(fixed.is_empty(), "{fixed:?}");
 }
+
+#[test]
+fn a_text_says_whether_its_sentence_ended() {
+    assert_eq!(Ending::of("Please send the report."), Ending::Finished);
+    assert_eq!(Ending::of("Is it Monday? "), Ending::Finished);
+    assert_eq!(Ending::of("So the plan for tomorrow is,"), Ending::GoesOn);
+    assert_eq!(Ending::of("and then..."), Ending::GoesOn);
+    assert_eq!(Ending::of("We review it and."), Ending::GoesOn);
+    assert_eq!(Ending::of("first, we review the"), Ending::GoesOn);
+    assert_eq!(Ending::of("Thank you"), Ending::Unsure);
+    assert_eq!(Ending::of(""), Ending::Unsure);
+}
+
+/// The chunk at which the utterance of `probs` closes when its text is heard as `text` once
+/// its cut is fixed (3 chunks into the silence).
+fn closes_at(probs: &[f32], text: Option<&str>, cfg: SegmenterConfig) -> usize {
+    let mut seg = Segmenter::new(cfg);
+    let mut out = Vec::new();
+    for (i, &p) in probs.iter().enumerate() {
+        seg.push(&[i as f32; CHUNK], p, &mut out);
+        if out.iter().any(|e| matches!(e, SegEvent::Utterance(_))) {
+            return i;
+        }
+        if let (Some(text), Some(cut)) = (text, seg.fixed_cut(96)) {
+            seg.hear_ending(cut.id, cut.len, text);
+        }
+    }
+    panic!("never closed");
+}
+
+#[test]
+fn a_finished_sentence_closes_once_its_cut_is_heard_and_a_phrase_that_goes_on_waits() {
+    let probs = script(&[(0.0, 20), (0.9, 30), (0.0, 60)]);
+    let cfg = SegmenterConfig::default();
+    let usual = closes_at(&probs, None, cfg.clone());
+    assert_eq!(usual, 50 + 18 - 1, "550 ms of silence");
+    assert_eq!(closes_at(&probs, Some("Thank you"), cfg.clone()), usual);
+    // The post-roll (10 chunks) heard: the cut the text was about is complete.
+    assert_eq!(
+        closes_at(&probs, Some("Send it."), cfg.clone()),
+        50 + 10 - 1
+    );
+    assert_eq!(
+        closes_at(&probs, Some("and the"), cfg.clone()),
+        50 + 30 - 1,
+        "950 ms of silence: 400 ms longer"
+    );
+    let off = SegmenterConfig {
+        smart_endpoint: false,
+        ..cfg
+    };
+    assert_eq!(closes_at(&probs, Some("Send it."), off), usual);
+}
+
+#[test]
+fn a_text_about_another_cut_moves_nothing() {
+    // Heard for a cut 1 chunk longer than the real one: ignored.
+    let probs = script(&[(0.0, 20), (0.9, 30), (0.0, 60)]);
+    let mut seg = Segmenter::new(SegmenterConfig::default());
+    let mut out = Vec::new();
+    for (i, &p) in probs.iter().enumerate() {
+        seg.push(&[i as f32; CHUNK], p, &mut out);
+        if let Some(cut) = seg.fixed_cut(96) {
+            seg.hear_ending(cut.id, cut.len + CHUNK, "Done.");
+        }
+        if out.iter().any(|e| matches!(e, SegEvent::Utterance(_))) {
+            assert_eq!(i, 50 + 18 - 1);
+            return;
+        }
+    }
+    panic!("never closed");
+}
