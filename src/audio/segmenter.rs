@@ -135,11 +135,10 @@ impl Ending {
             .unwrap_or("")
             .trim_matches(|c: char| !c.is_alphanumeric())
             .to_lowercase();
+        let trails_off = ["...", "…", ",", "-"].iter().any(|e| t.ends_with(e));
         if t.is_empty() {
             Ending::Unsure
-        } else if t.ends_with("...") || t.ends_with('…') || t.ends_with(',') || t.ends_with('-') {
-            Ending::GoesOn
-        } else if CONTINUING.contains(&last.as_str()) {
+        } else if trails_off || CONTINUING.contains(&last.as_str()) {
             Ending::GoesOn
         } else if t.ends_with(['.', '!', '?']) {
             Ending::Finished
