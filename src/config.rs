@@ -257,6 +257,9 @@ fn validate_segmenter(s: &SegmenterConfig) -> Result<(), String> {
     ms("end_silence_ms", s.end_silence_ms, 64, 10_000)?;
     ms("pre_roll_ms", s.pre_roll_ms, 0, 2_000)?;
     ms("post_roll_ms", s.post_roll_ms, 0, 2_000)?;
+    if s.sentence_end_ms != 0 {
+        ms("sentence_end_ms", s.sentence_end_ms, 64, s.end_silence_ms)?;
+    }
     ms("min_speech_ms", s.min_speech_ms, 0, 5_000)?;
     ms("min_evidence_ms", s.min_evidence_ms, 0, 5_000)?;
     let secs = |name: &str, v: f32, lo: f32, hi: f32| {

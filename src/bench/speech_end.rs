@@ -14,6 +14,10 @@ pub struct SpeechEndReport {
     pub clips: BTreeMap<String, SpeechEndClip>,
     pub summary: Summary,
     pub missed: usize,
+    /// Final lines over all runs: one per utterance (more than the clips' pauses make is a
+    /// split the endpointing added).
+    #[serde(default)]
+    pub utterances: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -118,6 +122,10 @@ pub fn render_md(dir: &Path) -> String {
     out += "| missed (no final within 6 s) | |";
     for (_, r) in &cols {
         out += &format!(" {} |", r.missed);
+    }
+    out += "\n| utterances, all runs | |";
+    for (_, r) in &cols {
+        out += &format!(" {} |", r.utterances);
     }
     out + "\n\n"
 }

@@ -122,17 +122,22 @@ impl Speculations {
         self.lock().queued.take()
     }
 
-    /// The speaker went on: utterance `id`'s speculation no longer matches its cut.
+    /// The speaker went on: utterance `id`'s speculation no longer matches its cut (a pass
+    /// already answering its final job is left alone).
     pub(super) fn cancel(&self, id: UtteranceId) {
+        self.cancel_where(|j| j.utt.id == id);
+    }
+
+    fn cancel_where(&self, of: impl Fn(&Job) -> bool) {
         let mut inner = self.lock();
-        if inner.queued.as_ref().is_some_and(|j| j.utt.id == id) {
+        if inner.queued.as_ref().is_some_and(&of) {
             inner.queued = None;
         }
-        inner.done.retain(|(j, _)| j.utt.id != id);
+        inner.done.retain(|(j, _)| !of(j));
         for r in inner
             .running
             .iter_mut()
-            .filter(|r| r.job.utt.id == id && r.adopted.is_none())
+            .filter(|r| of(&r.job) && r.adopted.is_none())
         {
             r.cancelled = true;
             if r.pid == 0 {
@@ -172,11 +177,12 @@ impl Speculations {
             r.adopted = Some(job);
             return Adopted::Waiting;
         }
-        // Anything left for this utterance was over another cut: of no more use.
-        if inner.queued.as_ref().is_some_and(|j| j.utt.id == id) {
-            inner.queued = None;
-        }
-        inner.done.retain(|(j, _)| j.utt.id != id);
+        // Anything left for this utterance was over another cut (recording stopped in the
+        // middle of the post-roll, say): of no more use, and a pass still running would
+        // hold the worker the final job needs.
+        drop(inner);
+        let origin = job.origin;
+        self.cancel_where(|j| j.utt.id == id && j.origin == origin);
         Adopted::No(job)
     }
 

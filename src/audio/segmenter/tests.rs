@@ -384,34 +384,52 @@ fn closes_at(probs: &[f32], text: Option<&str>, cfg: SegmenterConfig) -> usize {
 }
 
 #[test]
-fn a_finished_sentence_closes_once_its_cut_is_heard_and_a_phrase_that_goes_on_waits() {
+fn a_phrase_that_goes_on_waits_and_a_finished_sentence_may_close_sooner() {
     let probs = script(&[(0.0, 20), (0.9, 30), (0.0, 60)]);
     let cfg = SegmenterConfig::default();
     let usual = closes_at(&probs, None, cfg.clone());
     assert_eq!(usual, 50 + 18 - 1, "550 ms of silence");
     assert_eq!(closes_at(&probs, Some("Thank you"), cfg.clone()), usual);
-    // The post-roll (10 chunks) heard: the cut the text was about is complete.
-    assert_eq!(
-        closes_at(&probs, Some("Send it."), cfg.clone()),
-        50 + 10 - 1
-    );
     assert_eq!(
         closes_at(&probs, Some("and the"), cfg.clone()),
         50 + 30 - 1,
         "950 ms of silence: 400 ms longer"
     );
+    // A finished sentence waits as any other by default; with `sentence_end_ms` it closes
+    // after that, and never before its cut (the post-roll, 10 chunks) is heard.
+    assert_eq!(closes_at(&probs, Some("Send it."), cfg.clone()), usual);
+    let sooner = |ms| SegmenterConfig {
+        sentence_end_ms: ms,
+        ..cfg.clone()
+    };
+    assert_eq!(
+        closes_at(&probs, Some("Send it."), sooner(300)),
+        50 + 10 - 1
+    );
+    assert_eq!(
+        closes_at(&probs, Some("Send it."), sooner(100)),
+        50 + 10 - 1
+    );
+    assert_eq!(
+        closes_at(&probs, Some("Send it."), sooner(448)),
+        50 + 14 - 1
+    );
     let off = SegmenterConfig {
         smart_endpoint: false,
-        ..cfg
+        ..sooner(300)
     };
-    assert_eq!(closes_at(&probs, Some("Send it."), off), usual);
+    assert_eq!(closes_at(&probs, Some("Send it."), off.clone()), usual);
+    assert_eq!(closes_at(&probs, Some("and the"), off), usual);
 }
 
 #[test]
 fn a_text_about_another_cut_moves_nothing() {
     // Heard for a cut 1 chunk longer than the real one: ignored.
     let probs = script(&[(0.0, 20), (0.9, 30), (0.0, 60)]);
-    let mut seg = Segmenter::new(SegmenterConfig::default());
+    let mut seg = Segmenter::new(SegmenterConfig {
+        sentence_end_ms: 300,
+        ..SegmenterConfig::default()
+    });
     let mut out = Vec::new();
     for (i, &p) in probs.iter().enumerate() {
         seg.push(&[i as f32; CHUNK], p, &mut out);
