@@ -467,6 +467,13 @@ impl InterimSwitch {
 /// Sends `job`'s result as a speculation over its cut said it.
 fn answer_with(events: &mpsc::UnboundedSender<PoolEvent>, job: Job, said: Said) {
     let timings = said.timings(&job);
+    send_done(events, job, said, timings);
+}
+
+/// Reports `job` done with what the worker said. Its text is recorded as the context first:
+/// the next job's prompt needs it (the results task records the seam-reconciled text again
+/// later).
+fn send_done(events: &mpsc::UnboundedSender<PoolEvent>, job: Job, said: Said, timings: Timings) {
     if let Some(c) = &job.context {
         c.record(job.id(), &said.text);
     }

@@ -448,6 +448,29 @@ done"#,
     script(sb.path(), "speculating.sh", &body)
 }
 
+/// A pool on [`speculating_worker`] running a speculation over utterance 1 (2 s) now.
+async fn speculating_pool(
+    sb: &Sandbox,
+    log: &Path,
+    spec_s: u32,
+) -> (
+    Pool,
+    recorder::pool::Submitter,
+    mpsc::UnboundedReceiver<PoolEvent>,
+) {
+    let mut cfg = fast_config(speculating_worker(sb, log, spec_s));
+    cfg.job_timeout_base = Duration::from_secs(60);
+    let (tx, rx) = mpsc::unbounded_channel();
+    let (pool, submitter) = Pool::start(cfg, tx);
+    submitter.speculate(job(1, &sb.path().join("speculative.wav"), 2.0));
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !log.exists() {
+        assert!(std::time::Instant::now() < deadline, "never started");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    (pool, submitter, rx)
+}
+
 async fn first_done(rx: &mut mpsc::UnboundedReceiver<PoolEvent>) -> (UtteranceId, String) {
     let events = collect(rx, |ev, _| matches!(ev, PoolEvent::Done { .. })).await;
     match events.last() {
@@ -460,17 +483,8 @@ async fn first_done(rx: &mut mpsc::UnboundedReceiver<PoolEvent>) -> (UtteranceId
 async fn a_final_job_takes_the_speculation_over_its_cut_and_the_worker_decodes_once() {
     let sb = Sandbox::new();
     let log = sb.path().join("requests");
-    let mut cfg = fast_config(speculating_worker(&sb, &log, 1));
-    cfg.job_timeout_base = Duration::from_secs(60);
-    let (tx, mut rx) = mpsc::unbounded_channel();
-    let (pool, submitter) = Pool::start(cfg, tx);
-    submitter.speculate(job(1, &sb.path().join("speculative.wav"), 2.0));
+    let (pool, submitter, mut rx) = speculating_pool(&sb, &log, 1).await;
     // While the speculation runs (1 s), the utterance closes with the same cut.
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while !log.exists() {
-        assert!(std::time::Instant::now() < deadline, "never started");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
     submitter.submit(job(1, &sb.path().join("utt-000001.wav"), 2.0));
     assert_eq!(first_done(&mut rx).await, (UtteranceId(1), "spec".into()));
     // Another cut of the next utterance is decoded as usual.
@@ -489,16 +503,7 @@ async fn a_final_job_takes_the_speculation_over_its_cut_and_the_worker_decodes_o
 async fn a_cancelled_speculation_is_cut_short_and_never_taken() {
     let sb = Sandbox::new();
     let log = sb.path().join("requests");
-    let mut cfg = fast_config(speculating_worker(&sb, &log, 20));
-    cfg.job_timeout_base = Duration::from_secs(60);
-    let (tx, mut rx) = mpsc::unbounded_channel();
-    let (pool, submitter) = Pool::start(cfg, tx);
-    submitter.speculate(job(1, &sb.path().join("speculative.wav"), 2.0));
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while !log.exists() {
-        assert!(std::time::Instant::now() < deadline, "never started");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let (pool, submitter, mut rx) = speculating_pool(&sb, &log, 20).await;
     // The speaker went on: void. The utterance then closes (same span, as it happens when
     // the speech after it is a new word that moved no cut but broke the silence).
     let began = std::time::Instant::now();

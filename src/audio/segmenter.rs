@@ -277,12 +277,7 @@ impl Segmenter {
     /// (a click) and while speech may still go on.
     pub fn fixed_cut(&self, after_ms: u32) -> Option<FixedCut> {
         let open = self.open.as_ref()?;
-        let quiet = open
-            .probs
-            .iter()
-            .rev()
-            .take_while(|&&p| p < self.cfg.weak_threshold)
-            .count();
+        let quiet = self.trailing_quiet(open);
         let evidence = chunks_for_ms(self.cfg.min_evidence_ms as f32);
         let after = chunks_for_ms(after_ms as f32).max(1);
         if open.silent_run == 0 || quiet < after || open.weak_chunks < evidence {
@@ -345,12 +340,7 @@ impl Segmenter {
         let Some(open) = &self.open else {
             return false;
         };
-        let quiet = open
-            .probs
-            .iter()
-            .rev()
-            .take_while(|&&p| p < self.cfg.weak_threshold)
-            .count();
+        let quiet = self.trailing_quiet(open);
         let post = chunks_for_ms(self.cfg.post_roll_ms as f32);
         let cut = (open.probs.len() - quiet + post) * CHUNK;
         let told = self
@@ -378,6 +368,16 @@ impl Segmenter {
         if self.cfg.smart_endpoint && self.open.as_ref().is_some_and(|o| o.id == id) {
             self.told = Some((id, len, Ending::of(text)));
         }
+    }
+
+    /// Chunks under `weak_threshold` at the end of `open`: how long the speaker has been
+    /// quiet.
+    fn trailing_quiet(&self, open: &Open) -> usize {
+        open.probs
+            .iter()
+            .rev()
+            .take_while(|&&p| p < self.cfg.weak_threshold)
+            .count()
     }
 
     fn too_long(&self) -> bool {

@@ -151,31 +151,18 @@ impl Slot {
         let timeout = self.timeout(job);
         let worker = self.worker.as_mut().expect("ensured above");
         self.spec.started(job, worker.pid);
-        match worker.run_job(job, timeout, Pass::Speculative).await {
-            Ok(Response::Done {
-                text,
-                segments,
-                no_speech_prob,
-                encode_ms,
-                decode_ms,
-                worker_ms,
-                unsure,
-                ..
-            }) => Some(Said {
-                text,
-                segments,
-                no_speech_prob,
-                encode_ms,
-                decode_ms,
-                worker_ms,
-                unsure,
-            }),
+        match worker
+            .run_job(job, timeout, Pass::Speculative)
+            .await
+            .map(Said::from_response)
+        {
+            Ok(Ok(said)) => Some(said),
             // Cut short ("interrupted") or the job's own error: the final job tells.
-            Ok(Response::Error { message, .. }) => {
+            Ok(Err(Response::Error { message, .. })) => {
                 tracing::debug!(slot = self.index, id = job.id().0, "speculation: {message}");
                 None
             }
-            Ok(Response::Hello { .. }) => {
+            Ok(Err(_)) => {
                 self.worker = None;
                 None
             }
@@ -375,46 +362,29 @@ impl Slot {
             });
             let timeout = self.timeout(&job);
             let worker = self.worker.as_mut().expect("ensured above");
-            match worker.run_job(&job, timeout, Pass::Final).await {
-                Ok(Response::Done {
-                    text,
-                    segments,
-                    no_speech_prob,
-                    encode_ms,
-                    decode_ms,
-                    worker_ms,
-                    unsure,
-                    ..
-                }) => {
+            match worker
+                .run_job(&job, timeout, Pass::Final)
+                .await
+                .map(Said::from_response)
+            {
+                Ok(Ok(said)) => {
                     let timings = Timings {
                         queue_ms: ms_between(job.closed_at, taken_at),
-                        encode_ms,
-                        decode_ms,
-                        worker_ms,
+                        encode_ms: said.encode_ms,
+                        decode_ms: said.decode_ms,
+                        worker_ms: said.worker_ms,
                         total_ms: ms_between(job.closed_at, Instant::now()),
                         attempts: attempt,
                         speculative: false,
                     };
-                    // Here, before this slot takes the next job: that job's prompt needs it
-                    // (the results task records the seam-reconciled text again later).
-                    if let Some(c) = &job.context {
-                        c.record(job.id(), &text);
-                    }
-                    let _ = self.events.send(PoolEvent::Done {
-                        job,
-                        text,
-                        segments,
-                        no_speech_prob,
-                        timings,
-                        unsure,
-                    });
+                    super::send_done(&self.events, job, said, timings);
                     return;
                 }
-                Ok(Response::Error { message, .. }) => {
+                Ok(Err(Response::Error { message, .. })) => {
                     // The worker is fine; the job is not. Retrying is cheap and bounded.
                     last_error = message;
                 }
-                Ok(Response::Hello { .. }) => {
+                Ok(Err(_)) => {
                     last_error = "worker restarted itself mid-job".into();
                     self.worker = None;
                 }

@@ -16,7 +16,7 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 use super::Job;
-use crate::protocol::{Segment, Timings};
+use crate::protocol::{Response, Segment, Timings};
 use crate::vocab::UtteranceId;
 
 /// What a speculative pass said (a `Response::Done`'s fields).
@@ -32,6 +32,31 @@ pub(super) struct Said {
 }
 
 impl Said {
+    /// A `done` answer's fields; any other answer back as it was.
+    pub(super) fn from_response(r: Response) -> Result<Said, Response> {
+        match r {
+            Response::Done {
+                text,
+                segments,
+                no_speech_prob,
+                encode_ms,
+                decode_ms,
+                worker_ms,
+                unsure,
+                ..
+            } => Ok(Said {
+                text,
+                segments,
+                no_speech_prob,
+                encode_ms,
+                decode_ms,
+                worker_ms,
+                unsure,
+            }),
+            other => Err(other),
+        }
+    }
+
     /// The timings of `job` answered by this pass (`queue_ms` 0: it never waited).
     pub(super) fn timings(&self, job: &Job) -> Timings {
         Timings {
