@@ -269,12 +269,18 @@ mod tests {
         }
     }
 
+    /// Speculation `id` over `secs`, taken by a worker (pid 0: never signalled).
+    fn running(s: &Speculations, id: u64, secs: f64) -> Job {
+        s.put(job(id, secs));
+        let spec = s.take().expect("queued");
+        s.started(&spec, 0);
+        spec
+    }
+
     #[test]
     fn a_finished_pass_answers_the_final_job_of_the_same_cut() {
         let s = Speculations::default();
-        s.put(job(1, 2.0));
-        let spec = s.take().expect("queued");
-        s.started(&spec, 0);
+        let spec = running(&s, 1, 2.0);
         assert!(matches!(
             s.finish(&spec, Some(said("hello"))),
             Ended::Kept(t) if t == "hello"
@@ -290,9 +296,7 @@ mod tests {
     #[test]
     fn another_cut_is_not_adopted_and_clears_the_stale_pass() {
         let s = Speculations::default();
-        s.put(job(1, 2.0));
-        let spec = s.take().unwrap();
-        s.started(&spec, 0);
+        let spec = running(&s, 1, 2.0);
         s.finish(&spec, Some(said("hello")));
         assert!(matches!(s.adopt(job(1, 2.5)), Adopted::No(_)));
         assert!(matches!(s.adopt(job(1, 2.0)), Adopted::No(_)));
@@ -301,17 +305,13 @@ mod tests {
     #[test]
     fn a_running_pass_answers_when_it_ends_or_hands_the_job_back_when_it_fails() {
         let s = Speculations::default();
-        s.put(job(1, 2.0));
-        let spec = s.take().unwrap();
-        s.started(&spec, 0);
+        let spec = running(&s, 1, 2.0);
         assert!(matches!(s.adopt(job(1, 2.0)), Adopted::Waiting));
         match s.finish(&spec, Some(said("hi"))) {
             Ended::Answer(b) => assert_eq!((b.0.utt.id, b.1.text.as_str()), (UtteranceId(1), "hi")),
             _ => panic!("no answer"),
         }
-        s.put(job(2, 3.0));
-        let spec = s.take().unwrap();
-        s.started(&spec, 0);
+        let spec = running(&s, 2, 3.0);
         assert!(matches!(s.adopt(job(2, 3.0)), Adopted::Waiting));
         assert!(matches!(s.finish(&spec, None), Ended::Retry(j) if j.utt.id == UtteranceId(2)));
     }
