@@ -78,6 +78,7 @@ pub struct Workers {
     pub busy: usize,
     pub idle: usize,
     pub queued: usize,
+    pub ready: bool,
 }
 
 /// The whole UI state.
@@ -368,8 +369,18 @@ impl App {
             EngineEvent::Notice(text) => self.set_notice(NoticeLevel::Warn, text),
             EngineEvent::InterimOff(_) => self.live_text_off = true,
             EngineEvent::Resumed { error, .. } => self.resumed_one(error),
-            EngineEvent::Workers { busy, idle, queued } => {
-                self.workers = Some(Workers { busy, idle, queued });
+            EngineEvent::Workers {
+                busy,
+                idle,
+                queued,
+                ready,
+            } => {
+                self.workers = Some(Workers {
+                    busy,
+                    idle,
+                    queued,
+                    ready,
+                });
             }
             e @ (EngineEvent::RecordingStarted { .. }
             | EngineEvent::InputSwitched { .. }

@@ -111,11 +111,12 @@ pub enum EngineEvent {
     /// Recording `rec` has stopped and nothing of it is left to settle (after its last
     /// `Settled`, or at once when the settle pass is off): its texts are final.
     RecordingSettled { rec: RecordingId },
-    /// Worker pool state changed.
+    /// Worker pool state changed (`ready`: a worker has loaded its model).
     Workers {
         busy: usize,
         idle: usize,
         queued: usize,
+        ready: bool,
     },
 }
 

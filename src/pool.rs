@@ -208,10 +208,13 @@ pub enum PoolEvent {
     },
     /// Not fatal, worth telling the user (a worker was replaced).
     Notice(String),
+    /// `ready`: a worker has loaded its model (and the pool has not given up starting
+    /// them); sent as soon as the first one has, before any job.
     Status {
         busy: usize,
         idle: usize,
         queued: usize,
+        ready: bool,
     },
     /// A settle pass ended: its text, or why there is none (a final job cut it short, or the
     /// worker failed: the first texts stand).
@@ -322,6 +325,8 @@ struct Counters {
     /// Final jobs submitted so far (a settle pass that saw it change was cut short).
     submitted: std::sync::atomic::AtomicU64,
     busy: AtomicUsize,
+    /// A worker has started (loaded its model) at least once.
+    started: std::sync::atomic::AtomicBool,
     /// Worker starts that failed in a row, over all slots.
     start_failures: AtomicUsize,
     /// Set once starts failed [`MAX_START_FAILURES`] times in a row: why. No more starts are
@@ -493,6 +498,7 @@ fn emit_status(c: &Counters, workers: usize, events: &mpsc::UnboundedSender<Pool
         busy,
         idle: workers.saturating_sub(busy),
         queued: c.queued.load(Ordering::SeqCst),
+        ready: c.started.load(Ordering::SeqCst) && c.gave_up().is_none(),
     });
 }
 

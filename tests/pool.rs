@@ -517,3 +517,32 @@ async fn a_cancelled_speculation_is_cut_short_and_never_taken() {
     drop(submitter);
     pool.join(Duration::from_secs(5)).await;
 }
+
+#[tokio::test]
+async fn the_pool_says_it_is_ready_once_a_worker_has_loaded_before_any_job() {
+    let sb = Sandbox::new();
+    let spec = script(
+        sb.path(),
+        "idle.sh",
+        &format!("{HELLO}\nwhile read -r line; do :; done"),
+    );
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let (pool, submitter) = Pool::start(fast_config(spec), tx);
+    let events = collect(&mut rx, |e, _| {
+        matches!(e, PoolEvent::Status { ready: true, .. })
+    })
+    .await;
+    assert!(
+        matches!(
+            events.last(),
+            Some(PoolEvent::Status {
+                busy: 0,
+                ready: true,
+                ..
+            })
+        ),
+        "{events:?}"
+    );
+    drop(submitter);
+    pool.join(Duration::from_secs(5)).await;
+}

@@ -356,9 +356,13 @@ fn sigterm_and_sighup_restore_the_terminal_and_idle_starts_stopped() {
         }
         let tmux = Tmux::start(&script(&sb, None, &args)?)?;
         if idle {
-            // Stopped, with no session opened: the start hint shows.
+            // Stopped, with no session opened: the start hint shows, and the header says the
+            // worker is ready once it has loaded (it said "starting" forever).
             tmux.wait_for(START, "the idle TUI", |s| {
                 header(s).contains(" IDLE ") && s.contains("to start recording")
+            })?;
+            tmux.wait_for(START, "the worker ready", |s| {
+                header(s).contains("workers ready")
             })?;
         } else {
             tmux.wait_for(START, "the TUI", |s| {

@@ -120,7 +120,17 @@ impl Forwarder {
                 worker_ms,
             } => return self.interim_pass(rec, id, &text, worker_ms),
             PoolEvent::Interim { .. } => return None,
-            PoolEvent::Status { busy, idle, queued } => EngineEvent::Workers { busy, idle, queued },
+            PoolEvent::Status {
+                busy,
+                idle,
+                queued,
+                ready,
+            } => EngineEvent::Workers {
+                busy,
+                idle,
+                queued,
+                ready,
+            },
         })
     }
 

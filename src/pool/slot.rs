@@ -252,6 +252,11 @@ impl Slot {
                 load_ms,
             });
             self.worker = Some(w);
+            // The header says "ready" now, not at the first utterance (it said "workers
+            // starting" until then, and forever with `--idle`).
+            if !self.counters.started.swap(true, Ordering::SeqCst) {
+                emit_status(&self.counters, self.cfg.workers, &self.events);
+            }
         }
         Ok(())
     }

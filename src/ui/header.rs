@@ -79,9 +79,14 @@ fn badge(app: &App, theme: &Theme) -> Vec<Span<'static>> {
 }
 
 fn workers(app: &App, theme: &Theme) -> Vec<Span<'static>> {
+    // "ready" and "1 busy" for one worker ("0/1 busy" read oddly), "1/2 busy" for more.
     let value = match app.workers {
-        Some(w) => format!("{}/{} busy", w.busy, w.busy + w.idle),
-        None => "starting".to_string(),
+        Some(w) if w.busy > 0 && w.busy + w.idle > 1 => {
+            format!("{}/{} busy", w.busy, w.busy + w.idle)
+        }
+        Some(w) if w.busy > 0 => format!("{} busy", w.busy),
+        Some(w) if w.ready => "ready".to_string(),
+        _ => "starting".to_string(),
     };
     vec![Span::styled("workers ", theme.dim()), Span::raw(value)]
 }

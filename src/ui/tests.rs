@@ -91,6 +91,7 @@ fn recording() -> App {
             busy: 1,
             idle: 1,
             queued: 1,
+            ready: true,
         },
     );
     queued(&mut app, 0, 1.2);
@@ -137,6 +138,27 @@ fn recording() -> App {
 fn idle() {
     let mut app = App::new("ggml-base.en", false);
     assert_snapshot!(screen(&mut app, 80, 24));
+}
+
+#[test]
+fn idle_with_its_worker_ready() {
+    // The pool says so as soon as the model is loaded, before any utterance (`--idle`
+    // showed "workers starting" forever).
+    let mut app = App::new("ggml-base.en", false);
+    let workers = |busy, idle, ready| EngineEvent::Workers {
+        busy,
+        idle,
+        queued: 0,
+        ready,
+    };
+    ev(&mut app, workers(0, 1, false));
+    assert!(screen(&mut app, 80, 24).contains("workers starting"));
+    ev(&mut app, workers(0, 1, true));
+    assert_snapshot!(screen(&mut app, 80, 24));
+    ev(&mut app, workers(1, 0, true));
+    assert!(screen(&mut app, 80, 24).contains("workers 1 busy"));
+    ev(&mut app, workers(1, 1, true));
+    assert!(screen(&mut app, 80, 24).contains("workers 1/2 busy"));
 }
 
 #[test]
