@@ -47,8 +47,8 @@ pub struct Config {
     pub settle_pause_s: f64,
     /// Start each utterance's final pass as soon as its end is known (a post-roll of
     /// silence after the speech), while the segmenter still waits to close it: the text
-    /// comes up to ~0.3 s sooner. `RECORDER_SPECULATE` (0 or 1) overrides it (for
-    /// measurement).
+    /// comes ~0.25 s sooner. `RECORDER_SPECULATE` overrides it (for measurement: 0 off, or
+    /// after how many ms of silence it starts).
     pub speculative_finals: bool,
     /// Open the TUI stopped instead of recording at once (as `--idle` does).
     pub start_idle: bool,

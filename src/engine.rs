@@ -225,11 +225,13 @@ fn settle_pause(configured: f64) -> Option<Duration> {
     (s > 0.0 && s.is_finite()).then(|| Duration::from_secs_f64(s))
 }
 
-/// How long the speaker must have been quiet before a speculative final starts: 96 ms
-/// (3 chunks) is past Silero's fall after a word's end, yet 200 ms before the post-roll is
-/// over. The rest of the post-roll is decoded as silence; `RECORDER_SPECULATE=300` waits
-/// for it (the exact audio), for measurement.
-pub const SPECULATE_AFTER_MS: u32 = 96;
+/// How long the speaker must have been quiet before a speculative final starts: the whole
+/// post-roll (300 ms), so that the speculation decodes exactly the utterance's audio. At
+/// 96 ms (`RECORDER_SPECULATE=96`: the unheard rest of the post-roll decoded as silence)
+/// the median speech end -> final was ~0.1-0.2 s lower, but through the microphone JFK's
+/// "Americans" once came out "America" (CI, tests/live.rs): a word's last fricative can
+/// sit under the VAD's 0.15 past 96 ms.
+pub const SPECULATE_AFTER_MS: u32 = 300;
 
 /// The config's `speculative_finals`, or `RECORDER_SPECULATE` when set (for measurement:
 /// `0` off, or after how many ms of quiet).
