@@ -103,6 +103,9 @@ pub struct App {
     pub recording: Option<RecordingId>,
     /// The input of the current (or last) session, or the one picked for the next.
     pub input: Option<String>,
+    /// Why no input could be opened at start-up (the TUI opened anyway): shown in the empty
+    /// pane until a device is picked or a recording starts.
+    pub no_input: Option<String>,
     /// Seconds recorded in the current session, pauses excluded.
     pub clock_s: f64,
     pub workers: Option<Workers>,
@@ -153,6 +156,7 @@ impl App {
             selected: None,
             unseen: false,
             notice: None,
+            no_input: None,
             overlay: None,
             quitting: false,
             size: (80, 24),
@@ -409,6 +413,7 @@ impl App {
                 self.history
                     .open_session(Some(rec), input.clone(), Some(session_dir));
                 self.input = Some(input);
+                self.no_input = None;
                 self.content_changed();
             }
             EngineEvent::InputSwitched { input, .. } => {

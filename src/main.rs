@@ -129,7 +129,18 @@ fn live(args: recorder::cli::RunArgs, cfg: &Config, log: Option<PathBuf>) -> any
     ecfg.interim =
         live_text.then(|| std::time::Duration::from_millis(cfg.interim_every_ms.max(200)));
     ortlib::init(cfg.models_dir.as_deref())?;
-    preflight(&source)?;
+    // The TUI opens without a usable microphone too (idle, saying why, `d` picks another);
+    // headless has nothing to offer and exits with the one-line reason.
+    let no_input = match &source {
+        Source::Device(name) if !args.headless => audio::capture::open(name.as_deref())
+            .err()
+            .inspect(|e| tracing::warn!("no input at start: {e}"))
+            .map(|e| e.reason()),
+        _ => {
+            preflight(&source)?;
+            None
+        }
+    };
     let unfinished = recorder::sessions_cmd::unfinished_notice(&ecfg.sessions_dir);
     let sessions_dir = ecfg.sessions_dir.clone();
     let rt = runtime()?;
@@ -158,7 +169,10 @@ fn live(args: recorder::cli::RunArgs, cfg: &Config, log: Option<PathBuf>) -> any
         // Checked when the config was loaded; an error here would be a bug, still reported.
         app.keys = recorder::app::KeyMap::new(&cfg.keys).map_err(anyhow::Error::msg)?;
         app.log = log.clone();
-        let autostart = !(args.idle || cfg.start_idle);
+        if let Some(reason) = &no_input {
+            app.no_input(reason);
+        }
+        let autostart = !(args.idle || cfg.start_idle) && no_input.is_none();
         tracing::info!(log = ?log, autostart, "tui");
         recorder::tui::run(engine, events, app, source, autostart).await?;
         Ok(0)

@@ -179,9 +179,12 @@ fn jfk_keeps_ask_not_through_the_microphone_every_time() {
         // in 3 under load, CI included; that utterance's WAV holds the whole word after
         // 320 ms of pre-roll, and whisper says "S NOT!" on it alone and on a longer cut of
         // session.wav around it). A lost or clipped phrase leaves fewer words.
+        // "Americans" is found by its stem: its final fricative sits under the VAD's 0.15 and
+        // tiny.en once wrote "so my fellow america" (CI, under load), which is not the
+        // phrase this test is about.
         let phrase = heard
-            .split("americans")
-            .nth(1)
+            .split_once("americ")
+            .map(|(_, rest)| rest.split_once(' ').map_or("", |(_, r)| r))
             .and_then(|rest| rest.split("what your country").next())
             .map(|p| p.split_whitespace().collect::<Vec<_>>())
             .unwrap_or_default();

@@ -385,3 +385,44 @@ fn sigterm_and_sighup_restore_the_terminal_and_idle_starts_stopped() {
         }
     }
 }
+
+#[test]
+fn without_a_usable_input_the_tui_opens_and_d_picks_one() {
+    tiny_en();
+    if !have("tmux") {
+        return skip(
+            "without_a_usable_input_the_tui_opens_and_d_picks_one",
+            "needs tmux (apt-get install tmux)",
+        );
+    }
+    let sb = Sandbox::new();
+    // No card and no sound server: cpal's default device fails when opened. Bare `recorder`
+    // exited with a 300-character line; `--headless` still does (tests/errors.rs).
+    let alsa = sb.path().join("config/alsa");
+    std::fs::create_dir_all(&alsa).unwrap();
+    let nowhere = "type pulse server \"unix:/nonexistent/pulse\"";
+    let rc = format!("pcm.!default {{ {nowhere} }}\nctl.!default {{ {nowhere} }}\n");
+    std::fs::write(alsa.join("asoundrc"), rc).unwrap();
+    let tmux = Tmux::start(&script(&sb, None, &[]).unwrap()).unwrap();
+    let result = (|| -> Result<()> {
+        let screen = tmux.wait_for(START, "the idle TUI saying why", |s| {
+            header(s).contains(" IDLE ") && s.contains("No input can be opened")
+        })?;
+        ensure!(
+            screen.contains("default input") && screen.contains("--input"),
+            "the reason and the way out: {screen}"
+        );
+        tmux.keys(&["d"])?;
+        tmux.wait_for(KEY * 10, "the device picker", |s| {
+            s.contains("Input device")
+        })?;
+        tmux.keys(&["Escape"])?;
+        tmux.wait_for(KEY, "the picker closed", |s| !s.contains("Input device"))?;
+        tmux.keys(&["q"])?;
+        let screen = tmux.wait_for(START, "the shell prompt", |s| s.contains("PROMPT>"))?;
+        check_restored(&screen)
+    })();
+    if let Err(err) = result {
+        panic!("{err:#}\n--- recorder log ---\n{}", sb.log());
+    }
+}

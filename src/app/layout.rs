@@ -162,7 +162,10 @@ impl Layout {
             }
         }
         if let Some(hint) = hint(app) {
-            lines.push(Line::Hint(hint));
+            // Wrapped, not cut: at 40 columns the start-up hint lost its second half.
+            for row in wrap_runs(&[(hint, ())], width.max(1)) {
+                lines.push(Line::Hint(row.into_iter().map(|(t, _)| t).collect()));
+            }
         }
         Layout { width, lines }
     }
@@ -310,6 +313,14 @@ fn hint(app: &App) -> Option<String> {
         .last()
         .is_none_or(|s| s.entries.is_empty());
     match app.state {
+        RecState::Idle if app.no_input.is_some() => {
+            let pick = app.keys.label(Action::PickDevice).unwrap_or_default();
+            let reason = app.no_input.as_deref().unwrap_or_default();
+            Some(format!(
+                "No input can be opened: {reason}. Press {pick} to pick a device, or start \
+                 recorder with --input FILE.wav to play a file."
+            ))
+        }
         RecState::Idle if app.history.sessions().is_empty() => {
             let keys = app.keys.labels(Action::ToggleRecording).join(" or ");
             let help = app.keys.label(Action::ToggleHelp).unwrap_or_default();

@@ -140,6 +140,20 @@ impl App {
         }
     }
 
+    /// The input could not be opened at start-up: the TUI opens idle anyway and says so on
+    /// the status line, with the key that picks another device (`reason` is one line, e.g.
+    /// "input device 'usb' not found").
+    pub fn no_input(&mut self, reason: &str) {
+        let pick = self.keys.label(Action::PickDevice).unwrap_or_default();
+        // The advice first: a narrow status line cuts the end (the pane has the reason too).
+        self.set_notice(
+            NoticeLevel::Error,
+            format!("no input ({pick} picks one): {reason}"),
+        );
+        self.no_input = Some(reason.to_string());
+        self.dirty = true;
+    }
+
     /// Switches to device `index` of the list. While recording (or paused) the recording moves
     /// to it in the same session: same journal, utterance ids going on, paused if it was.
     fn pick_device(&mut self, index: usize) -> Vec<Effect> {
@@ -157,6 +171,7 @@ impl App {
             return vec![];
         }
         self.overlay = None;
+        self.no_input = None;
         let mut effects = vec![Effect::UseDevice(device.id.clone())];
         match self.state {
             RecState::Recording | RecState::Paused => {

@@ -31,6 +31,18 @@ pub enum CaptureError {
     Open { name: String, reason: String },
 }
 
+impl CaptureError {
+    /// The reason alone, without the advice on flags (for the TUI's status line, which
+    /// gives its own: the device picker).
+    pub fn reason(&self) -> String {
+        match self {
+            CaptureError::NoDevice(why) => why.clone(),
+            CaptureError::UnknownDevice(name) => format!("input device '{name}' not found"),
+            CaptureError::Open { name, reason } => format!("cannot open '{name}' ({reason})"),
+        }
+    }
+}
+
 /// Counters shared between the callback and the audio thread (atomics: no locks).
 #[derive(Debug, Default)]
 pub struct CaptureStats {

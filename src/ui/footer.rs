@@ -126,7 +126,9 @@ fn main_keys(app: &App, keys: &mut Vec<(u8, Option<String>, &'static str)>) {
         keys.push((7, select, "select"));
         keys.push((6, label(Action::Export), "export"));
     }
-    keys.push((8, label(Action::PickDevice), "input"));
+    // With no input opened, picking one is what the user has to do next.
+    let pick_rank = if app.no_input.is_some() { 0 } else { 8 };
+    keys.push((pick_rank, label(Action::PickDevice), "input"));
     if !app.history.is_empty() {
         let scroll = pair(app, Action::ScrollBy(1), Action::ScrollBy(-1));
         keys.push((9, scroll, "scroll"));

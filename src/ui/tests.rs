@@ -141,6 +141,16 @@ fn idle() {
 }
 
 #[test]
+fn without_a_microphone_the_tui_opens_and_offers_the_picker() {
+    // Bare `recorder` on a machine with no input exited with a 300-character line; now the
+    // TUI opens idle, says why in the pane (wrapped) and on the status line, and `d` picks.
+    let mut app = App::new("ggml-base.en", false);
+    app.no_input("input device 'usb' not found");
+    assert_snapshot!("no_input_80", screen(&mut app, 80, 24));
+    assert_snapshot!("no_input_40", screen(&mut app, 40, 12));
+}
+
+#[test]
 fn idle_with_its_worker_ready() {
     // The pool says so as soon as the model is loaded, before any utterance (`--idle`
     // showed "workers starting" forever).
