@@ -33,7 +33,7 @@ pub use history::{Entry, EntryKey, EntryState, History, Row, Session};
 pub use input::{InputWarning, InputWatch};
 pub use keys::{KeyBindings, KeyMap};
 pub use msg::{Action, Effect, Msg, WHEEL_LINES};
-pub use overlay::{DevicePicker, Overlay};
+pub use overlay::{DevicePicker, Overlay, SHOW_ALL_KEY};
 pub use resume::{Resume, ResumeOffer};
 
 /// What the recorder is doing, as far as the UI knows.

@@ -91,8 +91,13 @@ pub enum Command {
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
     },
-    /// List input devices, the default marked, and whether each can be opened.
-    Devices,
+    /// List the input devices that can be opened, the default marked (`--all`: every one).
+    Devices {
+        /// Also list the devices that cannot be opened (ALSA's plugins: jack, oss, upmix…),
+        /// each with why.
+        #[arg(long)]
+        all: bool,
+    },
     /// Manage whisper models.
     Models {
         #[command(subcommand)]

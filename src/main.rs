@@ -55,7 +55,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         .map_err(anyhow::Error::msg)?;
     tracing::info!(?cfg, "starting");
     match cli.command {
-        Some(Command::Devices) => devices(),
+        Some(Command::Devices { all }) => devices(all, cli.run.json, cfg.device.clone()),
         Some(Command::Sessions { action }) => {
             let root = cfg.sessions_dir.clone().unwrap_or_else(paths::sessions_dir);
             recorder::sessions_cmd::run(action, &root, &cfg.prose, || {
@@ -194,20 +194,61 @@ fn preflight(source: &Source) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn devices() -> anyhow::Result<i32> {
-    let list = audio::capture::list_devices();
+/// `recorder devices`: what can be opened (every device with `all`), the default and the
+/// configured one marked; `json`: one array of objects instead.
+fn devices(all: bool, json: bool, current: Option<String>) -> anyhow::Result<i32> {
+    let mut list = audio::capture::list_devices();
+    list.sort_by_key(|d| (!d.is_default, d.usable.is_err()));
+    let is_current = |d: &audio::capture::DeviceInfo| {
+        current
+            .as_deref()
+            .map_or(d.is_default, |c| c == d.id || c == d.name)
+    };
+    let hidden = list
+        .iter()
+        .filter(|d| d.usable.is_err() && !d.is_default)
+        .count();
+    if !all {
+        list.retain(|d| d.usable.is_ok() || d.is_default || is_current(d));
+    }
+    if json {
+        let rows: Vec<_> = list
+            .iter()
+            .map(|d| {
+                serde_json::json!({
+                    "id": d.id,
+                    "name": d.name,
+                    "default": d.is_default,
+                    "current": is_current(d),
+                    "usable": d.usable.is_ok(),
+                    "format": d.usable.as_ref().ok(),
+                    "error": d.usable.as_ref().err(),
+                })
+            })
+            .collect();
+        println!("{}", serde_json::Value::Array(rows));
+        return Ok(i32::from(list.is_empty()));
+    }
     if list.is_empty() {
         println!("no input devices found");
         return Ok(1);
     }
-    for d in list {
-        let mark = if d.is_default { "*" } else { " " };
-        match d.usable {
+    for d in &list {
+        let mark = format!(
+            "{}{}",
+            if is_current(d) { ">" } else { " " },
+            if d.is_default { "*" } else { " " }
+        );
+        // The state first, so a narrow terminal cuts the name, not whether it works.
+        match &d.usable {
             Ok(cfg) => println!("{mark} {:<24} {}  [{cfg}]", d.id, d.name),
-            Err(e) => println!("{mark} {:<24} {}  (cannot be opened: {e})", d.id, d.name),
+            Err(e) => println!("{mark} {:<24} cannot be opened: {e}  ({})", d.id, d.name),
         }
     }
-    println!("\n* = default input; use --device ID or NAME");
+    println!("\n> = recorder's input, * = the system default; use --device ID or NAME");
+    if !all && hidden > 0 {
+        println!("{hidden} more cannot be opened (`recorder devices --all` lists them)");
+    }
     Ok(0)
 }
 

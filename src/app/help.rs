@@ -43,7 +43,7 @@ const ROWS: [(&[Action], &str); 14] = [
     (&[Action::Copy], "copy selected (or last)"),
     (&[Action::CopyAll], "copy the whole transcript"),
     (&[Action::Export], "export: txt md srt vtt json"),
-    (&[Action::PickDevice], "choose the input device"),
+    (&[Action::PickDevice], "choose the input device (a: all)"),
     (&[Action::ToggleHelp], "this help"),
     (&[Action::Close], "close / unselect / dismiss"),
     (&[Action::Quit], "quit once the text is in"),

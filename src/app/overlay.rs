@@ -23,10 +23,18 @@ pub enum Overlay {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct DevicePicker {
-    /// `None` while the list is being read (probing devices takes a while).
+    /// The rows shown; `None` while the list is being read (probing devices takes a while).
     pub devices: Option<Vec<DeviceInfo>>,
     pub cursor: usize,
+    /// Devices that cannot be opened (most of ALSA's ~11 plugins: lavrate, jack, oss…),
+    /// left out of the rows until `a` shows them (after the others).
+    pub hidden: Vec<DeviceInfo>,
+    /// `a` was pressed: every device is in the rows.
+    pub all: bool,
 }
+
+/// The key that shows (and hides again) the devices that cannot be opened.
+pub const SHOW_ALL_KEY: char = 'a';
 
 /// How far a page key moves in a list.
 const LIST_PAGE: i64 = 5;
@@ -40,6 +48,8 @@ impl App {
         self.overlay = Some(Overlay::Devices(DevicePicker {
             devices: None,
             cursor: 0,
+            hidden: Vec::new(),
+            all: false,
         }));
         vec![Effect::ListDevices]
     }
@@ -53,8 +63,17 @@ impl App {
         // The default first, then what can be opened: ALSA lists many plugins that cannot
         // record, which would otherwise bury the real inputs.
         list.sort_by_key(|d| (!d.is_default, d.usable.is_err()));
-        // Start on the device in use, else on the default.
         let current = self.input.as_deref();
+        let in_use =
+            |d: &DeviceInfo| Some(d.name.as_str()) == current || Some(d.id.as_str()) == current;
+        // The default and the one in use stay even when they cannot be opened: that is
+        // what the user needs to see.
+        let (list, hidden): (Vec<_>, Vec<_>) = list
+            .into_iter()
+            .partition(|d| d.usable.is_ok() || d.is_default || in_use(d));
+        picker.hidden = hidden;
+        picker.all = false;
+        // Start on the device in use, else on the default.
         picker.cursor = list
             .iter()
             .position(|d| Some(d.name.as_str()) == current || Some(d.id.as_str()) == current)
@@ -72,6 +91,13 @@ impl App {
                 .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT)
         {
             return None;
+        }
+        if key.code == KeyCode::Char(SHOW_ALL_KEY)
+            && let Some(Overlay::Devices(picker)) = &mut self.overlay
+        {
+            picker.show_all(!picker.all);
+            self.dirty = true;
+            return Some(vec![]);
         }
         let (len, cursor) = self.list()?;
         let index = match key.code {
@@ -193,6 +219,30 @@ impl App {
             }
         }
         effects
+    }
+}
+
+impl DevicePicker {
+    /// Shows (`true`) or hides again the devices that cannot be opened; the cursor stays on
+    /// its device where it can.
+    fn show_all(&mut self, all: bool) {
+        let Some(rows) = &mut self.devices else {
+            return;
+        };
+        if all == self.all {
+            return;
+        }
+        let on = rows.get(self.cursor).map(|d| d.id.clone());
+        // The hidden ones go after the rows, so hiding them again is a truncation.
+        if all {
+            rows.extend(self.hidden.iter().cloned());
+        } else {
+            rows.truncate(rows.len().saturating_sub(self.hidden.len()));
+        }
+        self.all = all;
+        self.cursor = on
+            .and_then(|id| rows.iter().position(|d| d.id == id))
+            .unwrap_or(0);
     }
 }
 

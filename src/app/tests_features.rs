@@ -268,8 +268,19 @@ fn unusable_devices_are_not_picked_and_a_late_list_is_dropped() {
     let mut broken = device("hw", false);
     broken.usable = Err("busy".into());
     app.update(Msg::Devices(vec![device("default", true), broken]));
+    // Hidden at first: only what can be opened (and the default) is listed.
+    let rows = |app: &App| match &app.overlay {
+        Some(Overlay::Devices(p)) => p.devices.as_ref().map_or(0, Vec::len),
+        _ => 0,
+    };
+    assert_eq!(rows(&app), 1);
+    assert_eq!(app.update(ch('2')), [], "no second row to pick");
+    app.update(ch('a'));
+    assert_eq!(rows(&app), 2, "`a` shows the rest");
     assert_eq!(app.update(ch('2')), []);
     assert!(app.notice.clone().unwrap().text.contains("busy"));
+    app.update(ch('a'));
+    assert_eq!(rows(&app), 1, "and hides them again");
     assert!(app.overlay.is_some());
     app.update(key(KeyCode::Esc));
     assert_eq!(app.overlay, None);

@@ -80,6 +80,12 @@ fn keys(app: &App) -> Vec<(u8, String, &'static str)> {
         }
         Some(Overlay::Devices(_) | Overlay::Export { .. }) => {
             keys.push((0, Some("Enter".into()), "choose"));
+            if let Some(Overlay::Devices(picker)) = &app.overlay
+                && !picker.hidden.is_empty()
+            {
+                let all = if picker.all { "usable only" } else { "all" };
+                keys.push((4, Some(crate::app::SHOW_ALL_KEY.to_string()), all));
+            }
             keys.push((2, pair(Action::ScrollBy(1), Action::ScrollBy(-1)), "move"));
             keys.push((1, label(Action::Close), "cancel"));
             keys.push((3, label(Action::Quit), "quit"));

@@ -9,6 +9,7 @@ use ratatui::widgets::{Block, Clear, Paragraph, Widget};
 
 use super::{Theme, text_width, truncate};
 use crate::app::{App, DevicePicker};
+use crate::audio::capture::DeviceInfo;
 use crate::export::Format;
 
 const WIDTH: u16 = 60;
@@ -38,33 +39,44 @@ pub(super) fn render_devices(
         Some(list) => list
             .iter()
             .enumerate()
-            .map(|(i, d)| {
-                let mut spans = vec![Span::raw(format!(" {} {}", number(i), d.name))];
-                let in_use = app.input.as_deref() == Some(d.name.as_str())
-                    || app.input.as_deref() == Some(d.id.as_str());
-                if in_use {
-                    spans.push(Span::styled("  ● in use", theme.speech()));
-                }
-                if d.is_default {
-                    spans.push(Span::styled("  default", theme.dim()));
-                }
-                // The id is what `--device` and the config's `device` take.
-                spans.push(Span::styled(format!("  {}", d.id), theme.dim()));
-                if let Err(reason) = &d.usable {
-                    spans.push(Span::styled(
-                        format!("  cannot open: {reason}"),
-                        theme.dim(),
-                    ));
-                }
-                Row {
-                    spans,
-                    dim: d.usable.is_err(),
-                }
-            })
+            .map(|(i, d)| device_row(app, i, d, theme))
             .collect(),
     };
     let cursor = picker.devices.as_ref().map(|_| picker.cursor);
-    render_list(" Input device ", rows, cursor, None, theme, screen, buf);
+    let key = crate::app::SHOW_ALL_KEY;
+    let footer = match (picker.hidden.len(), picker.all) {
+        (0, _) => None,
+        (n, false) => Some(format!(" {key}: show {n} more that cannot be opened")),
+        (_, true) => Some(format!(" {key}: hide those that cannot be opened")),
+    };
+    let footer = footer.map(|f| Line::from(Span::styled(f, theme.dim())));
+    render_list(" Input device ", rows, cursor, footer, theme, screen, buf);
+}
+
+/// One device: its state first ("● in use", "default", "cannot open"), so that a narrow
+/// list cuts the name or the reason, never whether it can be used; then the name and id.
+fn device_row(app: &App, i: usize, d: &DeviceInfo, theme: &Theme) -> Row {
+    let in_use = app.input.as_deref() == Some(d.name.as_str())
+        || app.input.as_deref() == Some(d.id.as_str());
+    let mut spans = vec![Span::raw(format!(" {} ", number(i)))];
+    if in_use {
+        spans.push(Span::styled("[● in use] ", theme.speech()));
+    }
+    if d.is_default {
+        spans.push(Span::styled("[default] ", theme.key()));
+    }
+    if d.usable.is_err() {
+        spans.push(Span::styled("[cannot open] ", theme.warn()));
+    }
+    spans.push(Span::raw(d.name.clone()));
+    spans.push(Span::styled(format!("  {}", d.id), theme.dim()));
+    if let Err(reason) = &d.usable {
+        spans.push(Span::styled(format!("  {reason}"), theme.dim()));
+    }
+    Row {
+        spans,
+        dim: d.usable.is_err(),
+    }
 }
 
 pub(super) fn render_export(
@@ -127,6 +139,12 @@ fn render_list(
     buf: &mut Buffer,
 ) {
     let extra = u16::from(footer.is_some());
+    // The digits that choose: as many as there are rows (the export menu said "1-9" for 5).
+    let keys = match rows.len().min(9) {
+        0 => " ".to_string(),
+        1 => " Enter or 1 ".to_string(),
+        n => format!(" Enter or 1-{n} "),
+    };
     let wanted = u16::try_from(rows.len())
         .unwrap_or(u16::MAX)
         .saturating_add(2 + extra);
@@ -160,7 +178,7 @@ fn render_list(
     let block = Block::bordered()
         .border_style(theme.dim())
         .title_top(Span::styled(title, theme.heading()))
-        .title_top(Line::from(Span::styled(" Enter or 1-9 ", theme.dim())).right_aligned());
+        .title_top(Line::from(Span::styled(keys, theme.dim())).right_aligned());
     Clear.render(area, buf);
     Paragraph::new(lines).block(block).render(area, buf);
 }

@@ -371,6 +371,18 @@ fn device_list_narrow() {
 }
 
 #[test]
+fn device_list_with_all_shown() {
+    // `a` adds the devices that cannot be opened; their state comes before the name, so
+    // at 40 columns "cannot open" is still there.
+    let mut app = recording();
+    app.update(key('d'));
+    app.update(Msg::Devices(devices()));
+    app.update(key('a'));
+    assert_snapshot!("device_list_all", screen(&mut app, 80, 24));
+    assert_snapshot!("device_list_all_narrow", screen(&mut app, 40, 12));
+}
+
+#[test]
 fn export_list() {
     let mut app = recording();
     app.update(key('e'));
