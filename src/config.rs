@@ -176,7 +176,20 @@ impl Config {
     /// A commented example config, for the README and `recorder config --example`.
     pub fn example() -> String {
         let body = toml::to_string_pretty(&Config::default()).unwrap_or_default();
+        let body: String = body.lines().map(|l| short_float(l) + "\n").collect();
         format!("# recorder config: every key is optional; the command line overrides it.\n{body}")
+    }
+}
+
+/// `key = 0.3499999940395355` (an f32 widened to f64 by toml) as `key = 0.35`: the shortest
+/// text that reads back as the same f32. Other lines are left as they are.
+fn short_float(line: &str) -> String {
+    let Some((key, value)) = line.split_once(" = ") else {
+        return line.to_string();
+    };
+    match value.parse::<f64>() {
+        Ok(v) if value.contains('.') && v.is_finite() => format!("{key} = {:?}", v as f32),
+        _ => line.to_string(),
     }
 }
 
@@ -345,6 +358,9 @@ mod tests {
     fn example_round_trips() {
         let text = Config::example();
         assert_eq!(Config::parse(&text).unwrap(), Config::default());
+        // Thresholds as written, not as f32 widened to f64 ("0.3499999940395355").
+        assert!(text.contains("end_threshold = 0.35\n"), "{text}");
+        assert!(text.contains("settle_pause_s = 2.0\n"), "{text}");
     }
 
     #[test]

@@ -123,6 +123,8 @@ fn show(root: &Path, id: &str) -> anyhow::Result<i32> {
     for u in s.utterances.values() {
         let t = u.span.start_s as u64;
         let body = match (u.final_text(), &u.failed) {
+            // No speech in it (a cough, a door): nothing to show, not a bare time.
+            (Some(t), _) if t.trim().is_empty() => continue,
             (Some(t), _) => t.clone(),
             (None, Some(f)) => format!("(failed: {f})"),
             (None, None) => "(not transcribed)".into(),

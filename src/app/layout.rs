@@ -377,6 +377,8 @@ fn live(state: &EntryState, stable: &str, tentative: &str) -> Option<Vec<Run>> {
     if !stable.is_empty() {
         runs.push((stable.to_string(), Tone::Stable));
     }
+    // whisper ends a trailing-off phrase with its own "..." ("And..."): one marker, not two.
+    let tentative = tentative.trim_end_matches(['.', '…']).trim_end();
     if !tentative.is_empty() {
         runs.push((format!("{tentative}…"), Tone::Tentative));
     }
@@ -493,6 +495,16 @@ mod tests {
             lines,
             [vec![("one".to_string(), a), (" two".to_string(), b)]]
         );
+    }
+
+    #[test]
+    fn live_text_ends_in_one_ellipsis() {
+        // whisper's own "..." on a trailing-off phrase showed as "● And...…".
+        let runs = live(&EntryState::Listening, "", "And...").unwrap();
+        let text: String = runs.iter().map(|(t, _)| t.as_str()).collect();
+        assert_eq!(text, "●And…");
+        let runs = live(&EntryState::Listening, "So the plan", "is…").unwrap();
+        assert_eq!(runs.last().unwrap().0, "is…");
     }
 
     #[test]

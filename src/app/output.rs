@@ -141,7 +141,7 @@ impl App {
             return vec![];
         };
         let (doc, pending) = export_doc(session, &dir, &self.prose);
-        let mut note = format!("{} utterances", doc.utterances.len());
+        let mut note = super::resume::utterances(doc.utterances.len());
         if pending > 0 {
             note.push_str(&format!(", {pending} still pending left out"));
         }

@@ -183,7 +183,7 @@ impl App {
     }
 }
 
-fn utterances(n: usize) -> String {
+pub(super) fn utterances(n: usize) -> String {
     match n {
         1 => "1 utterance".into(),
         n => format!("{n} utterances"),
