@@ -20,7 +20,7 @@ die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }
 
 # --- system packages ---------------------------------------------------------------------------
 BUILD_PKGS=(cmake clang libclang-dev libasound2-dev pkg-config python3-pip unzip)
-TEST_PKGS=(pulseaudio pulseaudio-utils libasound2-plugins alsa-utils espeak-ng sox tmux)
+TEST_PKGS=(pulseaudio pulseaudio-utils libasound2-plugins alsa-utils espeak-ng sox tmux lame)
 want=("${BUILD_PKGS[@]}")
 [[ "${1:-}" == "--test" ]] && want+=("${TEST_PKGS[@]}")
 

@@ -26,8 +26,13 @@ pub struct Cli {
     pub command: Option<Command>,
     #[command(flatten)]
     pub run: RunArgs,
+    /// Model and worker options of the live recorder; each subcommand that transcribes takes
+    /// them too (after its name), and those win.
     #[command(flatten)]
-    pub common: CommonArgs,
+    pub engine: EngineArgs,
+    /// Config file (default: ~/.config/recorder/config.toml).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 /// Options of the live recorder (TUI or headless).
@@ -36,9 +41,12 @@ pub struct RunArgs {
     /// No UI: print one line per finished utterance on stdout.
     #[arg(long)]
     pub headless: bool,
-    /// With --headless or `transcribe`: one JSON object per line.
-    #[arg(long, global = true)]
+    /// With --headless: one JSON object per line.
+    #[arg(long, requires = "headless")]
     pub json: bool,
+    /// Input device name or id (see `recorder devices`).
+    #[arg(long, value_name = "NAME")]
+    pub device: Option<String>,
     /// Play this WAV through the pipeline instead of the microphone (real-time pace); `-`
     /// reads standard input, pipes and FIFOs work.
     #[arg(long, value_name = "FILE")]
@@ -53,43 +61,50 @@ pub struct RunArgs {
     /// Open the TUI stopped: recording starts with `r` (config: `start_idle = true`).
     #[arg(long, conflicts_with = "headless")]
     pub idle: bool,
+    /// With --headless --input: keep the run as a session (listed by `recorder sessions`);
+    /// the microphone and the TUI always do.
+    #[arg(long, requires = "input")]
+    pub keep: bool,
 }
 
-/// Options shared by every command that transcribes.
+/// Options of every command that runs whisper: the model and the worker pool.
 #[derive(Debug, Args, Default, Clone)]
-pub struct CommonArgs {
-    /// Input device name or id (see `recorder devices`).
-    #[arg(long, global = true, value_name = "NAME")]
-    pub device: Option<String>,
+pub struct EngineArgs {
     /// Model name (e.g. tiny.en) or path to a ggml model file.
-    #[arg(long, global = true, value_name = "NAME|PATH")]
+    #[arg(long, value_name = "NAME|PATH")]
     pub model: Option<String>,
     /// Worker processes.
-    #[arg(long, global = true, value_name = "N")]
+    #[arg(long, value_name = "N")]
     pub workers: Option<usize>,
     /// whisper threads per worker.
-    #[arg(long, global = true, value_name = "N")]
+    #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
     /// Spoken language (en, de, …, or auto).
-    #[arg(long, global = true, value_name = "LANG")]
+    #[arg(long, value_name = "LANG")]
     pub language: Option<String>,
-    /// Config file (default: ~/.config/recorder/config.toml).
-    #[arg(long, global = true, value_name = "FILE")]
-    pub config: Option<PathBuf>,
     /// Extra folder searched first for models and ONNX Runtime.
-    #[arg(long, global = true, value_name = "DIR")]
+    #[arg(long, value_name = "DIR")]
     pub models_dir: Option<PathBuf>,
     /// Translate speech to English (multilingual models such as base; not *.en).
-    #[arg(long, global = true)]
+    #[arg(long)]
     pub translate: bool,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Transcribe WAV files through the same VAD and worker pool; exits non-zero if any failed.
+    /// Transcribe audio files through the same VAD and worker pool; exits non-zero if any failed.
     Transcribe {
+        /// Audio files (WAV, FLAC, MP3, Ogg Vorbis; any rate, any channels).
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
+        /// One JSON object per utterance (and one with empty text for a file with no speech).
+        #[arg(long)]
+        json: bool,
+        /// Keep the run as a session (listed by `recorder sessions`).
+        #[arg(long)]
+        keep: bool,
+        #[command(flatten)]
+        engine: EngineArgs,
     },
     /// List the input devices that can be opened, the default marked (`--all`: every one).
     Devices {
@@ -97,6 +112,12 @@ pub enum Command {
         /// each with why.
         #[arg(long)]
         all: bool,
+        /// One JSON array of {id, name, default, current, usable, format, error}.
+        #[arg(long)]
+        json: bool,
+        /// Mark this device as the one in use (default: the config's `device`).
+        #[arg(long, value_name = "NAME")]
+        device: Option<String>,
     },
     /// Manage whisper models.
     Models {
@@ -110,13 +131,27 @@ pub enum Command {
     },
     /// Word error rate on a manifest of clips with references (e.g. ../shared/eval/manifest.tsv),
     /// through the real VAD and workers; also counts words produced on non-speech clips.
-    Eval(EvalArgs),
+    Eval {
+        #[command(flatten)]
+        args: EvalArgs,
+        /// The report as one JSON object.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        engine: EngineArgs,
+    },
     /// Benchmarks: utterance latency, the audio path under load, the report (`make bench`).
     Bench {
         #[command(subcommand)]
         what: crate::bench::BenchCommand,
+        /// Results as JSON.
+        #[arg(long, global = true)]
+        json: bool,
+        #[command(flatten)]
+        engine: EngineArgs,
     },
-    /// Print an example config file with every key and its default.
+    /// Print a config file with every key, its value (the defaults, or the file's with
+    /// --config) and what it does.
     Config,
     /// (internal) A transcription worker process speaking the framed protocol on stdin/stdout.
     #[command(hide = true)]
@@ -134,30 +169,43 @@ pub enum Command {
         /// Speed and guard settings as JSON (`protocol::Tuning`; the parent resolves them).
         #[arg(long)]
         tuning: Option<String>,
+        /// Translate to English.
+        #[arg(long)]
+        translate: bool,
     },
 }
 
 #[derive(Debug, Subcommand)]
 pub enum SessionsCommand {
-    /// Every session with its utterance count and whether it is complete.
+    /// Every session, newest last: start, length, input, state and its first words.
     List,
-    /// A session's transcript with times (ID: folder name, a unique prefix, or `last`).
-    Show { id: String },
+    /// A session's transcript with times.
+    Show {
+        /// The session: its folder name, a unique prefix of it, or `last` (the newest).
+        id: String,
+    },
     /// Write a session's transcript in a format (to stdout, or --out FILE).
     Export {
+        /// The session: its folder name, a unique prefix of it, or `last` (the newest).
         id: String,
+        /// txt: text; md: Markdown with a heading; srt and vtt: subtitles; json: every
+        /// utterance with its times.
         #[arg(long, default_value = "txt", value_parser = ["txt", "md", "srt", "vtt", "json"])]
         format: String,
-        #[arg(long)]
+        /// Write here instead of to stdout.
+        #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
     },
     /// Transcribe every utterance of a session that has audio but no text (after a crash).
     Resume {
+        /// The session: its folder name, a unique prefix of it, or `last` (the newest).
         id: String,
         /// Also transcribe what the segmenter discarded as having almost no speech in it
         /// (clicks, mostly; each kept as `discard-*.wav` in the session folder).
         #[arg(long)]
         discarded: bool,
+        #[command(flatten)]
+        engine: EngineArgs,
     },
 }
 
@@ -211,11 +259,23 @@ pub struct EvalArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum ModelsCommand {
-    /// Models found in the model folders.
-    List,
+    /// Models found in the model folders; `*` marks the file that `--model` (config `model`)
+    /// loads.
+    List {
+        /// One JSON array of {name, path, bytes, selected}.
+        #[arg(long)]
+        json: bool,
+        /// Mark what this model name loads instead of the config's.
+        #[arg(long, value_name = "NAME|PATH")]
+        model: Option<String>,
+        /// Extra folder searched first.
+        #[arg(long, value_name = "DIR")]
+        models_dir: Option<PathBuf>,
+    },
     /// Download a published ggml model (e.g. tiny.en, base.en, small) from the whisper.cpp
     /// project, with a checksum check; needs internet.
     Install {
+        /// A published model: tiny, tiny.en, base, base.en, small, small.en, …
         name: String,
         /// Where to put it (default: the XDG data dir's models folder).
         #[arg(long)]
@@ -223,6 +283,7 @@ pub enum ModelsCommand {
     },
     /// Convert a CTranslate2 (faster-whisper) float16/float32 Whisper model folder to ggml.
     ImportCt2 {
+        /// The CTranslate2 model folder (model.bin, config.json, vocabulary…).
         dir: PathBuf,
         /// Model name to install it as (default: the folder's name).
         #[arg(long)]
@@ -237,7 +298,20 @@ pub enum ModelsCommand {
     },
 }
 
-impl CommonArgs {
+impl EngineArgs {
+    /// These options over `outer` (given before the subcommand's name): each one set here
+    /// wins.
+    pub fn over(self, outer: &EngineArgs) -> EngineArgs {
+        EngineArgs {
+            model: self.model.or_else(|| outer.model.clone()),
+            workers: self.workers.or(outer.workers),
+            threads: self.threads.or(outer.threads),
+            language: self.language.or_else(|| outer.language.clone()),
+            models_dir: self.models_dir.or_else(|| outer.models_dir.clone()),
+            translate: self.translate || outer.translate,
+        }
+    }
+
     /// The config with the command-line overrides applied.
     pub fn apply(&self, mut cfg: Config) -> Result<Config, String> {
         if let Some(m) = &self.model {
@@ -252,9 +326,6 @@ impl CommonArgs {
         if let Some(l) = &self.language {
             cfg.language = Some(l.clone());
         }
-        if let Some(d) = &self.device {
-            cfg.device = Some(d.clone());
-        }
         if let Some(d) = &self.models_dir {
             cfg.models_dir = Some(d.clone());
         }
@@ -262,6 +333,53 @@ impl CommonArgs {
             cfg.translate = true;
         }
         cfg.validate()?;
+        Ok(cfg)
+    }
+}
+
+impl Cli {
+    /// The engine options in effect: the subcommand's over those before its name.
+    pub fn engine_args(&self) -> EngineArgs {
+        let inner = match &self.command {
+            Some(
+                Command::Transcribe { engine, .. }
+                | Command::Eval { engine, .. }
+                | Command::Bench { engine, .. }
+                | Command::Sessions {
+                    action: SessionsCommand::Resume { engine, .. },
+                },
+            ) => engine.clone(),
+            Some(Command::Models {
+                action:
+                    ModelsCommand::List {
+                        model, models_dir, ..
+                    },
+            }) => EngineArgs {
+                model: model.clone(),
+                models_dir: models_dir.clone(),
+                ..EngineArgs::default()
+            },
+            _ => EngineArgs::default(),
+        };
+        inner.over(&self.engine)
+    }
+
+    /// The device named on the command line (`recorder --device` or `devices --device`).
+    pub fn device(&self) -> Option<String> {
+        match &self.command {
+            Some(Command::Devices {
+                device: Some(d), ..
+            }) => Some(d.clone()),
+            _ => self.run.device.clone(),
+        }
+    }
+
+    /// The config file, the command line's settings over it.
+    pub fn config(&self) -> Result<Config, crate::config::ConfigError> {
+        let mut cfg = Config::load(self.config.as_deref())?;
+        if let Some(d) = self.device() {
+            cfg.device = Some(d);
+        }
         Ok(cfg)
     }
 }
@@ -279,24 +397,33 @@ mod tests {
     #[test]
     fn overrides_beat_config() {
         let cli = Cli::parse_from(["recorder", "--workers", "3", "--model", "base"]);
-        let cfg = cli.common.apply(Config::default()).unwrap();
+        let cfg = cli.engine_args().apply(Config::default()).unwrap();
         assert_eq!(cfg.workers, 3);
         assert_eq!(cfg.model, "base");
         assert_eq!(cfg.threads, Config::default().threads);
     }
 
     #[test]
-    fn options_work_after_subcommands() {
+    fn options_work_after_subcommands_and_win() {
         let cli = Cli::parse_from([
             "recorder",
+            "--threads",
+            "2",
+            "--model",
+            "base",
             "transcribe",
             "a.wav",
             "--json",
             "--threads",
             "1",
         ]);
-        assert!(cli.run.json);
-        assert_eq!(cli.common.threads, Some(1));
+        let Some(Command::Transcribe { json, keep, .. }) = &cli.command else {
+            panic!("not transcribe");
+        };
+        assert!(*json && !*keep);
+        let engine = cli.engine_args();
+        assert_eq!(engine.threads, Some(1));
+        assert_eq!(engine.model.as_deref(), Some("base"));
     }
 
     #[test]
@@ -311,15 +438,15 @@ mod tests {
             "-30",
             "--json",
         ]);
-        let Some(Command::Eval(args)) = cli.command else {
+        let Some(Command::Eval { args, json, .. }) = cli.command else {
             panic!("not eval");
         };
         assert_eq!(args.manifest, PathBuf::from("m.tsv"));
         assert_eq!(args.clips, ["a", "b"]);
         assert_eq!(args.gain_db, -30.0);
-        assert!(cli.run.json);
+        assert!(json);
         let cli = Cli::parse_from(["recorder", "--translate", "--language", "de"]);
-        let cfg = cli.common.apply(Config::default()).unwrap();
+        let cfg = cli.engine_args().apply(Config::default()).unwrap();
         assert!(cfg.translate);
         assert_eq!(cfg.language.as_deref(), Some("de"));
     }
@@ -327,6 +454,58 @@ mod tests {
     #[test]
     fn invalid_override_is_rejected() {
         let cli = Cli::parse_from(["recorder", "--workers", "0"]);
-        assert!(cli.common.apply(Config::default()).is_err());
+        assert!(cli.engine_args().apply(Config::default()).is_err());
+    }
+
+    /// The long help of `recorder ARGS --help`.
+    fn help(args: &[&str]) -> String {
+        use clap::CommandFactory;
+        let mut cmd = Cli::command();
+        let mut sub = &mut cmd;
+        for a in args {
+            sub = sub.find_subcommand_mut(a).expect("a subcommand");
+        }
+        sub.render_long_help().to_string()
+    }
+
+    #[test]
+    fn each_help_lists_only_its_own_options() {
+        let config = help(&["config"]);
+        for foreign in ["--device", "--translate", "--model", "--json", "--workers"] {
+            assert!(!config.contains(foreign), "config --help shows {foreign}");
+        }
+        assert!(config.contains("--config"), "{config}");
+        let transcribe = help(&["transcribe"]);
+        for own in ["--model", "--threads", "--json", "--keep"] {
+            assert!(transcribe.contains(own), "transcribe --help lacks {own}");
+        }
+        assert!(!transcribe.contains("--device") && !transcribe.contains("--headless"));
+        let show = help(&["sessions", "show"]);
+        assert!(!show.contains("--model"), "{show}");
+        let devices = help(&["devices"]);
+        assert!(devices.contains("--json") && !devices.contains("--threads"));
+        let top = help(&[]);
+        assert!(top.contains("--device") && top.contains("--headless"));
+    }
+
+    #[test]
+    fn every_argument_says_what_it_is() {
+        use clap::CommandFactory;
+        fn walk(cmd: &clap::Command, path: &str) {
+            for arg in cmd.get_arguments() {
+                let id = arg.get_id().as_str();
+                if matches!(id, "help" | "version") || cmd.is_hide_set() {
+                    continue;
+                }
+                assert!(
+                    arg.get_help().is_some() || arg.get_long_help().is_some(),
+                    "`{path}` argument `{id}` has no description"
+                );
+            }
+            for sub in cmd.get_subcommands() {
+                walk(sub, &format!("{path} {}", sub.get_name()));
+            }
+        }
+        walk(&Cli::command(), "recorder");
     }
 }

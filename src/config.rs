@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+mod example;
 pub mod keys;
 
 use crate::audio::segmenter::SegmenterConfig;
@@ -175,9 +176,7 @@ impl Config {
 
     /// A commented example config, for the README and `recorder config --example`.
     pub fn example() -> String {
-        let body = toml::to_string_pretty(&Config::default()).unwrap_or_default();
-        let body: String = body.lines().map(|l| short_float(l) + "\n").collect();
-        format!("# recorder config: every key is optional; the command line overrides it.\n{body}")
+        Config::default().example_of()
     }
 }
 

@@ -175,8 +175,34 @@ fn json(doc: &Doc) -> String {
     json
 }
 
+/// `2026-01-02 03:04` from a session folder named for its start (`…/2026-01-02T03-04-05`,
+/// `_` for `T` in older ones, a `-2` suffix for the second in the same second).
+pub fn started_of(folder: &str) -> Option<String> {
+    let name = folder.rsplit('/').next()?;
+    let b = name.as_bytes();
+    let digits = |r: std::ops::Range<usize>| {
+        b.get(r.clone())
+            .is_some_and(|d| d.iter().all(u8::is_ascii_digit))
+    };
+    let shaped = b.len() >= 16
+        && digits(0..4)
+        && b[4] == b'-'
+        && digits(5..7)
+        && b[7] == b'-'
+        && digits(8..10)
+        && matches!(b[10], b'T' | b'_')
+        && digits(11..13)
+        && b[13] == b'-'
+        && digits(14..16);
+    shaped.then(|| format!("{} {}:{}", &name[..10], &name[11..13], &name[14..16]))
+}
+
 fn markdown(doc: &Doc) -> String {
-    let mut out = format!("# Transcript: session {}\n\n", doc.session);
+    // The date says which recording this is; "session N" alone was 1 in every file.
+    let mut out = match started_of(&doc.folder) {
+        Some(when) => format!("# Transcript, {when}\n\n"),
+        None => format!("# Transcript: session {}\n\n", doc.session),
+    };
     let _ = writeln!(out, "- Input: {}", doc.input);
     let _ = writeln!(out, "- Folder: `{}`\n", doc.folder);
     // A paragraph with the time it starts; "new line" as a Markdown line break.
@@ -335,7 +361,19 @@ mod tests {
     #[test]
     fn markdown_has_a_heading_and_timestamps() {
         let md = render(&doc(), Format::Markdown);
-        assert!(md.starts_with("# Transcript: session 2\n\n- Input: default\n"));
+        assert!(
+            md.starts_with("# Transcript, 2026-01-02 03:04\n\n- Input: default\n"),
+            "{md}"
+        );
+        let undated = Doc {
+            folder: "/s/notes".into(),
+            ..doc()
+        };
+        assert!(render(&undated, Format::Markdown).starts_with("# Transcript: session 2\n"));
+        assert_eq!(
+            started_of("/x/2026-12-01_10-00-00-2").as_deref(),
+            Some("2026-12-01 10:00")
+        );
         assert!(md.contains("**[00:01]** Hello there.\n\n**[61:01]** An hour later.\n"));
         assert!(md.ends_with(".\n") && !md.ends_with("\n\n"));
     }

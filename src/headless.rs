@@ -5,7 +5,6 @@
 //! Diagnostics go to stderr.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -160,6 +159,8 @@ struct Printer {
     json: bool,
     file: Option<String>,
     failures: usize,
+    /// Lines printed for this file (`transcribe --json` says so when a file has none).
+    printed: usize,
     /// `transcribe` in plain text: the texts are held until the file is done (and its
     /// settle passes over), then printed as paragraphs.
     held: Option<Held>,
@@ -173,7 +174,6 @@ struct Held {
 
 impl Printer {
     fn print(&mut self, outcomes: Vec<Outcome>) {
-        let mut out = std::io::stdout().lock();
         for o in outcomes {
             if let (Some(held), Outcome::Text(t)) = (&mut self.held, &o) {
                 held.texts.insert(t.id, (t.span, t.text.clone()));
@@ -182,10 +182,11 @@ impl Printer {
             match format_outcome(&o, self.json, self.file.as_deref()) {
                 // Text from whisper, file names: never raw control characters.
                 Ok(Some(line)) if self.json => {
-                    let _ = writeln!(out, "{}", inert::json_escaped(line));
+                    crate::out::line(&inert::json_escaped(line));
+                    self.printed += 1;
                 }
                 Ok(Some(line)) => {
-                    let _ = writeln!(out, "{}", inert::inert_line(&line));
+                    crate::out::line(&inert::inert_line(&line));
                 }
                 Ok(None) => {}
                 Err(msg) => eprintln!("recorder: {}", inert::inert_line(&msg)),
@@ -194,7 +195,6 @@ impl Printer {
                 self.failures += 1;
             }
         }
-        let _ = out.flush();
     }
 
     /// The settle pass's texts: they replace the held ones (`transcribe`), or go out as
@@ -212,9 +212,20 @@ impl Printer {
                     "kind": "settled", "file": self.file, "id": id, "text": text.trim(),
                     "worker_ms": round3(worker_ms),
                 });
-                println!("{}", inert::json_escaped(v.to_string()));
+                crate::outln!("{}", inert::json_escaped(v.to_string()));
             }
         }
+    }
+
+    /// `transcribe --json` for a file that gave no utterance at all: one line with empty
+    /// text, so a script reading one answer per file gets one.
+    fn no_speech_line(&self, end: &RunEnd) {
+        let Some(file) = &self.file else { return };
+        if !self.json || self.printed > 0 || end.source_error.is_some() || end.signal.is_some() {
+            return;
+        }
+        let v = serde_json::json!({"kind": "final", "file": file, "text": "", "no_speech": true});
+        crate::outln!("{}", inert::json_escaped(v.to_string()));
     }
 
     /// Prints the held texts as paragraphs (a paragraph a line, a blank line between).
@@ -238,11 +249,11 @@ impl Printer {
             prose: held.prose.clone(),
         };
         let text = crate::export::render(&doc, crate::export::Format::Txt);
-        let mut out = std::io::stdout().lock();
-        for line in text.lines() {
-            let _ = writeln!(out, "{}", inert::inert_line(line));
-        }
-        let _ = out.flush();
+        let text: String = text
+            .lines()
+            .map(|line| format!("{}\n", inert::inert_line(line)))
+            .collect();
+        crate::out::text(&text);
     }
 }
 
@@ -307,7 +318,7 @@ impl Output {
                     "kind": "interim", "id": id, "stable": stable, "tentative": tentative,
                     "text": format!("{stable} {tentative}").trim(),
                 });
-                println!("{}", inert::json_escaped(v.to_string()));
+                crate::outln!("{}", inert::json_escaped(v.to_string()));
             }
             EngineEvent::SourceError { reason, .. } => {
                 eprintln!("recorder: {}", inert::inert_line(&reason));
@@ -344,6 +355,7 @@ async fn record(
             json,
             file,
             failures: 0,
+            printed: 0,
             held: held.map(|prose| Held {
                 prose,
                 texts: BTreeMap::new(),
@@ -383,6 +395,7 @@ async fn record(
     }
     // What a signal cut short is printed as it stands.
     out.printer.release();
+    out.printer.no_speech_line(&out.end);
     out.end.failures = out.printer.failures;
     Ok(out.end)
 }
@@ -425,8 +438,9 @@ impl Signals {
 
 /// Ends the run after `end`: shuts the engine down (at once when the wait was cut short),
 /// says how to finish what was left, and gives the exit code for a signal (128 + its
-/// number), or `None` when no signal stopped it.
-async fn finish_after_signal(engine: Engine, end: &RunEnd) -> Option<i32> {
+/// number), or `None` when no signal stopped it. `kept`: the session stays on disk (a file
+/// run that is not `--keep` has nothing to resume: its input is there to run again).
+async fn finish_after_signal(engine: Engine, end: &RunEnd, kept: bool) -> Option<i32> {
     let sig = end.signal?;
     let wait = if end.abandoned > 0 {
         Duration::ZERO
@@ -434,7 +448,15 @@ async fn finish_after_signal(engine: Engine, end: &RunEnd) -> Option<i32> {
         Duration::from_secs(10)
     };
     engine.shutdown(wait).await;
-    if end.abandoned > 0 {
+    if end.abandoned > 0 && !kept {
+        eprintln!(
+            "recorder: interrupted; {} not transcribed; run it again (with --keep to keep a run that can be resumed)",
+            match end.abandoned {
+                1 => "1 utterance".to_string(),
+                n => format!("{n} utterances"),
+            }
+        );
+    } else if end.abandoned > 0 {
         let id = end
             .session_dir
             .as_deref()
@@ -457,6 +479,7 @@ pub async fn run_live(
     mut events: UnboundedReceiver<EngineEvent>,
     source: Source,
     json: bool,
+    kept: bool,
 ) -> anyhow::Result<i32> {
     let mut signals = Signals::new()?;
     let end = record(
@@ -470,7 +493,7 @@ pub async fn run_live(
     )
     .await?;
     if end.signal.is_some() {
-        return Ok(finish_after_signal(engine, &end).await.unwrap_or(1));
+        return Ok(finish_after_signal(engine, &end, kept).await.unwrap_or(1));
     }
     engine.shutdown(Duration::from_secs(10)).await;
     Ok(if end.failures > 0 || end.source_error.is_some() {
@@ -488,6 +511,7 @@ pub async fn run_files(
     files: Vec<PathBuf>,
     json: bool,
     prose: &crate::prose::ProseConfig,
+    kept: bool,
 ) -> anyhow::Result<i32> {
     let mut signals = Signals::new()?;
     let mut failed = 0;
@@ -495,7 +519,7 @@ pub async fn run_files(
     for f in files {
         let name = f.display().to_string();
         if many && !json {
-            println!("# {}", inert::inert_line(&name));
+            crate::outln!("# {}", inert::inert_line(&name));
         }
         let source = Source::File {
             path: f,
@@ -515,7 +539,7 @@ pub async fn run_files(
         .await
         {
             Ok(end) if end.signal.is_some() => {
-                return Ok(finish_after_signal(engine, &end).await.unwrap_or(1));
+                return Ok(finish_after_signal(engine, &end, kept).await.unwrap_or(1));
             }
             Ok(end) => {
                 if end.failures > 0 || end.source_error.is_some() {

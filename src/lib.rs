@@ -25,6 +25,7 @@ pub mod inert;
 pub mod logging;
 pub mod models;
 pub mod ortlib;
+pub mod out;
 pub mod paths;
 pub mod pool;
 pub mod prose;

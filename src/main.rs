@@ -28,6 +28,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         lang,
         vocabulary,
         tuning,
+        translate,
     }) = &cli.command
     {
         let tuning = match tuning {
@@ -37,7 +38,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         };
         let options = protocol::DecodeOptions {
             language: lang.clone(),
-            translate: cli.common.translate,
+            translate: *translate,
             vocabulary: vocabulary.clone(),
             tuning,
         };
@@ -50,12 +51,12 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         .ok();
     audio::capture::quiet_alsa_errors();
     let cfg = cli
-        .common
-        .apply(Config::load(cli.common.config.as_deref())?)
+        .engine_args()
+        .apply(cli.config()?)
         .map_err(anyhow::Error::msg)?;
     tracing::info!(?cfg, "starting");
     match cli.command {
-        Some(Command::Devices { all }) => devices(all, cli.run.json, cfg.device.clone()),
+        Some(Command::Devices { all, json, .. }) => devices(all, json, cfg.device.clone()),
         Some(Command::Sessions { action }) => {
             let root = cfg.sessions_dir.clone().unwrap_or_else(paths::sessions_dir);
             recorder::sessions_cmd::run(action, &root, &cfg.prose, || {
@@ -65,19 +66,23 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             })
         }
         Some(Command::Config) => {
-            print!("{}", Config::example());
+            recorder::out::text(&cfg.example_of());
             Ok(0)
         }
         Some(Command::Models { action }) => models_cmd(action, &cfg),
-        Some(Command::Transcribe { files }) => runtime()?.block_on(async {
-            let (engine, events) = start_engine(&cfg)?;
-            headless::run_files(engine, events, files, cli.run.json, &cfg.prose).await
+        Some(Command::Transcribe {
+            files, json, keep, ..
+        }) => runtime()?.block_on(async {
+            let mut ecfg = start_engine(&cfg)?;
+            let _scratch = scratch_sessions(&mut ecfg, keep)?;
+            let (engine, events) = Engine::new(ecfg)?;
+            headless::run_files(engine, events, files, json, &cfg.prose, keep).await
         }),
-        Some(Command::Bench { what }) => {
-            runtime()?.block_on(recorder::bench::run(&cfg, what, cli.run.json))
+        Some(Command::Bench { what, json, .. }) => {
+            runtime()?.block_on(recorder::bench::run(&cfg, what, json))
         }
-        Some(Command::Eval(args)) => {
-            runtime()?.block_on(recorder::eval::run(&cfg, args, cli.run.json))
+        Some(Command::Eval { args, json, .. }) => {
+            runtime()?.block_on(recorder::eval::run(&cfg, args, json))
         }
         Some(Command::Worker { .. }) => unreachable!("handled above"),
         None => live(cli.run, &cfg, log),
@@ -96,18 +101,37 @@ fn engine_config(cfg: &Config) -> anyhow::Result<EngineConfig> {
     EngineConfig::from_config(cfg)
 }
 
-/// Checks the model and ONNX Runtime first (clear errors before anything starts), then starts
-/// the worker pool.
-fn start_engine(
-    cfg: &Config,
-) -> anyhow::Result<(
-    Engine,
-    tokio::sync::mpsc::UnboundedReceiver<recorder::engine::EngineEvent>,
-)> {
+/// Checks the model and ONNX Runtime first (clear errors before anything starts).
+fn start_engine(cfg: &Config) -> anyhow::Result<EngineConfig> {
     let ecfg = engine_config(cfg)?;
     let ort = ortlib::init(cfg.models_dir.as_deref())?;
     tracing::info!(model = %ecfg.model.display(), ort = %ort.display(), "engine");
-    Engine::new(ecfg)
+    Ok(ecfg)
+}
+
+/// A run over files that is not `--keep`: its utterance WAVs and journal go to a private
+/// temporary folder, removed when the run ends (the input file is the audio on disk), so
+/// `recorder sessions` lists recordings, not every file ever transcribed. The folder must
+/// live until the engine is shut down.
+fn scratch_sessions(
+    ecfg: &mut EngineConfig,
+    keep: bool,
+) -> anyhow::Result<Option<tempfile::TempDir>> {
+    if keep {
+        return Ok(None);
+    }
+    let dir = tempfile::Builder::new()
+        .prefix("recorder-run-")
+        .tempdir()
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "cannot make a temporary folder in '{}' ({e}); set TMPDIR or pass --keep",
+                std::env::temp_dir().display()
+            )
+        })?;
+    ecfg.sessions_dir = dir.path().to_path_buf();
+    tracing::info!(dir = %dir.path().display(), "not kept: the run's session is temporary");
+    Ok(Some(dir))
 }
 
 fn live(args: recorder::cli::RunArgs, cfg: &Config, log: Option<PathBuf>) -> anyhow::Result<i32> {
@@ -143,6 +167,13 @@ fn live(args: recorder::cli::RunArgs, cfg: &Config, log: Option<PathBuf>) -> any
     };
     let unfinished = recorder::sessions_cmd::unfinished_notice(&ecfg.sessions_dir);
     let sessions_dir = ecfg.sessions_dir.clone();
+    // Only a headless file run is a batch: in the TUI, `d` can turn the same session into a
+    // microphone recording, which must never go to a folder that is removed.
+    let kept = args.keep || matches!(source, Source::Device(_));
+    let _scratch = match &source {
+        Source::File { .. } if args.headless => scratch_sessions(&mut ecfg, args.keep)?,
+        _ => None,
+    };
     let rt = runtime()?;
     if args.headless {
         if let Some(n) = &unfinished {
@@ -150,7 +181,7 @@ fn live(args: recorder::cli::RunArgs, cfg: &Config, log: Option<PathBuf>) -> any
         }
         return rt.block_on(async {
             let (engine, events) = Engine::new(ecfg)?;
-            headless::run_live(engine, events, source, args.json).await
+            headless::run_live(engine, events, source, args.json, kept).await
         });
     }
     rt.block_on(async {
@@ -226,11 +257,11 @@ fn devices(all: bool, json: bool, current: Option<String>) -> anyhow::Result<i32
                 })
             })
             .collect();
-        println!("{}", serde_json::Value::Array(rows));
+        recorder::outln!("{}", serde_json::Value::Array(rows));
         return Ok(i32::from(list.is_empty()));
     }
     if list.is_empty() {
-        println!("no input devices found");
+        recorder::outln!("no input devices found");
         return Ok(1);
     }
     for d in &list {
@@ -241,41 +272,75 @@ fn devices(all: bool, json: bool, current: Option<String>) -> anyhow::Result<i32
         );
         // The state first, so a narrow terminal cuts the name, not whether it works.
         match &d.usable {
-            Ok(cfg) => println!("{mark} {:<24} {}  [{cfg}]", d.id, d.name),
-            Err(e) => println!("{mark} {:<24} cannot be opened: {e}  ({})", d.id, d.name),
+            Ok(cfg) => recorder::outln!("{mark} {:<24} {}  [{cfg}]", d.id, d.name),
+            Err(e) => recorder::outln!("{mark} {:<24} cannot be opened: {e}  ({})", d.id, d.name),
         }
     }
-    println!("\n> = recorder's input, * = the system default; use --device ID or NAME");
+    recorder::outln!("\n> = recorder's input, * = the system default; use --device ID or NAME");
     if !all && hidden > 0 {
-        println!("{hidden} more cannot be opened (`recorder devices --all` lists them)");
+        recorder::outln!("{hidden} more cannot be opened (`recorder devices --all` lists them)");
     }
     Ok(0)
+}
+
+/// `recorder models list`: every ggml file on the search path, `*` on the one that
+/// `--model` loads (a name prefers its q8_0 file, so the mark is on the file, not the name).
+fn models_list(cfg: &Config, json: bool) {
+    let found = paths::installed_models(cfg.models_dir.as_deref());
+    let loads = paths::resolve_model(&cfg.model, cfg.models_dir.as_deref()).ok();
+    let selected = |path: &std::path::Path| loads.as_deref() == Some(path);
+    if json {
+        let rows: Vec<_> = found
+            .iter()
+            .map(|(name, path, bytes)| {
+                serde_json::json!({
+                    "name": name,
+                    "path": path,
+                    "bytes": bytes,
+                    "selected": selected(path),
+                })
+            })
+            .collect();
+        recorder::outln!("{}", serde_json::Value::Array(rows));
+        return;
+    }
+    if found.is_empty() {
+        recorder::outln!(
+            "no models installed; run `make setup` or `recorder models install tiny.en`"
+        );
+        return;
+    }
+    for (name, path, size) in &found {
+        let mark = if selected(path) { "*" } else { " " };
+        recorder::outln!(
+            "{mark} {name:<16} {:>7.1} MB  {}",
+            *size as f64 / 1e6,
+            path.display()
+        );
+    }
+    match &loads {
+        Some(_) => recorder::outln!(
+            "\n* = what --model {} loads (config `model`); a name picks its -q8_0 file when there is one, NAME-f16 the other",
+            cfg.model
+        ),
+        None => recorder::outln!(
+            "\nmodel '{}' (config `model`) is not among these; pass --model NAME",
+            cfg.model
+        ),
+    }
 }
 
 fn models_cmd(action: ModelsCommand, cfg: &Config) -> anyhow::Result<i32> {
     let default_dir = || paths::data_dir().join("models");
     match action {
-        ModelsCommand::List => {
-            let found = paths::installed_models(cfg.models_dir.as_deref());
-            if found.is_empty() {
-                println!(
-                    "no models installed; run `make setup` or `recorder models install tiny.en`"
-                );
-            }
-            for (name, path, size) in found {
-                let mark = if name == cfg.model { "*" } else { " " };
-                println!(
-                    "{mark} {name:<16} {:>7.1} MB  {}",
-                    size as f64 / 1e6,
-                    path.display()
-                );
-            }
+        ModelsCommand::List { json, .. } => {
+            models_list(cfg, json);
             Ok(0)
         }
         ModelsCommand::Install { name, dir } => {
             let dir = dir.unwrap_or_else(default_dir);
             let path = models::install::install(&name, &dir)?;
-            println!("installed {name} at {}", path.display());
+            recorder::outln!("installed {name} at {}", path.display());
             Ok(0)
         }
         ModelsCommand::ImportCt2 {
@@ -299,7 +364,7 @@ fn models_cmd(action: ModelsCommand, cfg: &Config) -> anyhow::Result<i32> {
             let format =
                 models::ggml::WeightFormat::parse(&quantize).map_err(anyhow::Error::msg)?;
             let report = models::ggml::import_ct2_as(&dir, &out, format)?;
-            println!(
+            recorder::outln!(
                 "imported {} as {name}: {} ({:.1} MB) in {:.1} s",
                 dir.display(),
                 out.display(),

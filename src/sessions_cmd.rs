@@ -87,38 +87,115 @@ pub fn run(
         SessionsCommand::List => list(root),
         SessionsCommand::Show { id } => show(root, &id),
         SessionsCommand::Export { id, format, out } => export_to(root, &id, &format, out, prose),
-        SessionsCommand::Resume { id, discarded } => resume_cmd(root, &id, discarded, engine_cfg),
+        SessionsCommand::Resume { id, discarded, .. } => {
+            resume_cmd(root, &id, discarded, engine_cfg)
+        }
     }
 }
 
-/// `sessions list`: one line per session folder.
+/// `sessions list`: one line per session folder, oldest first: its id (the start time), how
+/// long it recorded, the input, its first words and its state.
 fn list(root: &Path) -> anyhow::Result<i32> {
     let all = session::list(root);
     if all.is_empty() {
-        println!("no sessions in {}", root.display());
+        crate::outln!("no sessions in {}", root.display());
+        return Ok(0);
     }
+    crate::outln!(
+        "{:<22} {:>6}  {:<14}  {:<30}  STATE",
+        "SESSION",
+        "LENGTH",
+        "INPUT",
+        "FIRST WORDS"
+    );
     for s in all {
-        println!(
-            "{:<22} {:>4} utterances  {}",
+        crate::outln!(
+            "{:<22} {:>6}  {:<14}  {:<30}  {} · {}",
             inert_line(&s.id),
-            s.utterances.len(),
+            length(&s),
+            cut_front(&inert_line(input_name(&s.input)), 14),
+            cut(&inert_line(&first_words(&s)), 30),
+            count(s.utterances.len(), "utterance"),
             status(&s)
         );
     }
     Ok(0)
 }
 
+/// `n things`, `1 thing`.
+fn count(n: usize, what: &str) -> String {
+    match n {
+        1 => format!("1 {what}"),
+        n => format!("{n} {what}s"),
+    }
+}
+
+/// How long the session recorded (`m:ss`), from its audio file (16 kHz, 16-bit, a 44-byte
+/// header); `-` when there is none.
+fn length(s: &Session) -> String {
+    match std::fs::metadata(s.dir.join(session::SESSION_WAV)) {
+        Ok(m) if m.len() > 44 => {
+            let secs = (m.len() - 44) / 32_000;
+            format!("{}:{:02}", secs / 60, secs % 60)
+        }
+        _ => "-".into(),
+    }
+}
+
+/// The text the session starts with, or what it has instead.
+fn first_words(s: &Session) -> String {
+    let text = s
+        .utterances
+        .values()
+        .filter_map(|u| u.final_text())
+        .map(|t| t.trim())
+        .find(|t| !t.is_empty());
+    match text {
+        Some(t) => format!("\"{t}"),
+        None if s.utterances.is_empty() => "(nothing said)".into(),
+        None => "(no text yet)".into(),
+    }
+}
+
+/// A file input by its name (the folder is in `sessions show`); a device as it is.
+fn input_name(input: &str) -> &str {
+    match input.rsplit_once('/') {
+        Some((_, name)) if !name.is_empty() => name,
+        _ => input,
+    }
+}
+
+/// `text` in at most `width` characters, the start cut (`…ce.wav`): the end names it.
+fn cut_front(text: &str, width: usize) -> String {
+    let n = text.chars().count();
+    if n <= width {
+        return text.to_string();
+    }
+    let tail: String = text.chars().skip(n + 1 - width).collect();
+    format!("…{tail}")
+}
+
+/// `text` in at most `width` characters, `…` where it was cut.
+fn cut(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        return text.to_string();
+    }
+    let mut out: String = text.chars().take(width.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
 /// `sessions show ID`: the transcript with times, and what the journal could not say.
 fn show(root: &Path, id: &str) -> anyhow::Result<i32> {
     let s = session::find(root, id).map_err(anyhow::Error::msg)?;
-    println!(
+    crate::outln!(
         "# {} · {} · {}",
         inert_line(&s.id),
         inert_line(&s.input),
         status(&s)
     );
     for p in &s.problems {
-        println!("! journal {}", inert_line(p));
+        crate::outln!("! journal {}", inert_line(p));
     }
     for u in s.utterances.values() {
         let t = u.span.start_s as u64;
@@ -129,7 +206,7 @@ fn show(root: &Path, id: &str) -> anyhow::Result<i32> {
             (None, Some(f)) => format!("(failed: {f})"),
             (None, None) => "(not transcribed)".into(),
         };
-        println!("[{:02}:{:02}] {}", t / 60, t % 60, inert_line(&body));
+        crate::outln!("[{:02}:{:02}] {}", t / 60, t % 60, inert_line(&body));
     }
     Ok(0)
 }
@@ -154,7 +231,7 @@ fn export_to(
                     inert_line(&path.display().to_string())
                 )
             })?,
-        None => print!("{text}"),
+        None => crate::out::text(&text),
     }
     Ok(0)
 }
@@ -191,7 +268,7 @@ fn resume_cmd(
             .build()?;
         return rt.block_on(resume(p, cfg));
     }
-    println!(
+    crate::outln!(
         "session {} has nothing left to transcribe",
         inert_line(&s.id)
     );
@@ -242,7 +319,7 @@ async fn resume(p: session::Prepared, cfg: EngineConfig) -> anyhow::Result<i32> 
     let s = Session::load(&dir)?;
     for u in s.utterances.values() {
         if let Some(t) = u.final_text() {
-            println!("{}", inert_line(t));
+            crate::outln!("{}", inert_line(t));
         }
     }
     let missing = s.untranscribed().len() + failed_rebuilds.len() + s.refused;

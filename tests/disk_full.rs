@@ -82,7 +82,8 @@ fn disk_full_mid_session_stops_cleanly_and_keeps_what_was_written() {
     let fail_s = (LIMIT - 44) as f64 / 2.0 / 16_000.0;
 
     let mut cmd = sb.cmd();
-    cmd.args(["--headless", "--fast", "--input"]).arg(&long);
+    cmd.args(["--headless", "--fast", "--keep", "--input"])
+        .arg(&long);
     // SAFETY: setrlimit and signal are async-signal-safe; nothing else runs between fork and
     // exec. SIG_IGN survives exec, so recorder's writes fail with EFBIG instead of killing it.
     unsafe {

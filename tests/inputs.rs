@@ -130,7 +130,7 @@ fn a_data_folder_that_is_not_utf8_works() {
     let data = sb.path().join(std::ffi::OsStr::from_bytes(b"data\xff"));
     let mut cmd = sb.cmd();
     cmd.env("XDG_DATA_HOME", &data)
-        .args(["--headless", "--fast", "--input"])
+        .args(["--headless", "--fast", "--keep", "--input"])
         .arg(&jfk);
     assert_jfk(&within_a_minute(cmd));
     assert!(data.join("recorder/sessions").is_dir());

@@ -183,7 +183,7 @@ fn a_session_being_recorded_is_locked_until_its_recorder_dies() {
     // Real-time pace: the 11 s clip keeps the session open while we look.
     let mut child = sb
         .cmd()
-        .args(["--headless", "--input"])
+        .args(["--headless", "--keep", "--input"])
         .arg(&jfk)
         .stdout(Stdio::null())
         .stderr(Stdio::null())

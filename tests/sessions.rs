@@ -70,7 +70,7 @@ fn killed_mid_session_then_resumed_gives_the_uninterrupted_transcript() {
     let o = output(
         reference
             .cmd()
-            .args(["--headless", "--fast", "--input"])
+            .args(["--headless", "--fast", "--keep", "--input"])
             .arg(&talk),
     );
     let (out, err) = texts(&o);
@@ -82,7 +82,7 @@ fn killed_mid_session_then_resumed_gives_the_uninterrupted_transcript() {
     let sb = Sandbox::new();
     let mut child = sb
         .cmd()
-        .args(["--headless", "--fast", "--input"])
+        .args(["--headless", "--fast", "--keep", "--input"])
         .arg(&talk)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -170,7 +170,11 @@ fn session_folder_is_private_and_complete_after_a_normal_run() {
     let sb = Sandbox::new();
     let wav = sb.path().join("one.wav");
     speak("We climbed the mountain yesterday.", &wav).unwrap();
-    let o = output(sb.cmd().args(["--headless", "--fast", "--input"]).arg(&wav));
+    let o = output(
+        sb.cmd()
+            .args(["--headless", "--fast", "--keep", "--input"])
+            .arg(&wav),
+    );
     assert!(o.status.success(), "{}", texts(&o).1);
     let dir = only_session(&sb);
     assert_eq!(
@@ -214,7 +218,7 @@ fn unwritable_sessions_folder_is_one_clear_line() {
     w.finalize().unwrap();
     let o = output(
         sb.cmd()
-            .args(["transcribe", "--config"])
+            .args(["transcribe", "--keep", "--config"])
             .arg(&cfg)
             .arg(&wav),
     );

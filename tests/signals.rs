@@ -70,7 +70,7 @@ fn journal_has(sessions: &Path, event: &str) -> bool {
 
 fn headless(sb: &Sandbox, wav: &Path) -> Child {
     sb.cmd()
-        .args(["--headless", "--input"])
+        .args(["--headless", "--keep", "--input"])
         .arg(wav)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -175,7 +175,7 @@ fn an_interrupted_batch_stops_and_exits_130() {
     recorder::audio::wav::write_16k_mono(&first, &long).unwrap();
     let child = sb
         .cmd()
-        .arg("transcribe")
+        .args(["transcribe", "--keep"])
         .arg(&first)
         .arg(&wav)
         .stdout(Stdio::piped())

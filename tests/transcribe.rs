@@ -17,7 +17,7 @@ fn transcribes_the_jfk_clip() {
         return skip("transcribes_the_jfk_clip", "../shared/eval is absent");
     };
     let sb = Sandbox::new();
-    let o = output(sb.cmd().arg("transcribe").arg(&jfk));
+    let o = output(sb.cmd().args(["transcribe", "--keep"]).arg(&jfk));
     let (out, err) = texts(&o);
     assert!(o.status.success(), "exit {:?}: {err}", o.status);
     let text = norm(&out);
@@ -178,4 +178,123 @@ fn input_file_of_many_utterances_loses_none() {
     let ends: Vec<f64> = lines.iter().map(|v| v["end"].as_f64().unwrap()).collect();
     assert!(ends.windows(2).all(|w| w[0] < w[1]));
     assert!(*ends.last().unwrap() <= dur + 0.1);
+}
+
+/// Running files is not recording: `transcribe` and `--headless --input` leave no session
+/// (their scratch folder is removed) unless `--keep`, so `sessions list` and `sessions show
+/// last` are about recordings. `transcribe --json` answers a file with no speech with one
+/// line of empty text.
+#[test]
+fn file_runs_leave_no_session_unless_kept() {
+    tiny_en();
+    let sb = Sandbox::new();
+    let quiet = sb.path().join("quiet.wav");
+    recorder::audio::wav::write_16k_mono(&quiet, &[0.0; 32_000]).unwrap();
+    let leftovers = || std::fs::read_dir(sb.path().join("tmp")).unwrap().count();
+
+    let o = output(sb.cmd().args(["transcribe", "--json"]).arg(&quiet));
+    let (out, err) = texts(&o);
+    assert!(o.status.success(), "{err}");
+    let lines: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect();
+    assert_eq!(lines.len(), 1, "one answer for the file: {out}");
+    assert_eq!(lines[0]["text"], "", "{out}");
+    assert_eq!(lines[0]["no_speech"], true, "{out}");
+    assert!(lines[0]["file"].as_str().unwrap().ends_with("quiet.wav"));
+
+    let o = output(
+        sb.cmd()
+            .args(["--headless", "--fast", "--input"])
+            .arg(&quiet),
+    );
+    assert!(o.status.success(), "{}", texts(&o).1);
+    assert!(!sb.sessions().exists(), "a file run made a session");
+    assert_eq!(leftovers(), 0, "the scratch folder was left behind");
+    let (list, _) = texts(&output(sb.cmd().args(["sessions", "list"])));
+    assert!(list.starts_with("no sessions"), "{list}");
+
+    let o = output(sb.cmd().args(["transcribe", "--keep"]).arg(&quiet));
+    assert!(o.status.success(), "{}", texts(&o).1);
+    let kept = std::fs::read_dir(sb.sessions()).unwrap().count();
+    assert_eq!(kept, 1, "--keep keeps the run");
+    let (list, _) = texts(&output(sb.cmd().args(["sessions", "list"])));
+    let rows: Vec<&str> = list.lines().collect();
+    assert_eq!(rows.len(), 2, "a header and the session: {list}");
+    assert!(rows[0].starts_with("SESSION") && rows[0].contains("FIRST WORDS"));
+    for part in [
+        "0:02",
+        "quiet.wav",
+        "(nothing said)",
+        "0 utterances",
+        "complete",
+    ] {
+        assert!(rows[1].contains(part), "{part:?} not in {:?}", rows[1]);
+    }
+}
+
+/// FLAC, Ogg Vorbis (44.1 kHz stereo) and MP3 are decoded (symphonia), not refused: each
+/// made from the JFK clip gives its words; a file cut in half keeps what is there or says
+/// in one line what is wrong, never a panic.
+#[test]
+fn compressed_audio_is_decoded() {
+    tiny_en();
+    let Some(jfk) = eval_clip("fw_jfk.wav") else {
+        return skip("compressed_audio_is_decoded", "../shared/eval is absent");
+    };
+    for tool in ["sox", "lame"] {
+        if !have(tool) {
+            return skip(
+                "compressed_audio_is_decoded",
+                &format!("{tool} is not installed"),
+            );
+        }
+    }
+    let sb = Sandbox::new();
+    let run = |cmd: &mut std::process::Command| assert!(cmd.status().unwrap().success());
+    let flac = sb.path().join("jfk.flac");
+    let ogg = sb.path().join("jfk.ogg");
+    let mp3 = sb.path().join("jfk.mp3");
+    run(std::process::Command::new("sox").arg(&jfk).arg(&flac));
+    run(std::process::Command::new("sox")
+        .arg(&jfk)
+        .args(["-r", "44100", "-c", "2"])
+        .arg(&ogg));
+    run(std::process::Command::new("lame")
+        .arg("--quiet")
+        .arg(&jfk)
+        .arg(&mp3));
+    let o = output(
+        sb.cmd()
+            .args(["transcribe", "--json"])
+            .args([&flac, &ogg, &mp3]),
+    );
+    let (out, err) = texts(&o);
+    assert!(o.status.success(), "{err}");
+    for file in ["jfk.flac", "jfk.ogg", "jfk.mp3"] {
+        let said: String = out
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .filter(|v| v["file"].as_str().is_some_and(|f| f.ends_with(file)))
+            .filter_map(|v| v["text"].as_str().map(str::to_string))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let said = norm(&said);
+        for words in ["fellow americans", "your country"] {
+            assert!(said.contains(words), "{file}: {words:?} not in {said:?}");
+        }
+    }
+    let bytes = std::fs::read(&ogg).unwrap();
+    let half = sb.path().join("half.ogg");
+    std::fs::write(&half, &bytes[..bytes.len() / 2]).unwrap();
+    let o = output(sb.cmd().arg("transcribe").arg(&half));
+    let (out, err) = texts(&o);
+    assert!(!err.contains("panicked"), "{err}");
+    if o.status.success() {
+        assert!(norm(&out).contains("fellow americans"), "{out}");
+    } else {
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains("half.ogg"), "{err}");
+    }
 }

@@ -3,6 +3,7 @@
 //! audio thread of ours ([`pipeline`]).
 
 pub mod capture;
+pub mod decode;
 pub mod level;
 pub mod meter;
 pub mod pipeline;

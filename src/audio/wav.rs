@@ -16,7 +16,7 @@ pub enum WavError {
         source: std::io::Error,
     },
     #[error(
-        "'{path}' is not a usable WAV file ({reason}); convert it with e.g. `sox IN -r 16000 -c 1 -b 16 OUT.wav`"
+        "'{path}' cannot be read as audio ({reason}); WAV, FLAC, MP3 and Ogg Vorbis work, or convert it with e.g. `sox IN -r 16000 -c 1 -b 16 OUT.wav`"
     )]
     Format { path: PathBuf, reason: String },
     #[error("cannot write '{path}': {source}")]
@@ -48,13 +48,26 @@ pub fn is_read_once(path: &Path) -> bool {
     is_stdin(path) || std::fs::metadata(path).is_ok_and(|m| !m.is_file())
 }
 
-/// A WAV file read block by block as interleaved f32 in -1..1.
+/// An audio file read block by block as interleaved f32 in -1..1: WAV (hound), or FLAC, MP3
+/// and Ogg Vorbis (symphonia, `decode.rs`).
 pub struct WavSource {
     path: PathBuf,
-    reader: hound::WavReader<BufReader<File>>,
+    reader: Reader,
     info: WavInfo,
     /// Set once the data ended early (a truncated file): the audio read so far is kept.
     pub truncated: bool,
+}
+
+enum Reader {
+    Wav(hound::WavReader<BufReader<File>>),
+    Decoded(Box<super::decode::Decoded>),
+}
+
+/// Whether the first bytes are those of a compressed format symphonia reads. Anything else
+/// goes to hound, so garbage gets hound's plain "no RIFF tag" and never a decoder's guess.
+fn is_compressed(head: &[u8]) -> bool {
+    let mp3_sync = head.len() >= 2 && head[0] == 0xFF && head[1] & 0xE0 == 0xE0;
+    head.starts_with(b"fLaC") || head.starts_with(b"OggS") || head.starts_with(b"ID3") || mp3_sync
 }
 
 impl WavSource {
@@ -75,8 +88,15 @@ impl WavSource {
         } else {
             File::open(path).map_err(open_err)?
         };
-        let reader =
-            hound::WavReader::new(BufReader::new(file)).map_err(|e| format_err(path, e))?;
+        let mut buffered = BufReader::new(file);
+        // Peeked, not consumed: a pipe can be read only once.
+        let head = std::io::BufRead::fill_buf(&mut buffered)
+            .map_err(open_err)?
+            .to_vec();
+        if is_compressed(&head) {
+            return Self::open_compressed(path, buffered);
+        }
+        let reader = hound::WavReader::new(buffered).map_err(|e| format_err(path, e))?;
         let spec = reader.spec();
         let float = spec.sample_format == hound::SampleFormat::Float;
         if spec.channels == 0 || spec.sample_rate < 1000 || spec.sample_rate > 768_000 {
@@ -100,7 +120,36 @@ impl WavSource {
         };
         Ok(WavSource {
             path: path.into(),
-            reader,
+            reader: Reader::Wav(reader),
+            info,
+            truncated: false,
+        })
+    }
+
+    fn open_compressed(path: &Path, reader: BufReader<File>) -> Result<Self, WavError> {
+        let ext = path.extension().and_then(|e| e.to_str());
+        let d = super::decode::Decoded::open(Box::new(reader), ext).map_err(|reason| {
+            WavError::Format {
+                path: path.into(),
+                reason,
+            }
+        })?;
+        if d.sample_rate < 1000 || d.sample_rate > 768_000 {
+            return Err(WavError::Format {
+                path: path.into(),
+                reason: format!("{} channels at {} Hz", d.channels, d.sample_rate),
+            });
+        }
+        let info = WavInfo {
+            sample_rate: d.sample_rate,
+            channels: d.channels,
+            bits: 32,
+            float: true,
+            frames: d.frames.min(u32::MAX as u64) as u32,
+        };
+        Ok(WavSource {
+            path: path.into(),
+            reader: Reader::Decoded(Box::new(d)),
             info,
             truncated: false,
         })
@@ -114,13 +163,22 @@ impl WavSource {
     /// of frames read; 0 at the end. A file whose data stops early ends there (with
     /// `truncated` set); any other decoding error is returned.
     pub fn read(&mut self, frames: usize, out: &mut Vec<f32>) -> Result<usize, WavError> {
+        let reader = match &mut self.reader {
+            Reader::Wav(r) => r,
+            Reader::Decoded(d) => {
+                return d.read(frames, out).map_err(|reason| WavError::Format {
+                    path: self.path.clone(),
+                    reason,
+                });
+            }
+        };
         let want = frames * self.info.channels as usize;
         let before = out.len();
         let result = if self.info.float {
-            collect(self.reader.samples::<f32>().take(want), out, |s| s)
+            collect(reader.samples::<f32>().take(want), out, |s| s)
         } else {
             let scale = 1.0 / (1u64 << (self.info.bits - 1)) as f32;
-            collect(self.reader.samples::<i32>().take(want), out, |s| {
+            collect(reader.samples::<i32>().take(want), out, |s| {
                 s as f32 * scale
             })
         };

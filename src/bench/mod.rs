@@ -27,8 +27,10 @@ pub enum BenchCommand {
     /// Utterance latency: every speech clip of MANIFEST as one utterance to warm workers,
     /// RUNS rounds; prints per-clip median and p95 (JSON with --json).
     Latency {
+        /// Tab-separated clip list with references (e.g. ../shared/eval/manifest.tsv).
         #[arg(value_name = "MANIFEST")]
         manifest: PathBuf,
+        /// Rounds over the clips.
         #[arg(long, default_value_t = 5)]
         runs: usize,
         /// Only these clips (file names without .wav, comma-separated).
@@ -42,8 +44,10 @@ pub enum BenchCommand {
     /// The audio path on the input device (e.g. the virtual mic of scripts/vmic.sh) for
     /// SECONDS, while the workers transcribe MANIFEST's clips back to back.
     Audio {
+        /// Tab-separated clip list with references (e.g. ../shared/eval/manifest.tsv).
         #[arg(value_name = "MANIFEST")]
         manifest: PathBuf,
+        /// How long to capture.
         #[arg(long, default_value_t = 30.0)]
         seconds: f64,
     },
@@ -51,8 +55,10 @@ pub enum BenchCommand {
     /// interim passes and without; word end → interim text, final-text latency on vs off,
     /// word flips (JSON with --json). Default clips: `bench::interim::DEFAULT_CLIPS`.
     Interim {
+        /// Tab-separated clip list with references (e.g. ../shared/eval/manifest.tsv).
         #[arg(value_name = "MANIFEST")]
         manifest: PathBuf,
+        /// Rounds over the clips.
         #[arg(long, default_value_t = 1)]
         runs: usize,
         /// Only these clips (file names without .wav, comma-separated).
@@ -64,6 +70,7 @@ pub enum BenchCommand {
     },
     /// The table (markdown) from the JSON files a `make bench` run left in DIR.
     Report {
+        /// The folder of a `make bench` run (bench/out).
         #[arg(value_name = "DIR")]
         dir: PathBuf,
     },

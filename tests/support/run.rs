@@ -54,7 +54,12 @@ impl Sandbox {
     pub fn cmd(&self) -> Command {
         let mut c = Command::new(bin());
         let d = self.path();
-        c.env("XDG_DATA_HOME", d.join("data"))
+        // Runs that are not kept write to the temporary folder: the sandbox's, so a test sees
+        // what is left there.
+        let tmp = d.join("tmp");
+        std::fs::create_dir_all(&tmp).expect("sandbox tmp");
+        c.env("TMPDIR", tmp)
+            .env("XDG_DATA_HOME", d.join("data"))
             .env("XDG_STATE_HOME", d.join("state"))
             .env("XDG_CONFIG_HOME", d.join("config"))
             .env("RECORDER_LOG_FILE", d.join("recorder.log"))
