@@ -15,6 +15,7 @@ mod msg;
 mod output;
 mod overlay;
 pub mod resume;
+mod status;
 mod view;
 
 #[cfg(test)]
@@ -372,6 +373,7 @@ impl App {
         match event {
             EngineEvent::Notice(text) => self.set_notice(NoticeLevel::Warn, text),
             EngineEvent::InterimOff(_) => self.live_text_off = true,
+            EngineEvent::InterimOn => self.live_text_off = false,
             EngineEvent::Resumed { error, .. } => self.resumed_one(error),
             EngineEvent::Workers {
                 busy,

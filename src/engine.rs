@@ -91,9 +91,11 @@ pub enum EngineEvent {
         stable: String,
         tentative: String,
     },
-    /// Interim passes were turned off for good because the workers cannot keep up (the
-    /// reason, for the user, also goes out as a `Notice`); the front end says live text is off.
+    /// Interim passes were turned off because the workers cannot keep up (the reason, for
+    /// the user, also goes out as a `Notice`); the front end says live text is off.
     InterimOff(String),
+    /// They are back on: final passes have been quick for a while (`engine/interim.rs`).
+    InterimOn,
     /// An utterance of an earlier session queued by [`Engine::resume_in_background`] got its
     /// text (`error: None`) or failed; either way the result is in that session's journal.
     Resumed {

@@ -462,10 +462,15 @@ impl InterimSwitch {
         !self.0.disabled.load(Ordering::Relaxed)
     }
 
-    /// Turns interim passes off for good (the machine cannot keep up).
+    /// Turns interim passes off (the machine cannot keep up).
     pub fn disable(&self) {
         self.0.disabled.store(true, Ordering::Relaxed);
         self.0.take();
+    }
+
+    /// Turns them on again (it keeps up again).
+    pub fn enable(&self) {
+        self.0.disabled.store(false, Ordering::Relaxed);
     }
 }
 

@@ -19,8 +19,9 @@ const LEVELS_PER_S: u32 = 20;
 /// or disconnected input stays below this.
 const SILENT_DBFS: f32 = -75.0;
 /// How long the input must stay that quiet before the warning shows; long enough that a
-/// pause to think in a quiet room never triggers it.
-const SILENT_AFTER_S: u32 = 6;
+/// pause to think never triggers it (at 6 s it showed in ordinary pauses on an input that
+/// gives digital silence between words, such as a virtual or noise-gated one).
+const SILENT_AFTER_S: u32 = 12;
 /// A peak this close to full scale means the signal was (about to be) cut off.
 const CLIP_DBFS: f32 = -0.1;
 /// How long the clipping warning stays after the last clipped window (2 s).

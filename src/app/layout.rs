@@ -202,7 +202,7 @@ impl App {
 
     /// The layout at the width of the terminal the app last heard of.
     pub fn layout(&self) -> Arc<Layout> {
-        self.layout_at(usize::from(transcript_area(self.screen()).width))
+        self.layout_at(usize::from(self.transcript_area().width))
     }
 
     /// The whole screen at the size the app last heard of.
@@ -215,7 +215,7 @@ impl App {
     pub fn transcript_viewport(&self) -> Viewport {
         Viewport {
             total: self.layout().lines.len(),
-            height: usize::from(transcript_inner(transcript_area(self.screen())).height),
+            height: usize::from(transcript_inner(self.transcript_area()).height),
         }
     }
 
@@ -235,7 +235,7 @@ impl App {
 
     /// The utterance drawn at screen cell (`column`, `row`), if any.
     pub fn entry_at(&self, column: u16, row: u16) -> Option<EntryKey> {
-        let area = transcript_area(self.screen());
+        let area = self.transcript_area();
         let inner = transcript_inner(area);
         if column >= area.x + area.width || row < inner.y || row >= inner.y + inner.height {
             return None;
@@ -246,20 +246,28 @@ impl App {
     }
 }
 
-/// The screen's panes, top to bottom: header, meter, transcript, status, footer.
-pub fn areas(screen: Rect) -> [Rect; 5] {
+/// The screen's panes, top to bottom: header, meter, transcript, status (`status_rows`
+/// tall: see `App::status_height`), footer.
+pub fn areas(screen: Rect, status_rows: u16) -> [Rect; 5] {
     Split::vertical([
         Constraint::Length(1),
         Constraint::Length(1),
         Constraint::Fill(1),
-        Constraint::Length(1),
+        Constraint::Length(status_rows),
         Constraint::Length(1),
     ])
     .areas(screen)
 }
 
-fn transcript_area(screen: Rect) -> Rect {
-    areas(screen)[2]
+impl App {
+    /// The panes at the size the app last heard of.
+    pub fn areas(&self) -> [Rect; 5] {
+        areas(self.screen(), self.status_height(self.size.0))
+    }
+
+    fn transcript_area(&self) -> Rect {
+        self.areas()[2]
+    }
 }
 
 /// The transcript pane below its top rule (one line).

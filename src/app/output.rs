@@ -156,7 +156,7 @@ impl App {
         match result {
             Ok(()) => self.set_notice(
                 NoticeLevel::Info,
-                format!("exported to {} ({note})", path.display()),
+                format!("exported to {} ({note})", short_path(path, SHORT_PATH)),
             ),
             Err(err) => self.set_notice(
                 NoticeLevel::Error,
@@ -211,4 +211,55 @@ fn export_doc(
         prose: prose.clone(),
     };
     (doc, pending)
+}
+
+/// Characters of a path in a notice: "exported to …" and its note fit in 80 columns.
+const SHORT_PATH: usize = 48;
+
+/// `path` in at most `max` characters, its middle left out (`/home/…/2026-11-25T21-10-58/
+/// transcript.md`): the file and its session folder are what say which export it was; the
+/// whole path is in `?` (the session folder).
+pub fn short_path(path: &Path, max: usize) -> String {
+    let full = path.display().to_string();
+    if full.chars().count() <= max {
+        return full;
+    }
+    let parts: Vec<&str> = full.split('/').collect();
+    let tail = parts[parts.len().saturating_sub(2)..].join("/");
+    let head = parts.iter().take(2).copied().collect::<Vec<_>>().join("/");
+    let with_head = format!("{head}/…/{tail}");
+    if parts.len() > 4 && with_head.chars().count() <= max {
+        return with_head;
+    }
+    let tail_only = format!("…/{tail}");
+    if tail_only.chars().count() <= max {
+        return tail_only;
+    }
+    // A file name longer than the room: its end, which has the extension.
+    let name = parts.last().copied().unwrap_or_default();
+    let keep: String = name.chars().rev().take(max.saturating_sub(1)).collect();
+    format!("…{}", keep.chars().rev().collect::<String>())
+}
+
+#[cfg(test)]
+mod short_path_tests {
+    use super::*;
+
+    #[test]
+    fn keeps_the_file_and_its_folder() {
+        let p =
+            Path::new("/home/ann/.local/share/recorder/sessions/2026-11-25T21-10-58/transcript.md");
+        assert_eq!(
+            short_path(p, 48),
+            "/home/…/2026-11-25T21-10-58/transcript.md"
+        );
+        assert_eq!(short_path(p, 36), "…/2026-11-25T21-10-58/transcript.md");
+        assert_eq!(
+            short_path(Path::new("/tmp/s/transcript.srt"), 48),
+            "/tmp/s/transcript.srt"
+        );
+        let long = short_path(Path::new("/a/b/c/a-very-long-file-name-indeed.md"), 12);
+        assert_eq!(long, "…e-indeed.md");
+        assert!(short_path(p, 48).chars().count() <= 48);
+    }
 }

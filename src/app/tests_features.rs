@@ -336,25 +336,25 @@ fn rebound_keys_work_and_old_ones_do_not() {
 #[test]
 fn silence_and_clipping_are_told_from_the_levels() {
     let mut app = recording();
-    for _ in 0..(5 * 20) {
+    for _ in 0..(11 * 20) {
         app.update(level(-100.0, -100.0));
     }
     assert_eq!(
         app.input_warning(),
         None,
-        "five seconds of silence is a pause"
+        "eleven seconds of silence is a pause"
     );
     for _ in 0..(2 * 20) {
         app.update(level(-100.0, -100.0));
     }
-    assert_eq!(app.input_warning(), Some(InputWarning::Silent(7)));
+    assert_eq!(app.input_warning(), Some(InputWarning::Silent(13)));
     app.update(level(-20.0, 0.0));
     assert_eq!(app.input_warning(), Some(InputWarning::Clipping));
     for _ in 0..(2 * 20) {
         app.update(level(-20.0, -6.0));
     }
     assert_eq!(app.input_warning(), None, "the clipping warning fades");
-    for _ in 0..(7 * 20) {
+    for _ in 0..(13 * 20) {
         app.update(level(-100.0, -100.0));
     }
     app.update(ch('p'));

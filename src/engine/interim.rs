@@ -21,7 +21,21 @@ pub struct Tracker {
     /// Utterances up to this id are final: late interim passes for them are dropped.
     final_upto: UtteranceId,
     slow_streak: u32,
+    /// While live text is off: finals in a row quick enough to bring it back, and when it
+    /// went off.
+    quick_streak: u32,
+    off_since: Option<std::time::Instant>,
 }
+
+/// Live text goes off after [`SLOW_STREAK`] passes in a row over `SLOW × interval`, and comes
+/// back after [`QUICK_STREAK`] final passes in a row under `QUICK × interval`, no sooner than
+/// [`HOLD_OFF`] after it went: the gap between the two (a final decodes the whole utterance,
+/// more audio than any interim pass of it) keeps it from flapping on a machine at the edge.
+const SLOW: f64 = 1.5;
+const SLOW_STREAK: u32 = 3;
+const QUICK: f64 = 0.75;
+const QUICK_STREAK: u32 = 3;
+pub const HOLD_OFF: std::time::Duration = std::time::Duration::from_secs(15);
 
 /// How many words a pass may put before the stable ones and still continue them.
 const MAX_INSERTED: usize = 2;
@@ -84,18 +98,71 @@ impl Tracker {
     /// passes in a row took longer than 1.5 intervals (the workers cannot keep up, and interim
     /// passes would only delay final text).
     pub fn too_slow(&mut self, worker_ms: f64, interval_ms: f64) -> bool {
-        if worker_ms > 1.5 * interval_ms {
+        if worker_ms > SLOW * interval_ms {
             self.slow_streak += 1;
         } else {
             self.slow_streak = 0;
         }
-        self.slow_streak >= 3
+        self.slow_streak >= SLOW_STREAK
+    }
+
+    /// Live text was turned off at `now`.
+    pub fn turned_off(&mut self, now: std::time::Instant) {
+        self.off_since = Some(now);
+        self.quick_streak = 0;
+        self.slow_streak = 0;
+    }
+
+    /// Records a final pass's time while live text is off; true when the machine keeps up
+    /// again and live text should come back (the caller turns it on).
+    pub fn recovered(&mut self, worker_ms: f64, interval_ms: f64, now: std::time::Instant) -> bool {
+        let Some(since) = self.off_since else {
+            return false;
+        };
+        if worker_ms < QUICK * interval_ms {
+            self.quick_streak += 1;
+        } else {
+            self.quick_streak = 0;
+        }
+        if self.quick_streak >= QUICK_STREAK && now.duration_since(since) >= HOLD_OFF {
+            self.off_since = None;
+            self.quick_streak = 0;
+            return true;
+        }
+        false
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn live_text_goes_off_when_slow_and_back_with_hysteresis() {
+        let mut t = Tracker::default();
+        let t0 = std::time::Instant::now();
+        let at = |s: u64| t0 + std::time::Duration::from_secs(s);
+        // 700 ms passes: off after three over 1050 ms in a row, not after two.
+        assert!(!t.too_slow(1100.0, 700.0) && !t.too_slow(1100.0, 700.0));
+        assert!(!t.too_slow(900.0, 700.0), "a quick one breaks the streak");
+        assert!(!t.too_slow(1100.0, 700.0) && !t.too_slow(1100.0, 700.0));
+        assert!(t.too_slow(1100.0, 700.0));
+        t.turned_off(at(0));
+        // Passes between the two limits change nothing.
+        for s in 20..30 {
+            assert!(!t.recovered(800.0, 700.0, at(s)));
+        }
+        // Three quick ones bring it back, but not within the hold-off.
+        assert!(!t.recovered(300.0, 700.0, at(1)));
+        assert!(!t.recovered(300.0, 700.0, at(2)));
+        assert!(
+            !t.recovered(300.0, 700.0, at(3)),
+            "held off for {HOLD_OFF:?}"
+        );
+        assert!(t.recovered(300.0, 700.0, at(16)));
+        // Once on, finals say nothing until it goes off again.
+        assert!(!t.recovered(300.0, 700.0, at(40)));
+    }
 
     #[test]
     fn agreed_prefix_becomes_stable_and_only_grows() {

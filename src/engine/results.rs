@@ -168,6 +168,7 @@ impl Forwarder {
             };
             return (event, text, segments);
         };
+        self.maybe_interim_back(timings.worker_ms);
         let transcript = Transcript {
             id: job.id(),
             span: job.utt.span,
@@ -210,6 +211,25 @@ impl Forwarder {
         }
     }
 
+    /// While live text is off, a quick final pass counts towards turning it back on.
+    fn maybe_interim_back(&mut self, worker_ms: f64) {
+        if self.interim_switch.enabled() || !self.interval_ms.is_finite() {
+            return;
+        }
+        if self
+            .interim
+            .recovered(worker_ms, self.interval_ms, std::time::Instant::now())
+        {
+            self.interim_switch.enable();
+            let notice = format!(
+                "live text back on: passes take {:.1} s again",
+                worker_ms / 1000.0
+            );
+            let _ = self.tx.send(EngineEvent::Notice(notice));
+            let _ = self.tx.send(EngineEvent::InterimOn);
+        }
+    }
+
     /// An interim pass's text as stable + tentative words; turns live text off (and says so)
     /// when the passes take longer than the machine can keep up with.
     fn interim_pass(
@@ -221,11 +241,12 @@ impl Forwarder {
     ) -> Option<EngineEvent> {
         if self.interim.too_slow(worker_ms, self.interval_ms) && self.interim_switch.enabled() {
             self.interim_switch.disable();
+            self.interim.turned_off(std::time::Instant::now());
             let reason = format!(
-                "passes take {:.1} s, longer than the machine can keep up with",
+                "passes take {:.1} s, more than this machine keeps up with",
                 worker_ms / 1000.0
             );
-            let notice = format!("live text turned off: {reason}");
+            let notice = format!("live text off for now: {reason}");
             let _ = self.tx.send(EngineEvent::Notice(notice));
             let _ = self.tx.send(EngineEvent::InterimOff(reason));
         }

@@ -12,38 +12,26 @@ use crate::app::resume::{NO, YES};
 use crate::app::{Action, App, NoticeLevel, Overlay, RecState, Scroll};
 
 pub(super) fn render_status(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
-    let Some((text, style)) = status(app, theme) else {
+    let Some((_, level)) = app.status_text() else {
         return;
     };
-    // Only the first line of a multi-line message; the log file has the rest.
-    let first = text.lines().next().unwrap_or_default();
-    let text = truncate(&format!(" {first}"), usize::from(area.width));
-    Line::from(Span::styled(text, style)).render(area, buf);
-}
-
-fn status(app: &App, theme: &Theme) -> Option<(String, ratatui::style::Style)> {
-    if app.quitting {
-        let pending = app.pending();
-        // The footer says how to quit at once; this line only says what is being waited for.
-        let text = match (app.state, pending) {
-            (RecState::Idle, 0) => "quitting…".to_string(),
-            (RecState::Idle, 1) => "waiting for 1 transcription…".to_string(),
-            (RecState::Idle, n) => format!("waiting for {n} transcriptions…"),
-            _ => "stopping the recording…".to_string(),
-        };
-        return Some((text, theme.warn()));
-    }
-    // A question waiting for an answer outranks a notice (which stays for later).
-    if let Some(question) = app.resume_question() {
-        return Some((question, theme.warn()));
-    }
-    let notice = app.notice.as_ref()?;
-    let (prefix, style) = match notice.level {
-        NoticeLevel::Info => ("", theme.dim()),
-        NoticeLevel::Warn => ("! ", theme.warn()),
-        NoticeLevel::Error => ("error: ", theme.error()),
+    let style = match level {
+        NoticeLevel::Info => theme.dim(),
+        NoticeLevel::Warn => theme.warn(),
+        NoticeLevel::Error => theme.error(),
     };
-    Some((format!("{prefix}{}", notice.text), style))
+    for (row, text) in app.status_rows(area.width).into_iter().enumerate() {
+        let Some(y) = u16::try_from(row).ok().filter(|&r| r < area.height) else {
+            break;
+        };
+        let line = Rect {
+            y: area.y + y,
+            height: 1,
+            ..area
+        };
+        let text = truncate(&format!(" {}", text.trim_end()), usize::from(area.width));
+        Line::from(Span::styled(text, style)).render(line, buf);
+    }
 }
 
 pub(super) fn render_keys(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {

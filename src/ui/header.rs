@@ -1,5 +1,7 @@
 //! The header line: recording state and clock first (they matter most and survive the
-//! narrowest screen), then queue, workers, model and input as space allows.
+//! narrowest screen), then warnings and the queue, the input, the workers and the model as
+//! space allows: which microphone is recording matters more than which model is loaded
+//! (at 80 columns the input used to be the first thing dropped).
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -28,7 +30,7 @@ fn pieces(app: &App, theme: &Theme) -> Vec<Piece> {
     if let Some(input) = &app.input {
         let label = Span::styled("in ", theme.dim());
         pieces.push(Piece::new(
-            5,
+            3,
             vec![label, Span::raw(truncate(input, MAX_INPUT))],
         ));
     }
@@ -36,8 +38,8 @@ fn pieces(app: &App, theme: &Theme) -> Vec<Piece> {
         Span::styled("model ", theme.dim()),
         Span::raw(app.model.clone()),
     ];
-    pieces.push(Piece::new(4, model));
-    pieces.push(Piece::new(3, workers(app, theme)));
+    pieces.push(Piece::new(5, model));
+    pieces.push(Piece::new(4, workers(app, theme)));
     if app.live_text_off {
         // Said for the whole run: the notice that explained it may be long gone.
         pieces.push(Piece::new(

@@ -18,6 +18,9 @@ const FLOOR_DBFS: f32 = -60.0;
 const HOT_DBFS: f32 = -6.0;
 /// Widths from which the optional label and peak reading appear.
 const WIDE: u16 = 60;
+/// Cells of the indicator after the readout: the widest of "  ⚠ no sound", "  ⚠ clipping",
+/// "  ● speech" and "  ○ quiet".
+const INDICATOR: usize = 12;
 
 pub(super) fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
     let line = match app.state {
@@ -56,24 +59,22 @@ fn level_line(
     spans.push(Span::styled(label, theme.dim()));
     let readout = format!(" {:>4} dB", db(level.rms_dbfs));
     let peak = format!(" pk {:>3}", db(level.peak_dbfs));
-    // A warning takes the speech indicator's place: it matters more, and with no usable
-    // signal the indicator says nothing anyway.
-    let speech = match (warning, wide) {
-        (Some(InputWarning::Silent(s)), true) => {
-            Span::styled(format!("  ⚠ no sound for {s} s: mic muted?"), theme.warn())
-        }
-        (Some(InputWarning::Silent(_)), false) => Span::styled("  ⚠ no sound", theme.warn()),
-        (Some(InputWarning::Clipping), true) => {
-            Span::styled("  ⚠ clipping: lower the input gain", theme.error())
-        }
-        (Some(InputWarning::Clipping), false) => Span::styled("  ⚠ clipping", theme.error()),
-        (None, _) if level.in_speech => Span::styled("  ● speech", theme.speech()),
-        (None, _) => Span::styled("  ○ quiet ", theme.dim()),
+    // A warning takes the speech indicator's place, in a slot of its own width so the bar
+    // never shrinks under it (it went from 46 to 24 cells); the status line says more.
+    let speech = match warning {
+        Some(InputWarning::Silent(_)) => Span::styled("  ⚠ no sound", theme.warn()),
+        Some(InputWarning::Clipping) => Span::styled("  ⚠ clipping", theme.error()),
+        None if level.in_speech => Span::styled("  ● speech", theme.speech()),
+        None => Span::styled("  ○ quiet", theme.dim()),
     };
+    let speech = Span::styled(
+        format!("{:<width$}", speech.content, width = INDICATOR),
+        speech.style,
+    );
     let fixed = spans.iter().map(Span::width).sum::<usize>()
         + text_width(&readout)
         + if wide { text_width(&peak) } else { 0 }
-        + speech.width();
+        + INDICATOR;
     // The bar's two end caps take a cell each.
     let bar_width = usize::from(width).saturating_sub(fixed + 2).max(4);
     spans.extend(bar(level, bar_width, theme));

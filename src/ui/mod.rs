@@ -42,7 +42,7 @@ pub fn color_from_env() -> bool {
 pub fn draw(app: &App, frame: &mut Frame) {
     let theme = Theme::new(app.color);
     let area = frame.area();
-    let areas = Areas::new(area);
+    let areas = Areas::new(app);
     let buf = frame.buffer_mut();
     header::render(app, &theme, areas.header, buf);
     meter::render(app, &theme, areas.meter, buf);
@@ -67,8 +67,8 @@ struct Areas {
 }
 
 impl Areas {
-    fn new(area: Rect) -> Self {
-        let [header, meter, transcript, status, footer] = crate::app::layout::areas(area);
+    fn new(app: &App) -> Self {
+        let [header, meter, transcript, status, footer] = app.areas();
         Self {
             header,
             meter,

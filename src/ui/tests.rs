@@ -404,7 +404,7 @@ fn exported_path_in_the_status_line() {
     app.update(Msg::Written {
         path: "/home/ann/.local/share/recorder/sessions/2026-11-25T21-10-58/transcript.md".into(),
         result: Ok(()),
-        note: "1 utterances, 2 still pending left out".into(),
+        note: "1 utterance, 2 still pending left out".into(),
     });
     assert_snapshot!(screen(&mut app, 80, 24));
 }
@@ -412,7 +412,7 @@ fn exported_path_in_the_status_line() {
 #[test]
 fn silent_input_warning() {
     let mut app = recording();
-    level(&mut app, -100.0, -100.0, 20 * 9);
+    level(&mut app, -100.0, -100.0, 20 * 14);
     assert_snapshot!(screen(&mut app, 80, 24));
 }
 

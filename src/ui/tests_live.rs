@@ -81,10 +81,10 @@ fn live_text_styles_differ_with_and_without_colour() {
 #[test]
 fn live_text_turned_off() {
     let mut app = recording();
-    let reason = "passes take 1.9 s, longer than the machine can keep up with";
+    let reason = "passes take 1.9 s, more than this machine keeps up with";
     ev(
         &mut app,
-        EngineEvent::Notice(format!("live text turned off: {reason}")),
+        EngineEvent::Notice(format!("live text off for now: {reason}")),
     );
     ev(&mut app, EngineEvent::InterimOff(reason.into()));
     assert_snapshot!(screen(&mut app, 80, 24));
@@ -99,6 +99,19 @@ fn live_text_turned_off() {
             .unwrap()
             .contains("live text off")
     );
+    // A notice too long for the status line wraps onto a second row instead of losing its
+    // end; the transcript gives up that row while it shows.
+    ev(
+        &mut app,
+        EngineEvent::Notice(format!("live text off for now: {reason}")),
+    );
+    let narrow = screen(&mut app, 60, 16);
+    assert!(narrow.contains("keeps up with"), "{narrow}");
+    assert_snapshot!("live_text_off_notice_wraps_60", narrow);
+    // The machine keeps up again: live text is back and the header says so no more.
+    ev(&mut app, EngineEvent::InterimOn);
+    let header = screen(&mut app, 80, 24).lines().next().unwrap().to_string();
+    assert!(!header.contains("live text off"), "{header}");
 }
 
 fn offer() -> ResumeOffer {
