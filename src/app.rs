@@ -6,6 +6,7 @@
 //! The behaviour is split by topic: [`keys`] (bindings), `overlay` (help, device and export
 //! lists), `view` (scrolling and selection), `output` (copy and export).
 
+mod edit;
 pub mod help;
 pub mod history;
 mod input;
@@ -22,6 +23,8 @@ mod view;
 mod test_support;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_edit;
 #[cfg(test)]
 mod tests_features;
 
@@ -127,6 +130,17 @@ pub struct App {
     pub size: (u16, u16),
     /// Index into [`crate::export::Format::ALL`] of the last export (the list starts there).
     pub export_format: usize,
+    /// The utterance being edited (`Enter`), if any.
+    pub editor: Option<edit::Editor>,
+    /// The search being typed, or whose matches `n`/`N` step through.
+    pub search: Option<edit::Search>,
+    /// Deleted utterances, newest last (`u` brings them back in turn).
+    pub deleted: Vec<EntryKey>,
+    /// Copy a session's text when its recording stops and its last text is in (config
+    /// `copy_on_stop`).
+    pub copy_on_stop: bool,
+    /// The session that stopped and is waiting for its last texts, to be copied then.
+    pub copy_when_done: Option<usize>,
     last_tick: Option<f64>,
     dirty: bool,
     /// The transcript's layout, rebuilt only when what it shows changes ([`layout`]).
@@ -162,6 +176,11 @@ impl App {
             quitting: false,
             size: (80, 24),
             export_format: 0,
+            editor: None,
+            search: None,
+            deleted: Vec::new(),
+            copy_on_stop: false,
+            copy_when_done: None,
             last_tick: None,
             dirty: true,
             layout_cache: layout::LayoutCache::default(),
@@ -234,11 +253,34 @@ impl App {
                 self.written(&path, result, &note);
                 vec![]
             }
+            Msg::Journaled(Err(e)) => {
+                let text = format!("the change is on screen but not saved: {e}");
+                self.set_notice(NoticeLevel::Error, text);
+                vec![]
+            }
+            Msg::Journaled(Ok(())) => {
+                self.dirty = false;
+                vec![]
+            }
+            Msg::Played { result, what } => {
+                match result {
+                    Ok(s) => {
+                        self.set_notice(NoticeLevel::Info, format!("played {what} ({s:.1} s)"))
+                    }
+                    Err(e) => {
+                        self.set_notice(NoticeLevel::Error, format!("cannot play {what}: {e}"))
+                    }
+                }
+                vec![]
+            }
         }
     }
 
     /// A key: an open overlay or the resume question takes it first, then the bindings.
     fn key(&mut self, key: crossterm::event::KeyEvent) -> Vec<Effect> {
+        if let Some(effects) = self.prompt_key(key) {
+            return effects;
+        }
         if let Some(effects) = self.overlay_key(key) {
             return effects;
         }
@@ -297,6 +339,13 @@ impl App {
             Action::CopyAll => return self.copy_all(),
             Action::Export => self.open_export(),
             Action::PickDevice => return self.open_devices(),
+            Action::Edit => self.start_edit(),
+            Action::Delete => return self.delete_selected(),
+            Action::Undelete => return self.undelete(),
+            Action::Search => self.start_search(),
+            Action::NextMatch => self.jump_to_match(1, false),
+            Action::PrevMatch => self.jump_to_match(-1, false),
+            Action::Play => return self.play(),
             Action::ToggleHelp => self.overlay = Some(Overlay::Help { top: 0 }),
             Action::Close => {
                 if self.selected.take().is_none() && !self.dismiss_resume() {
@@ -393,10 +442,22 @@ impl App {
             | EngineEvent::Level(_)
             | EngineEvent::RecordingStopped { .. }
             | EngineEvent::SourceError { .. }
-            | EngineEvent::Input { .. }) => self.on_recording(e),
+            | EngineEvent::Input { .. }) => {
+                if let EngineEvent::RecordingStopped { rec } = &e
+                    && self.copy_on_stop
+                {
+                    let index = self
+                        .history
+                        .sessions()
+                        .iter()
+                        .rposition(|s| s.rec == Some(*rec));
+                    self.copy_when_done = index;
+                }
+                self.on_recording(e)
+            }
             e => self.on_utterance(e),
         }
-        vec![]
+        self.copy_when_done()
     }
 
     /// The recording's own events: start, input, level, stop.

@@ -53,6 +53,8 @@ pub struct Config {
     pub speculative_finals: bool,
     /// Open the TUI stopped instead of recording at once (as `--idle` does).
     pub start_idle: bool,
+    /// When a recording stops, copy its text to the clipboard once the last of it is in.
+    pub copy_on_stop: bool,
     pub segmenter: SegmenterConfig,
     /// Live text while you speak (TUI; headless with `--interim`): interim passes over the
     /// open utterance every `interim_every_ms`.
@@ -88,6 +90,7 @@ impl Default for Config {
             settle_pause_s: crate::engine::settle::DEFAULT_PAUSE_S,
             speculative_finals: true,
             start_idle: false,
+            copy_on_stop: false,
             segmenter: SegmenterConfig::default(),
             interim: true,
             // 700 ms: tiny.en passes over a few seconds of audio take ~0.3-0.8 s on 2 cores.

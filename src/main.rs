@@ -197,6 +197,7 @@ fn live(args: recorder::cli::RunArgs, cfg: &Config, log: Option<PathBuf>) -> any
         }
         app.vocabulary = cfg.vocabulary.clone();
         app.prose = cfg.prose.clone();
+        app.copy_on_stop = cfg.copy_on_stop;
         // Checked when the config was loaded; an error here would be a bug, still reported.
         app.keys = recorder::app::KeyMap::new(&cfg.keys).map_err(anyhow::Error::msg)?;
         app.log = log.clone();

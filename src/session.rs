@@ -53,6 +53,10 @@ pub struct Utterance {
     pub text: Option<String>,
     /// Its text from the settle pass, when one replaced the first result.
     pub settled: Option<String>,
+    /// The user's correction (TUI `Enter`): wins over both.
+    pub edited: Option<String>,
+    /// Removed from the transcript by the user (TUI `x`): not shown nor exported.
+    pub deleted: bool,
     pub segments: Vec<Segment>,
     pub failed: Option<String>,
 }
@@ -65,9 +69,17 @@ pub struct Discarded {
 }
 
 impl Utterance {
-    /// The text to show and export: the settled one when there is one, else the first.
+    /// The text to show and export: the user's, else the settled one, else the first.
     pub fn final_text(&self) -> Option<&String> {
-        self.settled.as_ref().or(self.text.as_ref())
+        self.edited
+            .as_ref()
+            .or(self.settled.as_ref())
+            .or(self.text.as_ref())
+    }
+
+    /// The text that goes into the transcript: none for a deleted utterance.
+    pub fn shown_text(&self) -> Option<&String> {
+        (!self.deleted).then(|| self.final_text()).flatten()
     }
 
     /// The utterance as a job takes it (its WAV, times and hints).
@@ -181,6 +193,9 @@ impl Session {
             | Entry::UtteranceRecorded { id, .. }
             | Entry::Transcribed { id, .. }
             | Entry::Settled { id, .. }
+            | Entry::Edited { id, .. }
+            | Entry::Deleted { id }
+            | Entry::Restored { id }
             | Entry::Failed { id, .. } => Some(*id),
             _ => None,
         };
@@ -251,6 +266,21 @@ impl Session {
             Entry::Failed { id, reason } => {
                 if let Some(u) = self.utterances.get_mut(&id).filter(|u| u.text.is_none()) {
                     u.failed = Some(reason);
+                }
+            }
+            Entry::Edited { id, text } => {
+                if let Some(u) = self.utterances.get_mut(&id) {
+                    u.edited = Some(text);
+                }
+            }
+            Entry::Deleted { id } => {
+                if let Some(u) = self.utterances.get_mut(&id) {
+                    u.deleted = true;
+                }
+            }
+            Entry::Restored { id } => {
+                if let Some(u) = self.utterances.get_mut(&id) {
+                    u.deleted = false;
                 }
             }
             Entry::SessionEnded { time, .. } => self.ended = Some(time),

@@ -59,7 +59,7 @@ fn doc(s: &Session, prose: &ProseConfig) -> Doc {
         .utterances
         .values()
         .filter_map(|u| {
-            u.final_text().map(|t| export::Utterance {
+            u.shown_text().map(|t| export::Utterance {
                 id: u.id,
                 start: u.span.start_s,
                 end: u.span.end_s,
@@ -147,7 +147,7 @@ fn first_words(s: &Session) -> String {
     let text = s
         .utterances
         .values()
-        .filter_map(|u| u.final_text())
+        .filter_map(|u| u.shown_text())
         .map(|t| t.trim())
         .find(|t| !t.is_empty());
     match text {
@@ -197,7 +197,7 @@ fn show(root: &Path, id: &str) -> anyhow::Result<i32> {
     for p in &s.problems {
         crate::outln!("! journal {}", inert_line(p));
     }
-    for u in s.utterances.values() {
+    for u in s.utterances.values().filter(|u| !u.deleted) {
         let t = u.span.start_s as u64;
         let body = match (u.final_text(), &u.failed) {
             // No speech in it (a cough, a door): nothing to show, not a bare time.
@@ -318,7 +318,7 @@ async fn resume(p: session::Prepared, cfg: EngineConfig) -> anyhow::Result<i32> 
     // Print the whole transcript as it now stands.
     let s = Session::load(&dir)?;
     for u in s.utterances.values() {
-        if let Some(t) = u.final_text() {
+        if let Some(t) = u.shown_text() {
             crate::outln!("{}", inert_line(t));
         }
     }

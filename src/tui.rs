@@ -262,6 +262,16 @@ impl Shell<'_> {
                     let result = write_private(&path, &contents).map_err(|e| e.to_string());
                     Msg::Written { path, result, note }
                 }),
+                Effect::Journal { dir, entry } => self.spawn_blocking(move || {
+                    let result = crate::session::Journal::open(&dir)
+                        .and_then(|j| j.append(&entry, true))
+                        .map_err(|e| e.to_string());
+                    Msg::Journaled(result)
+                }),
+                Effect::Play { wav, what } => self.spawn_blocking(move || Msg::Played {
+                    result: crate::audio::playback::play(&wav),
+                    what,
+                }),
                 Effect::Quit => return Some(Exit::Graceful),
                 Effect::QuitNow => return Some(Exit::Now),
             }
@@ -315,6 +325,8 @@ fn name(effect: &Effect) -> &'static str {
         Effect::ListDevices => "list devices",
         Effect::Copy { .. } => "copy",
         Effect::Write { .. } => "write",
+        Effect::Journal { .. } => "journal",
+        Effect::Play { .. } => "play",
         Effect::Quit | Effect::QuitNow => "quit",
     }
 }

@@ -227,6 +227,9 @@ fn session(sb: &Sandbox, mic: &VirtualMic) -> Result<()> {
     let kept = utterance_wavs(&sb.sessions());
     ensure!(kept.len() == 3, "expected 3 utterance WAVs, found {kept:?}");
 
+    let session_dir = kept[0].parent().context("utterance folder")?.to_path_buf();
+    work_on_the_transcript(&tmux, &session_dir)?;
+
     // Export as Markdown into the session's folder; the status line names the file.
     tmux.keys(&["e"])?;
     tmux.wait_for(KEY, "the export list", |s| s.contains("Export as"))?;
@@ -234,12 +237,16 @@ fn session(sb: &Sandbox, mic: &VirtualMic) -> Result<()> {
     tmux.wait_for(KEY, "the export confirmation", |s| {
         s.contains("exported to")
     })?;
-    let session_dir = kept[0].parent().context("utterance folder")?;
     let md = std::fs::read_to_string(session_dir.join("transcript.md"))
         .context("reading the exported transcript")?;
     ensure!(
         has_word(&md, "report") && has_word(&md, "museum") && !has_word(&md, "mountain"),
         "unexpected export:\n{md}"
+    );
+    // The export has the edit and leaves out the deleted sentence.
+    ensure!(
+        md.contains("Checked by ear") && !has_word(&md, "quarterly"),
+        "the export ignores the edit or the delete:\n{md}"
     );
 
     // 5. Quit: the shell is back, in cooked mode with echo, and takes a command.
@@ -261,6 +268,43 @@ fn session(sb: &Sandbox, mic: &VirtualMic) -> Result<()> {
     tmux.keys(&["echo typed-$((6*7))", "Enter"])?;
     tmux.wait_for(KEY, "the shell to run a command", |s| {
         s.contains("typed-42")
+    })?;
+    Ok(())
+}
+
+/// Search, play, edit and delete through the keys, each seen on screen and in the journal.
+fn work_on_the_transcript(tmux: &Tmux, session_dir: &Path) -> Result<()> {
+    let journal = || std::fs::read_to_string(session_dir.join("journal.jsonl")).unwrap_or_default();
+    // `/museum` Enter selects the one match.
+    tmux.keys(&["/"])?;
+    tmux.wait_for(KEY, "the search prompt", |s| s.contains("search: "))?;
+    tmux.keys(&["museum", "Enter"])?;
+    tmux.wait_for(KEY, "the match", |s| s.contains("match 1 of 1"))?;
+    // `P` plays it through the default output (the virtual sound server's sink).
+    tmux.keys(&["P"])?;
+    let screen = tmux.wait_for(TEXT, "the playback's end", |s| {
+        s.contains("played the utterance") || s.contains("cannot play")
+    })?;
+    ensure!(
+        screen.contains("played the utterance"),
+        "playback failed:\n{screen}"
+    );
+    // `Enter` edits it in place; what is typed goes into the text, Enter saves.
+    tmux.keys(&["Enter"])?;
+    tmux.wait_for(KEY, "the editor", |s| s.contains("editing: Enter saves"))?;
+    tmux.keys(&["End", " Checked by ear.", "Enter"])?;
+    tmux.wait_for(KEY, "the edited text", |s| s.contains("Checked by ear."))?;
+    poll_until(KEY, "the edit in the journal", || {
+        Ok(journal().contains("\"event\":\"edited\"") && journal().contains("Checked by ear."))
+    })?;
+    // `[` selects the long sentence before it, `x` deletes it from the transcript.
+    tmux.keys(&["["])?;
+    tmux.keys(&["x"])?;
+    tmux.wait_for(KEY, "the sentence gone", |s| {
+        s.contains("deleted (") && !has_word(s, "quarterly")
+    })?;
+    poll_until(KEY, "the delete in the journal", || {
+        Ok(journal().contains("\"event\":\"deleted\""))
     })?;
     Ok(())
 }

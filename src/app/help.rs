@@ -26,7 +26,7 @@ pub enum HelpTone {
 pub type HelpLine = Vec<(String, HelpTone)>;
 
 /// (actions whose keys are listed together, what they do).
-const ROWS: [(&[Action], &str); 14] = [
+const ROWS: [(&[Action], &str); 20] = [
     (&[Action::ToggleRecording], "start / stop recording"),
     (&[Action::TogglePause], "pause / resume"),
     (
@@ -44,6 +44,15 @@ const ROWS: [(&[Action], &str); 14] = [
     (&[Action::CopyAll], "copy the whole transcript"),
     (&[Action::Export], "export: txt md srt vtt json"),
     (&[Action::PickDevice], "choose the input device (a: all)"),
+    (&[Action::Edit], "edit the selected text (Enter saves)"),
+    (&[Action::Delete], "delete the selected utterance"),
+    (&[Action::Undelete], "bring the last deleted back"),
+    (&[Action::Search], "search the text"),
+    (
+        &[Action::NextMatch, Action::PrevMatch],
+        "next / previous match",
+    ),
+    (&[Action::Play], "play the selected utterance"),
     (&[Action::ToggleHelp], "this help"),
     (&[Action::Close], "close / unselect / dismiss"),
     (&[Action::Quit], "quit once the text is in"),

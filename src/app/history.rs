@@ -41,15 +41,38 @@ pub struct Entry {
     pub interim: Option<(String, String)>,
     /// The text is the settle pass's (the stretch around it decoded again as one piece).
     pub settled: bool,
+    /// The text is the user's correction (a later settle pass leaves it alone).
+    pub edited: bool,
+    /// Removed from the transcript by the user (kept in the journal; `x` again restores).
+    pub deleted: bool,
 }
 
 impl Entry {
-    /// The final text, once there is one (whisper may hear no words: that is no text).
+    fn new(span: Span) -> Entry {
+        Entry {
+            span,
+            state: EntryState::Listening,
+            interim: None,
+            settled: false,
+            edited: false,
+            deleted: false,
+        }
+    }
+
+    /// The final text, once there is one (whisper may hear no words: that is no text); none
+    /// for a deleted utterance.
     pub fn text(&self) -> Option<&str> {
         match &self.state {
-            EntryState::Done(text) if !text.is_empty() => Some(text),
+            EntryState::Done(text) if !text.is_empty() && !self.deleted => Some(text),
             _ => None,
         }
+    }
+
+    /// Whether the pane leaves it out: deleted, or heard as no speech and not the newest
+    /// of its session (a cough kept `(no speech)` on screen for the whole run; the newest
+    /// stays so the speaker sees what became of the last sound).
+    pub fn hidden(&self, newest: bool) -> bool {
+        self.deleted || (!newest && matches!(&self.state, EntryState::Done(t) if t.is_empty()))
     }
 }
 
@@ -134,12 +157,7 @@ impl History {
     pub fn open(&mut self, rec: RecordingId, id: UtteranceId, start_s: f64) {
         self.revision.0 += 1;
         let session = self.session_for(rec);
-        let entry = Entry {
-            span: Span::new(start_s, start_s),
-            state: EntryState::Listening,
-            interim: None,
-            settled: false,
-        };
+        let entry = Entry::new(Span::new(start_s, start_s));
         self.sessions[session].entries.insert(id, entry);
     }
 
@@ -154,12 +172,10 @@ impl History {
     ) {
         self.revision.0 += 1;
         let session = self.session_for(rec);
-        let entry = self.sessions[session].entries.entry(id).or_insert(Entry {
-            span: span.unwrap_or_default(),
-            state: EntryState::Listening,
-            interim: None,
-            settled: false,
-        });
+        let entry = self.sessions[session]
+            .entries
+            .entry(id)
+            .or_insert_with(|| Entry::new(span.unwrap_or_default()));
         if let Some(span) = span {
             entry.span = span;
         }
@@ -174,6 +190,7 @@ impl History {
         };
         if let Some(e) = self.sessions[session].entries.get_mut(&id)
             && matches!(e.state, EntryState::Done(_))
+            && !e.edited
         {
             self.revision.0 += 1;
             e.state = EntryState::Done(text.trim().to_string());
@@ -205,13 +222,37 @@ impl History {
         self.sessions.get(key.session)?.entries.get(&key.id)
     }
 
-    /// Every utterance's key, in display order.
+    /// Every shown utterance's key, in display order.
     pub fn keys(&self) -> Vec<EntryKey> {
-        self.sessions
-            .iter()
-            .enumerate()
-            .flat_map(|(session, s)| s.entries.keys().map(move |&id| EntryKey { session, id }))
+        self.rows()
+            .filter_map(|row| match row {
+                Row::Utterance { key, .. } => Some(key),
+                Row::Heading(_) => None,
+            })
             .collect()
+    }
+
+    /// The user's text for utterance `key` (`Enter` in the pane); false when it is gone.
+    pub fn edit(&mut self, key: EntryKey, text: &str) -> bool {
+        let Some(e) = self.entry_mut(key) else {
+            return false;
+        };
+        e.state = EntryState::Done(text.trim().to_string());
+        e.edited = true;
+        e.interim = None;
+        true
+    }
+
+    /// Deletes utterance `key` from the pane, or brings it back; its new `deleted`.
+    pub fn toggle_deleted(&mut self, key: EntryKey) -> Option<bool> {
+        let e = self.entry_mut(key)?;
+        e.deleted = !e.deleted;
+        Some(e.deleted)
+    }
+
+    fn entry_mut(&mut self, key: EntryKey) -> Option<&mut Entry> {
+        self.revision.0 += 1;
+        self.sessions.get_mut(key.session)?.entries.get_mut(&key.id)
     }
 
     /// The newest utterance that has its text.
@@ -264,7 +305,12 @@ impl History {
             .iter()
             .enumerate()
             .flat_map(move |(index, session)| {
-                let utterances = session.entries.iter().map(move |(&id, entry)| {
+                let newest = session.entries.keys().next_back().copied();
+                let shown = session
+                    .entries
+                    .iter()
+                    .filter(move |(id, e)| !e.hidden(Some(**id) == newest));
+                let utterances = shown.map(move |(&id, entry)| {
                     let queue_pos = (entry.state == EntryState::Queued).then(|| {
                         queued += 1;
                         queued

@@ -26,6 +26,13 @@ fn action_named(name: &str) -> Option<Action> {
         "copy_all" => Action::CopyAll,
         "export" => Action::Export,
         "device" => Action::PickDevice,
+        "edit" => Action::Edit,
+        "delete" => Action::Delete,
+        "undelete" => Action::Undelete,
+        "search" => Action::Search,
+        "next_match" => Action::NextMatch,
+        "prev_match" => Action::PrevMatch,
+        "play" => Action::Play,
         "help" => Action::ToggleHelp,
         "close" => Action::Close,
         "quit" => Action::Quit,
@@ -119,7 +126,7 @@ mod tests {
             map.action(key(KeyCode::Char('Y'), none)),
             Some(Action::CopyAll)
         );
-        assert_eq!(map.action(key(KeyCode::Char('x'), none)), None);
+        assert_eq!(map.action(key(KeyCode::Char('z'), none)), None);
         assert_eq!(
             map.labels(Action::ToggleRecording),
             ["space".to_string(), "r".to_string()]
@@ -130,7 +137,7 @@ mod tests {
     #[test]
     fn ctrl_c_always_quits_and_releases_are_ignored() {
         let bindings = KeyBindings {
-            quit: vec!["x".into()],
+            quit: vec!["z".into()],
             ..KeyBindings::default()
         };
         let map = KeyMap::new(&bindings).unwrap();
@@ -142,7 +149,7 @@ mod tests {
             map.action(key(KeyCode::Char('q'), KeyModifiers::NONE)),
             None
         );
-        let mut release = key(KeyCode::Char('x'), KeyModifiers::NONE);
+        let mut release = key(KeyCode::Char('z'), KeyModifiers::NONE);
         release.kind = KeyEventKind::Release;
         assert_eq!(map.action(release), None);
     }
@@ -173,7 +180,7 @@ mod tests {
     #[test]
     fn config_rebinds_and_conflicts_are_errors() {
         let bindings = KeyBindings {
-            pause: vec!["P".into(), "f2".into()],
+            pause: vec!["o".into(), "f2".into()],
             ..KeyBindings::default()
         };
         let map = KeyMap::new(&bindings).unwrap();

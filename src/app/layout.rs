@@ -31,6 +31,8 @@ pub enum Tone {
     Stable,
     /// Live text that may still change.
     Tentative,
+    /// The text being edited, with its cursor.
+    Editing,
 }
 
 /// Text in one tone; an utterance's body is one or more of them (live text mixes tones).
@@ -90,11 +92,12 @@ pub struct Layout {
 }
 
 /// What a cached layout was built from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 struct Built {
     revision: u64,
     width: usize,
     state: RecState,
+    editor: Option<super::edit::Editor>,
 }
 
 /// The last layout built and what from (see the module comment).
@@ -129,7 +132,12 @@ impl Layout {
                         // copies and exports, shown dimmed so the speaker sees it was heard.
                         status.1 = Tone::Dim;
                     }
+                    let editing = app.editor.as_ref().filter(|e| e.key == key);
+                    if let Some(editor) = editing {
+                        status = (editor.shown(), Tone::Editing);
+                    }
                     let runs = match &entry.interim {
+                        _ if editing.is_some() => None,
                         Some((stable, tentative)) if entry.state.is_pending() => {
                             live(&entry.state, stable, tentative)
                         }
@@ -188,6 +196,7 @@ impl App {
             revision: self.history.revision(),
             width,
             state: self.state,
+            editor: self.editor.clone(),
         };
         let mut cache = self.layout_cache.0.borrow_mut();
         match &*cache {

@@ -52,6 +52,13 @@ pub enum Msg {
         tools: Vec<String>,
         errors: Vec<String>,
     },
+    /// An [`Effect::Journal`] was written (or why not).
+    Journaled(Result<(), String>),
+    /// An [`Effect::Play`] ended: the seconds played, or why it could not.
+    Played {
+        result: Result<f64, String>,
+        what: String,
+    },
     /// An [`Effect::Write`] finished.
     Written {
         path: PathBuf,
@@ -83,6 +90,17 @@ pub enum Action {
     Export,
     /// Open the input device list.
     PickDevice,
+    /// Edit the selected utterance in place.
+    Edit,
+    /// Delete the selected utterance from the transcript; bring the last one back.
+    Delete,
+    Undelete,
+    /// Open the search prompt; step through its matches.
+    Search,
+    NextMatch,
+    PrevMatch,
+    /// Play the selected (or last) utterance's audio.
+    Play,
     ToggleHelp,
     /// Closes an overlay, else clears the selection, else dismisses the notice.
     Close,
@@ -90,8 +108,18 @@ pub enum Action {
 }
 
 /// What [`crate::tui`] must do after an update.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
+    /// Append `entry` to the journal of the session in `dir` (an edit or a delete).
+    Journal {
+        dir: PathBuf,
+        entry: crate::session::Entry,
+    },
+    /// Play this WAV through the default output device; `what` names it in the notice.
+    Play {
+        wav: PathBuf,
+        what: String,
+    },
     StartRecording,
     StopRecording,
     Pause,

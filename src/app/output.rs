@@ -33,7 +33,7 @@ impl App {
             return vec![];
         };
         let what = match self.selected {
-            Some(_) => format!("utterance {}", self.utterance_label(key)),
+            Some(_) => self.utterance_label(key),
             None => "the last utterance".to_string(),
         };
         vec![Effect::Copy {
@@ -49,24 +49,7 @@ impl App {
             .history
             .sessions()
             .iter()
-            // As the txt export lays them out: paragraphs, spoken commands applied.
-            .map(|s| {
-                let said: Vec<Said<'_>> = s
-                    .entries
-                    .iter()
-                    .filter_map(|(&id, e)| {
-                        let text = e.text()?;
-                        Some(Said {
-                            id,
-                            span: e.span,
-                            text,
-                        })
-                    })
-                    .collect();
-                let prose = crate::prose::compose(&said, &self.prose);
-                let paragraphs: Vec<String> = prose.paragraphs.iter().map(|p| p.text()).collect();
-                paragraphs.join("\n\n")
-            })
+            .map(|s| self.session_text(s))
             .filter(|text| !text.is_empty())
             .collect();
         if sessions.is_empty() {
@@ -76,6 +59,50 @@ impl App {
         vec![Effect::Copy {
             text: sessions.join("\n\n"),
             what: "the whole transcript".into(),
+        }]
+    }
+
+    /// A session's text as the txt export lays it out: paragraphs, spoken commands applied,
+    /// deleted utterances left out.
+    fn session_text(&self, s: &super::history::Session) -> String {
+        let said: Vec<Said<'_>> = s
+            .entries
+            .iter()
+            .filter_map(|(&id, e)| {
+                let text = e.text()?;
+                Some(Said {
+                    id,
+                    span: e.span,
+                    text,
+                })
+            })
+            .collect();
+        let prose = crate::prose::compose(&said, &self.prose);
+        let paragraphs: Vec<String> = prose.paragraphs.iter().map(|p| p.text()).collect();
+        paragraphs.join("\n\n")
+    }
+
+    /// `copy_on_stop`: once the stopped session `copy_when_done` has all its texts, copies
+    /// them (what was said is on the clipboard the moment it is all there).
+    pub(super) fn copy_when_done(&mut self) -> Vec<Effect> {
+        let Some(index) = self.copy_when_done else {
+            return vec![];
+        };
+        let Some(session) = self.history.sessions().get(index) else {
+            self.copy_when_done = None;
+            return vec![];
+        };
+        if session.entries.values().any(|e| e.state.is_pending()) {
+            return vec![];
+        }
+        self.copy_when_done = None;
+        let text = self.session_text(session);
+        if text.is_empty() {
+            return vec![];
+        }
+        vec![Effect::Copy {
+            text,
+            what: format!("session {}'s text", session.number),
         }]
     }
 
@@ -166,16 +193,18 @@ impl App {
     }
 
     /// `3` or `2.3` (session 2's utterance 3) when there are several sessions.
+    /// The utterance as the screen shows it: by its time (ids are never on screen; "copied
+    /// utterance 37" named one the user could not find).
     fn utterance_label(&self, key: EntryKey) -> String {
         let sessions = self.history.sessions();
-        let position = sessions
-            .get(key.session)
-            .and_then(|s| s.entries.keys().position(|&id| id == key.id))
-            .map_or(0, |i| i + 1);
+        let at = self
+            .history
+            .get(key)
+            .map_or_else(String::new, |e| super::layout::clock(e.span.start_s));
         if sessions.len() > 1 {
-            format!("{}.{position}", key.session + 1)
+            format!("the utterance at {at} of session {}", key.session + 1)
         } else {
-            position.to_string()
+            format!("the utterance at {at}")
         }
     }
 }

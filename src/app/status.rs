@@ -22,6 +22,13 @@ impl App {
             };
             return Some((text, NoticeLevel::Warn));
         }
+        if self.editor.is_some() {
+            let text = "editing: Enter saves, Esc cancels (an emptied text deletes)";
+            return Some((text.to_string(), NoticeLevel::Warn));
+        }
+        if let Some(search) = self.search.as_ref().filter(|s| s.typing) {
+            return Some((format!("search: {}▏", search.query), NoticeLevel::Warn));
+        }
         // A question waiting for an answer outranks a notice (which stays for later).
         if let Some(question) = self.resume_question() {
             return Some((question, NoticeLevel::Warn));

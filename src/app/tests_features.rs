@@ -55,7 +55,10 @@ fn y_copies_the_last_utterance_or_the_selected_one() {
     app.update(ch('['));
     app.update(ch('['));
     let effects = app.update(ch('y'));
-    assert_eq!(copied_text(&effects), Some(("two", "utterance 2")));
+    assert_eq!(
+        copied_text(&effects),
+        Some(("two", "the utterance at 00:05"))
+    );
     app.update(ch(']'));
     app.update(ch(']'));
     assert_eq!(

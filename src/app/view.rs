@@ -86,7 +86,7 @@ impl App {
 
     /// Scrolls just enough for all of `key`'s lines to be on screen (its first line when it
     /// is taller than the view).
-    fn reveal(&mut self, key: EntryKey) {
+    pub(super) fn reveal(&mut self, key: EntryKey) {
         let Some(lines) = self.entry_lines(key) else {
             return;
         };

@@ -7,6 +7,7 @@ pub mod decode;
 pub mod level;
 pub mod meter;
 pub mod pipeline;
+pub mod playback;
 pub mod probe;
 pub mod resample;
 pub mod segmenter;

@@ -52,6 +52,10 @@ const COMMENTS: &[(&str, &str)] = &[
         "start the final pass as soon as the end of speech is known",
     ),
     ("start_idle", "open the TUI stopped (as --idle)"),
+    (
+        "copy_on_stop",
+        "copy a recording's text to the clipboard when it stops and all is in",
+    ),
     ("interim", "live text while you speak"),
     ("interim_every_ms", "how often live text is redone (ms)"),
     (

@@ -35,6 +35,17 @@ pub struct KeyBindings {
     pub export: Vec<String>,
     /// Pick the input device.
     pub device: Vec<String>,
+    /// Edit the selected utterance's text in place (Enter saves, Esc cancels).
+    pub edit: Vec<String>,
+    /// Delete the selected utterance from the transcript; bring the last one back.
+    pub delete: Vec<String>,
+    pub undelete: Vec<String>,
+    /// Search the text; next / previous match.
+    pub search: Vec<String>,
+    pub next_match: Vec<String>,
+    pub prev_match: Vec<String>,
+    /// Play the selected (or last) utterance's audio.
+    pub play: Vec<String>,
     pub help: Vec<String>,
     /// Close an overlay, else clear the selection, else dismiss the status line.
     pub close: Vec<String>,
@@ -60,6 +71,13 @@ impl Default for KeyBindings {
             copy_all: keys(&["Y"]),
             export: keys(&["e"]),
             device: keys(&["d"]),
+            edit: keys(&["enter"]),
+            delete: keys(&["x"]),
+            undelete: keys(&["u"]),
+            search: keys(&["/"]),
+            next_match: keys(&["n"]),
+            prev_match: keys(&["N"]),
+            play: keys(&["P"]),
             help: keys(&["?"]),
             close: keys(&["esc"]),
             quit: keys(&["q"]),
@@ -69,7 +87,7 @@ impl Default for KeyBindings {
 
 impl KeyBindings {
     /// (config name, keys) for every action, in the order the help lists them.
-    pub fn named(&self) -> [(&'static str, &[String]); 17] {
+    pub fn named(&self) -> [(&'static str, &[String]); 24] {
         [
             ("record", &self.record),
             ("pause", &self.pause),
@@ -85,6 +103,13 @@ impl KeyBindings {
             ("copy_all", &self.copy_all),
             ("export", &self.export),
             ("device", &self.device),
+            ("edit", &self.edit),
+            ("delete", &self.delete),
+            ("undelete", &self.undelete),
+            ("search", &self.search),
+            ("next_match", &self.next_match),
+            ("prev_match", &self.prev_match),
+            ("play", &self.play),
             ("help", &self.help),
             ("close", &self.close),
             ("quit", &self.quit),

@@ -71,6 +71,20 @@ pub enum Entry {
         id: UtteranceId,
         text: String,
     },
+    /// The user corrected utterance `id`'s text in the TUI: it wins over the settled and
+    /// the first text (both stay in the journal) in the pane and in every export.
+    Edited {
+        id: UtteranceId,
+        text: String,
+    },
+    /// The user removed utterance `id` from the transcript (`x` in the TUI); its text and
+    /// audio stay, and `restored` brings it back.
+    Deleted {
+        id: UtteranceId,
+    },
+    Restored {
+        id: UtteranceId,
+    },
     Paused {
         at_s: f64,
     },

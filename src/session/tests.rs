@@ -256,3 +256,43 @@ fn a_resume_journal_ends_the_session_when_its_last_handle_goes() {
     assert!(s.ended.is_some());
     assert!(!s.is_unfinished());
 }
+
+#[test]
+fn edits_win_and_deletes_hide_but_both_keep_the_first_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let id = UtteranceId;
+    journal_with(
+        dir.path(),
+        &[
+            rec(1),
+            text(1, "one"),
+            Entry::Settled {
+                id: id(1),
+                text: "One.".into(),
+            },
+            Entry::Edited {
+                id: id(1),
+                text: "Won.".into(),
+            },
+            rec(2),
+            text(2, "two"),
+            Entry::Deleted { id: id(2) },
+            rec(3),
+            text(3, "three"),
+            Entry::Deleted { id: id(3) },
+            Entry::Restored { id: id(3) },
+        ],
+    );
+    let s = Session::load(dir.path()).unwrap();
+    assert_eq!(s.bad_lines, 0, "{:?}", s.problems);
+    let u = |n| &s.utterances[&id(n)];
+    assert_eq!(u(1).shown_text().map(String::as_str), Some("Won."));
+    assert_eq!(u(1).text.as_deref(), Some("one"), "the first text stays");
+    assert_eq!(u(2).shown_text(), None);
+    assert_eq!(u(2).final_text().map(String::as_str), Some("two"));
+    assert_eq!(u(3).shown_text().map(String::as_str), Some("three"));
+    assert!(
+        s.untranscribed().is_empty(),
+        "a deleted utterance is not owed a text"
+    );
+}

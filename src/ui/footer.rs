@@ -60,6 +60,24 @@ fn keys(app: &App) -> Vec<(u8, String, &'static str)> {
     let label = |action: Action| app.keys.label(action);
     let pair = |a: Action, b: Action| pair(app, a, b);
     let mut keys: Vec<(u8, Option<String>, &'static str)> = Vec::new();
+    // The editor and the search prompt take every key while open.
+    let prompt: &[(u8, &str, &'static str)] = if app.editor.is_some() {
+        &[
+            (0, "Enter", "save"),
+            (0, "Esc", "cancel"),
+            (1, "←/→", "move"),
+        ]
+    } else if app.search.as_ref().is_some_and(|s| s.typing) {
+        &[(0, "Enter", "find"), (0, "Esc", "cancel")]
+    } else {
+        &[]
+    };
+    if !prompt.is_empty() {
+        return prompt
+            .iter()
+            .map(|&(rank, key, what)| (rank, key.to_string(), what))
+            .collect();
+    }
     match app.overlay {
         Some(Overlay::Help { .. }) => {
             keys.push((0, label(Action::Close), "close help"));
@@ -119,6 +137,18 @@ fn main_keys(app: &App, keys: &mut Vec<(u8, Option<String>, &'static str)>) {
         let select = pair(app, Action::SelectPrev, Action::SelectNext);
         keys.push((7, select, "select"));
         keys.push((6, label(Action::Export), "export"));
+        keys.push((10, label(Action::Search), "search"));
+    }
+    if app.selected.is_some() {
+        keys.push((5, label(Action::Edit), "edit"));
+        keys.push((6, label(Action::Delete), "delete"));
+        keys.push((8, label(Action::Play), "play"));
+    }
+    if app.search.is_some() {
+        keys.push((7, pair(app, Action::NextMatch, Action::PrevMatch), "match"));
+    }
+    if !app.deleted.is_empty() {
+        keys.push((9, label(Action::Undelete), "undelete"));
     }
     // With no input opened, picking one is what the user has to do next.
     let pick_rank = if app.no_input.is_some() { 0 } else { 8 };

@@ -346,6 +346,38 @@ fn selected_utterance() {
     assert_snapshot!(screen(&mut app, 80, 24));
 }
 
+/// `Enter` on a selected utterance: its text becomes a field with a cursor, and the status
+/// line and footer say how to save or cancel.
+#[test]
+fn editing_an_utterance_in_place() {
+    let mut app = recording();
+    ev(&mut app, transcript(2, 21.0, "Second one, now finished."));
+    app.update(key('['));
+    app.update(key('['));
+    app.update(Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)));
+    for _ in 0..9 {
+        app.update(Msg::Key(KeyEvent::new(
+            KeyCode::Backspace,
+            KeyModifiers::NONE,
+        )));
+    }
+    for c in "done".chars() {
+        app.update(key(c));
+    }
+    assert_snapshot!(screen(&mut app, 80, 24));
+}
+
+/// `/` opens the search prompt on the status line.
+#[test]
+fn search_prompt() {
+    let mut app = recording();
+    app.update(key('/'));
+    for c in "wrap".chars() {
+        app.update(key(c));
+    }
+    assert_snapshot!(screen(&mut app, 40, 12));
+}
+
 #[test]
 fn device_list() {
     let mut app = recording();
@@ -428,7 +460,7 @@ fn help_shows_the_log_file_and_rebound_keys() {
     let mut app = recording();
     app.log = Some("/home/ann/.local/state/recorder/recorder.log".into());
     let bindings = crate::app::KeyBindings {
-        pause: vec!["P".into(), "f2".into()],
+        pause: vec!["o".into(), "f2".into()],
         ..crate::app::KeyBindings::default()
     };
     app.keys = crate::app::KeyMap::new(&bindings).expect("valid bindings");

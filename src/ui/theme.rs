@@ -59,6 +59,16 @@ impl Theme {
 
     /// Interim words two passes agreed on: they will most likely stay, so they read almost
     /// like text, only dimmed (cyan, or faint without colour).
+    /// The text being edited: underlined, so it reads as a field without colour too.
+    pub fn editing(&self) -> Style {
+        let base = Style::new().add_modifier(Modifier::UNDERLINED);
+        if self.color {
+            base.fg(Color::Yellow)
+        } else {
+            base
+        }
+    }
+
     pub fn interim_stable(&self) -> Style {
         if self.color {
             Style::new().fg(Color::Cyan)

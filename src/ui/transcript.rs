@@ -88,5 +88,6 @@ fn style(theme: &Theme, tone: Tone) -> Style {
         Tone::Error => theme.error(),
         Tone::Stable => theme.interim_stable(),
         Tone::Tentative => theme.interim_tentative(),
+        Tone::Editing => theme.editing(),
     }
 }
