@@ -232,6 +232,15 @@ impl App {
                 }
             }
             Msg::Terminate => vec![Effect::Quit],
+            Msg::ResumedSession {
+                id,
+                dir,
+                utterances,
+            } => {
+                self.history
+                    .open_resumed(format!("resumed {id}"), dir, utterances);
+                vec![]
+            }
             Msg::ResumeStarted(result) => {
                 self.resume_started(result);
                 self.quit_progress()
@@ -423,7 +432,19 @@ impl App {
             EngineEvent::Notice(text) => self.set_notice(NoticeLevel::Warn, text),
             EngineEvent::InterimOff(_) => self.live_text_off = true,
             EngineEvent::InterimOn => self.live_text_off = false,
-            EngineEvent::Resumed { error, .. } => self.resumed_one(error),
+            EngineEvent::Resumed {
+                id,
+                span,
+                text,
+                error,
+            } => {
+                let state = match (text, &error) {
+                    (Some(t), _) => EntryState::Done(t.trim().to_string()),
+                    (None, e) => EntryState::Failed(e.clone().unwrap_or_default()),
+                };
+                self.history.resumed(id, span, state);
+                self.resumed_one(error);
+            }
             EngineEvent::Workers {
                 busy,
                 idle,

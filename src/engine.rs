@@ -14,7 +14,7 @@ use crate::audio::Level;
 use crate::audio::pipeline::{AudioEvent, Control};
 use crate::protocol::Transcript;
 use crate::session::{self, Journal};
-use crate::vocab::{RecordingId, UtteranceId, UtteranceRef};
+use crate::vocab::{RecordingId, Span, UtteranceId, UtteranceRef};
 
 mod drive;
 pub mod interim;
@@ -100,6 +100,9 @@ pub enum EngineEvent {
     /// text (`error: None`) or failed; either way the result is in that session's journal.
     Resumed {
         id: UtteranceId,
+        span: Span,
+        /// Its text (`None` when it failed).
+        text: Option<String>,
         error: Option<String>,
     },
     /// A settle pass re-decoded utterances `ids` of recording `rec` as one piece: their new

@@ -246,7 +246,23 @@ impl Shell<'_> {
                     // A rebuild of cut utterances reads session.wav: rare, and bounded by
                     // one utterance's audio each.
                     let queued = crate::session::prepare_resume(&dir)
-                        .map(|p| self.engine.resume_in_background(&p))
+                        .map(|p| {
+                            // The session's text so far, and what is coming, in the pane.
+                            let known = p
+                                .session
+                                .utterances
+                                .values()
+                                .filter(|u| !u.deleted)
+                                .map(|u| (u.id, u.span, u.shown_text().cloned()))
+                                .collect();
+                            let shown = Msg::ResumedSession {
+                                id: p.session.id.clone(),
+                                dir: dir.clone(),
+                                utterances: known,
+                            };
+                            effects.extend(self.app.update(shown));
+                            self.engine.resume_in_background(&p)
+                        })
                         .map_err(|e| crate::error_line(&e.into()));
                     effects.extend(self.app.update(Msg::ResumeStarted(queued)));
                 }

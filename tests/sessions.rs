@@ -269,3 +269,55 @@ fn discarded_candidates_are_transcribed_on_request() {
     ])));
     assert!(again.contains("nothing left"), "{again}");
 }
+
+/// What the TUI journals when the user works on the text (`edited`, `deleted`), and a
+/// no-speech utterance: `sessions show`, `list` and the exports use the edit, leave out the
+/// deleted one and print no bare time for the empty one; the Markdown heading has the date.
+#[test]
+fn edits_and_deletes_reach_show_list_and_exports() {
+    let sb = Sandbox::new();
+    let dir = sb.sessions().join("2026-12-01T10-00-00");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut lines = vec![
+        r#"{"event":"session_started","time":"2026-12-01T10:00:00","input":"mic","model":"tiny.en","version":"0"}"#.to_string(),
+    ];
+    for (id, text) in [
+        (1, "Helo wrld."),
+        (2, ""),
+        (3, "Say nothing of this."),
+        (4, "Last words."),
+    ] {
+        let start = id as f64 * 3.0;
+        lines.push(format!(
+            r#"{{"event":"utterance_recorded","id":{id},"start_s":{start},"end_s":{},"wav":"utt-{id:06}.wav"}}"#,
+            start + 2.0
+        ));
+        lines.push(format!(
+            r#"{{"event":"transcribed","id":{id},"text":"{text}","segments":[],"no_speech_prob":0.1}}"#
+        ));
+    }
+    lines.push(r#"{"event":"edited","id":1,"text":"Hello world."}"#.into());
+    lines.push(r#"{"event":"deleted","id":3}"#.into());
+    lines.push(
+        r#"{"event":"session_ended","time":"2026-12-01T10:00:20","reason":"stopped"}"#.into(),
+    );
+    std::fs::write(dir.join("journal.jsonl"), lines.join("\n") + "\n").unwrap();
+
+    let (show, err) = texts(&output(sb.cmd().args(["sessions", "show", "last"])));
+    assert!(err.is_empty(), "{err}");
+    let body: Vec<&str> = show.lines().skip(1).collect();
+    assert_eq!(
+        body,
+        ["[00:03] Hello world.", "[00:12] Last words."],
+        "{show}"
+    );
+    let (list, _) = texts(&output(sb.cmd().args(["sessions", "list"])));
+    assert!(list.contains("\"Hello world."), "{list}");
+    let (md, _) = texts(&output(
+        sb.cmd()
+            .args(["sessions", "export", "last", "--format", "md"]),
+    ));
+    assert!(md.starts_with("# Transcript, 2026-12-01 10:00\n"), "{md}");
+    assert!(md.contains("Hello world.") && !md.contains("Helo"), "{md}");
+    assert!(!md.contains("Say nothing"), "{md}");
+}

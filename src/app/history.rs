@@ -93,6 +93,9 @@ pub struct Session {
     pub input: String,
     /// Where the engine keeps its audio (and where exports go).
     pub dir: Option<PathBuf>,
+    /// An earlier session being resumed in the background: its texts come as `Resumed`
+    /// events, never from a recording (and its pending ones are counted by the resume).
+    pub resumed: bool,
     pub entries: BTreeMap<UtteranceId, Entry>,
 }
 
@@ -136,8 +139,44 @@ impl History {
             rec,
             input,
             dir,
+            resumed: false,
             entries: BTreeMap::new(),
         });
+    }
+
+    /// A section for the earlier session in `dir` being resumed: its texts so far, and the
+    /// utterances still to come as queued.
+    pub fn open_resumed(
+        &mut self,
+        input: String,
+        dir: PathBuf,
+        utterances: Vec<(UtteranceId, Span, Option<String>)>,
+    ) {
+        self.open_session(None, input, Some(dir));
+        let session = self.sessions.last_mut().expect("just opened");
+        session.resumed = true;
+        for (id, span, text) in utterances {
+            let mut entry = Entry::new(span);
+            entry.state = match text {
+                Some(t) => EntryState::Done(t.trim().to_string()),
+                None => EntryState::Queued,
+            };
+            session.entries.insert(id, entry);
+        }
+    }
+
+    /// Utterance `id` of the session being resumed has its outcome.
+    pub fn resumed(&mut self, id: UtteranceId, span: Span, state: EntryState) {
+        self.revision.0 += 1;
+        let Some(session) = self.sessions.iter_mut().rev().find(|s| s.resumed) else {
+            return;
+        };
+        let entry = session
+            .entries
+            .entry(id)
+            .or_insert_with(|| Entry::new(span));
+        entry.span = span;
+        entry.state = state;
     }
 
     /// Changes so far (see [`crate::app::layout`]).
@@ -295,7 +334,12 @@ impl History {
 
     /// Utterances not yet transcribed (open, queued or in a worker), over all sessions.
     pub fn pending(&self) -> usize {
-        self.entries().filter(|e| e.state.is_pending()).count()
+        self.sessions
+            .iter()
+            .filter(|s| !s.resumed)
+            .flat_map(|s| s.entries.values())
+            .filter(|e| e.state.is_pending())
+            .count()
     }
 
     /// The rows to show, oldest first, with queue positions filled in.
@@ -325,10 +369,6 @@ impl History {
             })
     }
 
-    fn entries(&self) -> impl Iterator<Item = &Entry> {
-        self.sessions.iter().flat_map(|s| s.entries.values())
-    }
-
     /// The section of recording `rec`: the one its `RecordingStarted` opened, or, for events
     /// of a recording the front end did not see start, the newest section not claimed by
     /// another recording (a new one if there is none).
@@ -337,7 +377,7 @@ impl History {
             return i;
         }
         match self.sessions.last_mut() {
-            Some(s) if s.rec.is_none() => s.rec = Some(rec),
+            Some(s) if s.rec.is_none() && !s.resumed => s.rec = Some(rec),
             _ => self.open_session(Some(rec), String::new(), None),
         }
         self.sessions.len() - 1

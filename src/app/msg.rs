@@ -40,6 +40,17 @@ pub enum Msg {
     EngineClosed,
     /// SIGTERM or SIGHUP: leave now; the engine finishes pending work while shutting down.
     Terminate,
+    /// The session [`Effect::ResumeSession`] resumes, as its journal has it: each utterance's
+    /// id, times and text (`None`: still to come). The pane shows it as a section of its own.
+    ResumedSession {
+        id: String,
+        dir: PathBuf,
+        utterances: Vec<(
+            crate::vocab::UtteranceId,
+            crate::vocab::Span,
+            Option<String>,
+        )>,
+    },
     /// The answer to [`Effect::ResumeSession`]: how many utterances were queued, or why none.
     ResumeStarted(Result<usize, String>),
     /// The input devices, for the picker ([`Effect::ListDevices`]).

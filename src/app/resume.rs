@@ -209,6 +209,8 @@ mod tests {
     fn resumed(error: Option<&str>) -> Msg {
         ev(EngineEvent::Resumed {
             id: crate::vocab::UtteranceId(1),
+            span: crate::vocab::Span::new(0.0, 1.0),
+            text: error.is_none().then(|| "resumed text".to_string()),
             error: error.map(String::from),
         })
     }

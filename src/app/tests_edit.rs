@@ -197,3 +197,35 @@ fn copy_on_stop_copies_the_session_once_its_last_text_is_in() {
     );
     assert!(app.update(done(3, "late")).is_empty(), "copied once");
 }
+
+#[test]
+fn a_resumed_session_shows_its_text_in_a_section_of_its_own() {
+    let mut app = recording();
+    app.update(done(1, "live one"));
+    app.update(Msg::ResumedSession {
+        id: "2026-11-25T21-10-58".into(),
+        dir: "/tmp/old".into(),
+        utterances: vec![
+            (
+                UtteranceId(1),
+                crate::vocab::Span::new(0.0, 1.0),
+                Some("before the crash".into()),
+            ),
+            (UtteranceId(2), crate::vocab::Span::new(2.0, 3.0), None),
+        ],
+    });
+    let sessions = app.history.sessions();
+    assert_eq!(sessions.len(), 2);
+    assert_eq!(sessions[1].input, "resumed 2026-11-25T21-10-58");
+    assert_eq!(app.history.pending(), 0, "the resume counts its own");
+    app.update(ev(EngineEvent::Resumed {
+        id: UtteranceId(2),
+        span: crate::vocab::Span::new(2.0, 3.0),
+        text: Some("after it".into()),
+        error: None,
+    }));
+    assert_eq!(texts(&app), ["live one", "before the crash", "after it"]);
+    // The live recording's next utterance still goes to its own section.
+    app.update(done(2, "live two"));
+    assert_eq!(app.history.sessions()[0].entries.len(), 2);
+}

@@ -164,6 +164,8 @@ impl Forwarder {
         let Origin::Live(rec) = job.origin else {
             let event = EngineEvent::Resumed {
                 id: job.id(),
+                span: job.utt.span,
+                text: Some(text.clone()),
                 error: None,
             };
             return (event, text, segments);
@@ -199,6 +201,8 @@ impl Forwarder {
         let Origin::Live(rec) = job.origin else {
             return EngineEvent::Resumed {
                 id: job.id(),
+                span: job.utt.span,
+                text: None,
                 error: Some(reason.to_string()),
             };
         };

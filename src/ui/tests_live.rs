@@ -146,6 +146,8 @@ fn resume_in_progress() {
         &mut app,
         EngineEvent::Resumed {
             id: UtteranceId(4),
+            span: crate::vocab::Span::new(3.0, 5.0),
+            text: Some("What the crash left.".into()),
             error: None,
         },
     );
