@@ -432,19 +432,7 @@ impl App {
             EngineEvent::Notice(text) => self.set_notice(NoticeLevel::Warn, text),
             EngineEvent::InterimOff(_) => self.live_text_off = true,
             EngineEvent::InterimOn => self.live_text_off = false,
-            EngineEvent::Resumed {
-                id,
-                span,
-                text,
-                error,
-            } => {
-                let state = match (text, &error) {
-                    (Some(t), _) => EntryState::Done(t.trim().to_string()),
-                    (None, e) => EntryState::Failed(e.clone().unwrap_or_default()),
-                };
-                self.history.resumed(id, span, state);
-                self.resumed_one(error);
-            }
+            e @ EngineEvent::Resumed { .. } => self.resumed_one(e),
             EngineEvent::Workers {
                 busy,
                 idle,

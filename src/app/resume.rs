@@ -7,7 +7,8 @@ use std::path::PathBuf;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
-use super::{App, Effect, NoticeLevel};
+use super::{App, Effect, EntryState, NoticeLevel};
+use crate::engine::EngineEvent;
 
 /// An unfinished session offered for resuming.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -143,8 +144,23 @@ impl App {
         }
     }
 
-    /// One utterance of the resumed session is through; says so when it was the last.
-    pub(super) fn resumed_one(&mut self, error: Option<String>) {
+    /// One utterance of the resumed session is through (a `Resumed` event): its text goes
+    /// into the session's section; says so when it was the last.
+    pub(super) fn resumed_one(&mut self, event: EngineEvent) {
+        let EngineEvent::Resumed {
+            id,
+            span,
+            text,
+            error,
+        } = event
+        else {
+            return;
+        };
+        let state = match (text, &error) {
+            (Some(t), _) => EntryState::Done(t.trim().to_string()),
+            (None, e) => EntryState::Failed(e.clone().unwrap_or_default()),
+        };
+        self.history.resumed(id, span, state);
         let Some(Resume::Running {
             session,
             total,
